@@ -1,0 +1,30 @@
+/*  shoal_limits.h - bounds applied to every byte Shoal decodes.
+
+    Untrusted input is checked against these before anything is allocated
+    or walked (msgpack-c's own decoder has no limits; see ARCHITECTURE §9).
+*/
+#ifndef SHOAL_LIMITS_H_INCLUDED
+#define SHOAL_LIMITS_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHOAL_PROTO_VERSION  1
+#define SHOAL_NAME_MAX       64           /* actor names, queues, types */
+#define SHOAL_FRAME_MAX      (1u << 20)   /* default whole-frame limit */
+#define SHOAL_DEPTH_MAX      16           /* default nesting limit */
+#define SHOAL_STR_MAX        (512u << 10) /* default string/bin limit */
+#define SHOAL_COUNT_MAX      65536u       /* default array/map entries */
+#define SHOAL_HEADER_MAX     512          /* a header never needs more */
+
+typedef struct {
+    size_t frame_max;   /* bytes in one frame, header included */
+    uint32_t depth_max; /* containers nested inside one another */
+    uint32_t str_max;   /* bytes in one str, bin or ext */
+    uint32_t count_max; /* elements of one array, pairs of one map */
+} shoal_limits_t;
+
+/*  The defaults above, as a value. */
+shoal_limits_t shoal_limits_default (void);
+
+#endif

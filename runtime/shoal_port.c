@@ -1,0 +1,226 @@
+/*  shoal_port.c - actor side of the bus.
+
+    Frames are sent with zmq_send (one copy out of the writer); frames are
+    received into a zmq_msg_t and parsed in place, so a received body is
+    never copied.
+*/
+#include "shoal_port.h"
+#include "shoal_log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+struct _shoal_port_t {
+    zsock_t *sock;
+    char name[SHOAL_NAME_MAX + 1];
+    shoal_clock_t clock;
+    shoal_idgen_t ids;
+    shoal_wr_t *wr;
+    shoal_limits_t lim;
+    uint64_t dropped;
+    bool bad_begin; /* the message begun last could not be encoded */
+};
+
+shoal_port_t *
+shoal_port_new (const char *bus_endpoint, const char *name,
+                const shoal_clock_t *clock)
+{
+    if (strlen (name) > SHOAL_NAME_MAX) {
+        shoal_error ("port: name too long: %s", name);
+        return NULL;
+    }
+    shoal_port_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        return NULL;
+    }
+    strcpy (self->name, name);
+    self->clock = *clock;
+    self->lim = shoal_limits_default ();
+    if (shoal_idgen_init (&self->ids)) {
+        shoal_error ("port %s: getrandom failed", name);
+        goto fail;
+    }
+    self->wr = shoal_wr_new ();
+    self->sock = zsock_new (ZMQ_DEALER);
+    if (!self->wr || !self->sock) {
+        goto fail;
+    }
+    zsock_set_identity (self->sock, name);
+    zsock_set_sndhwm (self->sock, 0);
+    zsock_set_rcvhwm (self->sock, 0);
+    zsock_set_linger (self->sock, 0);
+    if (zsock_connect (self->sock, "%s", bus_endpoint)) {
+        shoal_error ("port %s: cannot connect to %s: %s", name, bus_endpoint,
+                     zmq_strerror (zmq_errno ()));
+        goto fail;
+    }
+    return self;
+fail:
+    zsock_destroy (&self->sock);
+    shoal_wr_destroy (&self->wr);
+    free (self);
+    return NULL;
+}
+
+void
+shoal_port_destroy (shoal_port_t **self_p)
+{
+    if (self_p && *self_p) {
+        shoal_port_t *self = *self_p;
+        zsock_destroy (&self->sock);
+        shoal_wr_destroy (&self->wr);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+zsock_t *
+shoal_port_sock (shoal_port_t *self)
+{
+    return self->sock;
+}
+
+const char *
+shoal_port_name (const shoal_port_t *self)
+{
+    return self->name;
+}
+
+const shoal_clock_t *
+shoal_port_clock (const shoal_port_t *self)
+{
+    return &self->clock;
+}
+
+const shoal_limits_t *
+shoal_port_limits (const shoal_port_t *self)
+{
+    return &self->lim;
+}
+
+void
+shoal_port_new_id (shoal_port_t *self, shoal_id_t *id)
+{
+    shoal_idgen_next (&self->ids, shoal_clock_now_ms (&self->clock), id);
+}
+
+shoal_wr_t *
+shoal_port_begin_hdr (shoal_port_t *self, shoal_hdr_t *hdr)
+{
+    if (shoal_id_is_zero (&hdr->id)) {
+        shoal_port_new_id (self, &hdr->id);
+    }
+    if (hdr->ts_us == 0) {
+        hdr->ts_us = shoal_clock_now_us (&self->clock);
+    }
+    if (hdr->from[0] == '\0') {
+        strcpy (hdr->from, self->name);
+    }
+    /* An over-long name fails the message; send reports it. */
+    self->bad_begin = shoal_frame_begin (self->wr, hdr) != SHOAL_OK;
+    return self->wr;
+}
+
+shoal_wr_t *
+shoal_port_begin (shoal_port_t *self, uint32_t type, const char *to,
+                  const shoal_id_t *corr)
+{
+    shoal_hdr_t hdr;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.type = type;
+    snprintf (hdr.to, sizeof hdr.to, "%s", to);
+    if (corr) {
+        hdr.corr = *corr;
+        hdr.has_corr = true;
+    }
+    return shoal_port_begin_hdr (self, &hdr);
+}
+
+shoal_err_t
+shoal_port_send (shoal_port_t *self)
+{
+    shoal_err_t rc = shoal_frame_end (self->wr, self->lim.frame_max);
+    if (rc == SHOAL_OK && self->bad_begin) {
+        rc = SHOAL_ERR_TOO_LARGE;
+    }
+    if (rc) {
+        shoal_error ("port %s: cannot encode message: %s", self->name,
+                     shoal_strerror (rc));
+        return rc;
+    }
+    void *handle = zsock_resolve (self->sock);
+    while (zmq_send (handle, shoal_wr_data (self->wr), shoal_wr_size (self->wr),
+                     0) < 0) {
+        if (zmq_errno () == EINTR) {
+            continue;
+        }
+        if (zmq_errno () == ETERM) {
+            return SHOAL_ERR_INTERRUPTED;
+        }
+        shoal_error ("port %s: send failed: %s", self->name,
+                     zmq_strerror (zmq_errno ()));
+        return SHOAL_ERR_IO;
+    }
+    return SHOAL_OK;
+}
+
+shoal_err_t
+shoal_port_error (shoal_port_t *self, const shoal_hdr_t *req,
+                  shoal_err_t code, const char *fmt, ...)
+{
+    char text[256];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (text, sizeof text, fmt, ap);
+    va_end (ap);
+    shoal_wr_t *w = shoal_port_begin (self, SHOAL_M_ERROR, req->from, &req->id);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_uint (w, "code", (uint64_t) code);
+    shoal_wr_kv_str (w, "text", text);
+    return shoal_port_send (self);
+}
+
+shoal_err_t
+shoal_port_recv (shoal_port_t *self, shoal_in_t *in, int flags)
+{
+    void *handle = zsock_resolve (self->sock);
+    zmq_msg_init (&in->msg);
+    for (;;) {
+        if (zmq_msg_recv (&in->msg, handle, flags) >= 0) {
+            break;
+        }
+        int e = zmq_errno ();
+        if (e == EINTR && !(flags & ZMQ_DONTWAIT)) {
+            zmq_msg_close (&in->msg);
+            return SHOAL_ERR_INTERRUPTED;
+        }
+        zmq_msg_close (&in->msg);
+        if (e == EAGAIN) {
+            return SHOAL_ERR_BUSY;
+        }
+        return e == ETERM || e == EINTR ? SHOAL_ERR_INTERRUPTED : SHOAL_ERR_IO;
+    }
+    shoal_err_t rc = shoal_frame_parse (zmq_msg_data (&in->msg),
+                                        zmq_msg_size (&in->msg), &self->lim,
+                                        &in->hdr, &in->body, &in->body_len);
+    if (rc) {
+        self->dropped++;
+        shoal_warn ("port %s: dropped undecodable message (%zu bytes): %s",
+                    self->name, zmq_msg_size (&in->msg), shoal_strerror (rc));
+        zmq_msg_close (&in->msg);
+    }
+    return rc;
+}
+
+uint64_t
+shoal_port_dropped (const shoal_port_t *self)
+{
+    return self->dropped;
+}
+
+void
+shoal_in_close (shoal_in_t *in)
+{
+    zmq_msg_close (&in->msg);
+}

@@ -1,0 +1,89 @@
+/*  shoal_port.h - an actor's connection to its host bus.
+
+    A port is a DEALER whose routing identity is the actor's name,
+    connected to the bus ROUTER (inproc:// for thread actors, ipc:// for
+    process actors: the API is the same). It owns a reusable writer and an
+    id generator, so sending a message does not allocate in steady state.
+
+    Sending:
+        shoal_wr_t *w = shoal_port_begin (port, SHOAL_M_RUN, "node.0", NULL);
+        shoal_wr_map (w, 1); shoal_wr_kv_str (w, "k", "v");
+        rc = shoal_port_send (port);
+
+    Receiving:
+        shoal_in_t in;
+        if (shoal_port_recv (port, &in, 0) == SHOAL_OK) {
+            ... in.hdr, in.body, in.body_len ...
+            shoal_in_close (&in);
+        }
+
+    A port is used by one thread only.
+*/
+#ifndef SHOAL_PORT_H_INCLUDED
+#define SHOAL_PORT_H_INCLUDED
+
+#include <czmq.h>
+
+#include "../protocol/shoal_frame.h"
+#include "shoal_clock.h"
+
+typedef struct _shoal_port_t shoal_port_t;
+
+/*  An incoming message. Owns the ZeroMQ message until shoal_in_close;
+    hdr/body point into it. */
+typedef struct {
+    zmq_msg_t msg;
+    shoal_hdr_t hdr;
+    const uint8_t *body;
+    size_t body_len;
+} shoal_in_t;
+
+/*  Connects a new port named name to bus_endpoint. clock is copied.
+    Returns NULL (logged) if the name is too long, the socket cannot be
+    created or the connect fails. */
+shoal_port_t *shoal_port_new (const char *bus_endpoint, const char *name,
+                              const shoal_clock_t *clock);
+
+/*  Closes the port and sets *self_p to NULL. Accepts NULL. */
+void shoal_port_destroy (shoal_port_t **self_p);
+
+/*  The DEALER, for polling; borrowed. */
+zsock_t *shoal_port_sock (shoal_port_t *self);
+const char *shoal_port_name (const shoal_port_t *self);
+const shoal_clock_t *shoal_port_clock (const shoal_port_t *self);
+const shoal_limits_t *shoal_port_limits (const shoal_port_t *self);
+
+/*  Next message id from this port's generator. */
+void shoal_port_new_id (shoal_port_t *self, shoal_id_t *id);
+
+/*  Starts a message to actor to, answering corr (may be NULL). Returns
+    the port's writer, positioned for the body (one map); never NULL. */
+shoal_wr_t *shoal_port_begin (shoal_port_t *self, uint32_t type,
+                              const char *to, const shoal_id_t *corr);
+
+/*  Same with full control over the header (id/ts filled if zero). */
+shoal_wr_t *shoal_port_begin_hdr (shoal_port_t *self, shoal_hdr_t *hdr);
+
+/*  Sends the message begun last. Errors: NOMEM or TOO_LARGE from
+    encoding, IO when ZeroMQ refuses (logged), INTERRUPTED on EINTR. */
+shoal_err_t shoal_port_send (shoal_port_t *self);
+
+/*  Sends an ERROR {code, text} answering req (to req->from, corr =
+    req->id). text is printf-style. */
+shoal_err_t shoal_port_error (shoal_port_t *self, const shoal_hdr_t *req,
+                              shoal_err_t code, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+/*  Receives and parses one message. flags: 0 or ZMQ_DONTWAIT. Errors:
+    BUSY when DONTWAIT and nothing waits, INTERRUPTED on EINTR or context
+    termination, IO on other socket errors, or the frame's decode error
+    (MALFORMED, TOO_LARGE, VERSION: the message is dropped and counted).
+    On SHOAL_OK the caller must shoal_in_close(in). */
+shoal_err_t shoal_port_recv (shoal_port_t *self, shoal_in_t *in, int flags);
+
+/*  Messages dropped as undecodable since the port opened. */
+uint64_t shoal_port_dropped (const shoal_port_t *self);
+
+void shoal_in_close (shoal_in_t *in);
+
+#endif
