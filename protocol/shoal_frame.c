@@ -36,6 +36,7 @@ shoal_mtype_name (uint32_t type)
         case SHOAL_M_QUERY_REPLY: return "QUERY_REPLY";
         case SHOAL_M_LEASE_DONE: return "LEASE_DONE";
         case SHOAL_M_HEARTBEAT: return "HEARTBEAT";
+        case SHOAL_M_NODE_BOOT: return "NODE_BOOT";
         default: return "?";
     }
 }

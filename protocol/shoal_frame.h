@@ -56,6 +56,7 @@ typedef enum {
     SHOAL_M_QUERY_REPLY = 50,   /* store -> control */
     SHOAL_M_LEASE_DONE = 51,    /* store -> scheduler: lease outcomes */
     SHOAL_M_HEARTBEAT = 52,     /* process actor <-> supervisor */
+    SHOAL_M_NODE_BOOT = 53,     /* node -> store: requeue my old leases */
     SHOAL_M__MAX
 } shoal_mtype_t;
 

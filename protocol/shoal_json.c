@@ -3,6 +3,7 @@
 #include "shoal_json.h"
 #include "shoal_mp.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,11 +101,39 @@ s_hex (const uint8_t *p, uint32_t len)
     return s;
 }
 
+/*  Map keys must be UTF-8 for jansson: other bytes become hex, as str
+    values do. A key longer than cap-1 is cut on a character boundary. */
+static void
+s_key_text (const shoal_mp_val_t *k, char *key, size_t cap)
+{
+    json_t *probe = json_stringn ((const char *) k->ptr, k->len);
+    if (probe) {
+        json_decref (probe);
+        size_t n = k->len;
+        if (n > cap - 1) {
+            n = cap - 1;
+            while (n > 0 && (k->ptr[n] & 0xc0) == 0x80) {
+                n--;
+            }
+        }
+        memcpy (key, k->ptr, n);
+        key[n] = '\0';
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    for (uint32_t i = 0; i < k->len && n + 2 < cap; i++) {
+        key[n++] = hex[k->ptr[i] >> 4];
+        key[n++] = hex[k->ptr[i] & 15];
+    }
+    key[n] = '\0';
+}
+
 static json_t *
-s_to_json (shoal_rd_t *rd, int depth)
+s_to_json (shoal_rd_t *rd, uint32_t depth, uint32_t depth_max)
 {
     shoal_mp_val_t v;
-    if (depth > SHOAL_DEPTH_MAX || shoal_rd_next (rd, &v) != SHOAL_OK) {
+    if (depth > depth_max || shoal_rd_next (rd, &v) != SHOAL_OK) {
         return NULL;
     }
     switch (v.type) {
@@ -118,7 +147,8 @@ s_to_json (shoal_rd_t *rd, int depth)
         case SHOAL_MP_INT:
             return json_integer ((json_int_t) v.i);
         case SHOAL_MP_FLOAT:
-            return json_real (v.f);
+            /* JSON has no NaN or infinity (jansson refuses them) */
+            return isfinite (v.f) ? json_real (v.f) : json_null ();
         case SHOAL_MP_STR: {
             /* Not valid UTF-8: keep the bytes visible rather than fail. */
             json_t *s = json_stringn ((const char *) v.ptr, v.len);
@@ -129,7 +159,7 @@ s_to_json (shoal_rd_t *rd, int depth)
         case SHOAL_MP_ARRAY: {
             json_t *a = json_array ();
             for (uint32_t i = 0; a && i < v.len; i++) {
-                json_t *e = s_to_json (rd, depth + 1);
+                json_t *e = s_to_json (rd, depth + 1, depth_max);
                 if (!e || json_array_append_new (a, e)) {
                     json_decref (a);
                     return NULL;
@@ -147,16 +177,14 @@ s_to_json (shoal_rd_t *rd, int depth)
                     return NULL;
                 }
                 if (k.type == SHOAL_MP_STR) {
-                    size_t n = k.len < sizeof key - 1 ? k.len : sizeof key - 1;
-                    memcpy (key, k.ptr, n);
-                    key[n] = '\0';
+                    s_key_text (&k, key, sizeof key);
                 } else if (k.type == SHOAL_MP_UINT) {
                     snprintf (key, sizeof key, "%llu",
                               (unsigned long long) k.u);
                 } else {
                     snprintf (key, sizeof key, "%lld", (long long) k.i);
                 }
-                json_t *e = s_to_json (rd, depth + 1);
+                json_t *e = s_to_json (rd, depth + 1, depth_max);
                 if (!e || json_object_set_new (o, key, e)) {
                     json_decref (o);
                     return NULL;
@@ -178,7 +206,8 @@ shoal_mp_to_json (const uint8_t *data, size_t size, const shoal_limits_t *lim,
     if (rc == SHOAL_OK) {
         shoal_rd_t rd;
         shoal_rd_init (&rd, data, used);
-        j = s_to_json (&rd, 0);
+        /* validated: no value is nested deeper than lim allows */
+        j = s_to_json (&rd, 0, lim->depth_max);
         if (!j) {
             rc = SHOAL_ERR_NOMEM;
         }

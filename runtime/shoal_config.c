@@ -7,6 +7,7 @@
 #include "shoal_log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,7 +171,14 @@ shoal_config_int (const shoal_config_t *self, const char *key, int64_t min,
     /* Size suffixes for byte counts: 64M, 1G. */
     if (end != v && (*end == 'K' || *end == 'M' || *end == 'G') &&
         end[1] == '\0') {
-        n *= *end == 'K' ? 1024LL : *end == 'M' ? 1048576LL : 1073741824LL;
+        long long mult = *end == 'K'   ? 1024LL
+                         : *end == 'M' ? 1048576LL
+                                       : 1073741824LL;
+        if (n > LLONG_MAX / mult || n < LLONG_MIN / mult) {
+            errno = ERANGE; /* "9999999999999G" must not wrap around */
+        } else {
+            n *= mult;
+        }
         end++;
     }
     if (errno || end == v || *end != '\0' || n < min || n > max) {

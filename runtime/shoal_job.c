@@ -181,7 +181,9 @@ shoal_job_decode (const uint8_t *data, size_t size, const shoal_limits_t *lim,
             job->started_us = v.u;
         } else if (is_uint && s_key (&k, "f")) {
             job->finished_us = v.u;
-        } else if (s_key (&k, "p") || s_key (&k, "s") || s_key (&k, "a")) {
+        } else if (s_key (&k, "p") || s_key (&k, "s") || s_key (&k, "a") ||
+                   s_key (&k, "e") || s_key (&k, "n") || s_key (&k, "c") ||
+                   s_key (&k, "u") || s_key (&k, "st") || s_key (&k, "f")) {
             return SHOAL_ERR_MALFORMED; /* known key, wrong type/range */
         }
         if (rc) {

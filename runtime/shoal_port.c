@@ -20,11 +20,12 @@ struct _shoal_port_t {
     shoal_limits_t lim;
     uint64_t dropped;
     bool bad_begin; /* the message begun last could not be encoded */
+    zlist_t *outbox; /* zframe_t *, deferred messages */
 };
 
-shoal_port_t *
-shoal_port_new (const char *bus_endpoint, const char *name,
-                const shoal_clock_t *clock)
+static shoal_port_t *
+s_port_new (const char *bus_endpoint, const char *name,
+            const shoal_clock_t *clock, bool identity)
 {
     if (strlen (name) > SHOAL_NAME_MAX) {
         shoal_error ("port: name too long: %s", name);
@@ -43,10 +44,13 @@ shoal_port_new (const char *bus_endpoint, const char *name,
     }
     self->wr = shoal_wr_new ();
     self->sock = zsock_new (ZMQ_DEALER);
-    if (!self->wr || !self->sock) {
+    self->outbox = zlist_new ();
+    if (!self->wr || !self->sock || !self->outbox) {
         goto fail;
     }
-    zsock_set_identity (self->sock, name);
+    if (identity) {
+        zsock_set_identity (self->sock, name);
+    }
     zsock_set_sndhwm (self->sock, 0);
     zsock_set_rcvhwm (self->sock, 0);
     zsock_set_linger (self->sock, 0);
@@ -59,8 +63,23 @@ shoal_port_new (const char *bus_endpoint, const char *name,
 fail:
     zsock_destroy (&self->sock);
     shoal_wr_destroy (&self->wr);
+    zlist_destroy (&self->outbox);
     free (self);
     return NULL;
+}
+
+shoal_port_t *
+shoal_port_new (const char *bus_endpoint, const char *name,
+                const shoal_clock_t *clock)
+{
+    return s_port_new (bus_endpoint, name, clock, true);
+}
+
+shoal_port_t *
+shoal_port_new_client (const char *endpoint, const char *from,
+                       const shoal_clock_t *clock)
+{
+    return s_port_new (endpoint, from, clock, false);
 }
 
 void
@@ -68,6 +87,10 @@ shoal_port_destroy (shoal_port_t **self_p)
 {
     if (self_p && *self_p) {
         shoal_port_t *self = *self_p;
+        if (self->outbox) {
+            shoal_port_discard (self);
+            zlist_destroy (&self->outbox);
+        }
         zsock_destroy (&self->sock);
         shoal_wr_destroy (&self->wr);
         free (self);
@@ -137,8 +160,8 @@ shoal_port_begin (shoal_port_t *self, uint32_t type, const char *to,
     return shoal_port_begin_hdr (self, &hdr);
 }
 
-shoal_err_t
-shoal_port_send (shoal_port_t *self)
+static shoal_err_t
+s_finish (shoal_port_t *self)
 {
     shoal_err_t rc = shoal_frame_end (self->wr, self->lim.frame_max);
     if (rc == SHOAL_OK && self->bad_begin) {
@@ -147,11 +170,30 @@ shoal_port_send (shoal_port_t *self)
     if (rc) {
         shoal_error ("port %s: cannot encode message: %s", self->name,
                      shoal_strerror (rc));
+    }
+    return rc;
+}
+
+shoal_err_t
+shoal_port_defer (shoal_port_t *self)
+{
+    shoal_err_t rc = s_finish (self);
+    if (rc) {
         return rc;
     }
+    zframe_t *f = zframe_new (shoal_wr_data (self->wr), shoal_wr_size (self->wr));
+    if (!f || zlist_append (self->outbox, f)) {
+        zframe_destroy (&f);
+        return SHOAL_ERR_NOMEM;
+    }
+    return SHOAL_OK;
+}
+
+static shoal_err_t
+s_send_bytes (shoal_port_t *self, const void *data, size_t size)
+{
     void *handle = zsock_resolve (self->sock);
-    while (zmq_send (handle, shoal_wr_data (self->wr), shoal_wr_size (self->wr),
-                     0) < 0) {
+    while (zmq_send (handle, data, size, 0) < 0) {
         if (zmq_errno () == EINTR) {
             continue;
         }
@@ -163,6 +205,40 @@ shoal_port_send (shoal_port_t *self)
         return SHOAL_ERR_IO;
     }
     return SHOAL_OK;
+}
+
+shoal_err_t
+shoal_port_flush (shoal_port_t *self)
+{
+    shoal_err_t first = SHOAL_OK;
+    zframe_t *f;
+    while ((f = zlist_pop (self->outbox))) {
+        shoal_err_t rc = s_send_bytes (self, zframe_data (f), zframe_size (f));
+        if (rc && !first) {
+            first = rc;
+        }
+        zframe_destroy (&f);
+    }
+    return first;
+}
+
+void
+shoal_port_discard (shoal_port_t *self)
+{
+    zframe_t *f;
+    while ((f = zlist_pop (self->outbox))) {
+        zframe_destroy (&f);
+    }
+}
+
+shoal_err_t
+shoal_port_send (shoal_port_t *self)
+{
+    shoal_err_t rc = s_finish (self);
+    if (rc) {
+        return rc;
+    }
+    return s_send_bytes (self, shoal_wr_data (self->wr), shoal_wr_size (self->wr));
 }
 
 shoal_err_t

@@ -44,6 +44,13 @@ typedef struct {
 shoal_port_t *shoal_port_new (const char *bus_endpoint, const char *name,
                               const shoal_clock_t *clock);
 
+/*  A client port: a DEALER connected to endpoint (a shoald control
+    endpoint) with no fixed routing identity, so any number of clients may
+    share the name from (which only fills the header's from field). Same
+    send/recv calls as an actor port. */
+shoal_port_t *shoal_port_new_client (const char *endpoint, const char *from,
+                                     const shoal_clock_t *clock);
+
 /*  Closes the port and sets *self_p to NULL. Accepts NULL. */
 void shoal_port_destroy (shoal_port_t **self_p);
 
@@ -67,6 +74,18 @@ shoal_wr_t *shoal_port_begin_hdr (shoal_port_t *self, shoal_hdr_t *hdr);
 /*  Sends the message begun last. Errors: NOMEM or TOO_LARGE from
     encoding, IO when ZeroMQ refuses (logged), INTERRUPTED on EINTR. */
 shoal_err_t shoal_port_send (shoal_port_t *self);
+
+/*  Finishes the message begun last and keeps a copy in the port's outbox
+    instead of sending it. Lets an actor prepare replies that may only go
+    out after an event (the store: after its commit). NOMEM, TOO_LARGE. */
+shoal_err_t shoal_port_defer (shoal_port_t *self);
+
+/*  Sends everything in the outbox, in order. Returns the first error; the
+    outbox is emptied either way. */
+shoal_err_t shoal_port_flush (shoal_port_t *self);
+
+/*  Drops everything in the outbox (e.g. the commit failed). */
+void shoal_port_discard (shoal_port_t *self);
 
 /*  Sends an ERROR {code, text} answering req (to req->from, corr =
     req->id). text is printf-style. */

@@ -1,0 +1,715 @@
+/*  shoal_control.c - validates client requests, batches them to the
+    store, and answers each client once.
+
+    Design: one drain loop over the client ROUTER collects up to S_DRAIN
+    requests; SUBMITs among them become one STORE_SUBMIT (items in arrival
+    order) and one pending entry that remembers each client envelope in
+    the same order, so the store's STORE_ACKS maps back by position.
+    Queries travel one per message. Store replies are passed to clients
+    without re-encoding their bodies (the QUERY_REPLY body already has the
+    reply's shape).
+
+    Deliberately not here: durable state (the store has it) and any wait
+    for the store inside the drain loop: the actor never blocks on a
+    reply, so one slow request cannot stall others.
+*/
+#include "shoal_control.h"
+#include "shoal_store.h"
+
+#include "shoal_actor.h"
+#include "shoal_job.h"
+#include "shoal_json.h"
+#include "shoal_log.h"
+#include "shoal_mp.h"
+#include "shoal_port.h"
+#include "shoal_version.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define S_DRAIN       1024
+#define S_IDENT_MAX   255
+#define S_SWEEP_MS    500
+#define S_WAIT_MAX_MS (3600u * 1000u)
+
+/*  Who asked: enough to send the reply back. */
+typedef struct {
+    uint8_t ident[S_IDENT_MAX];
+    uint8_t ident_len;
+    bool delim; /* REQ client: echo the empty delimiter */
+    shoal_id_t req_id;
+    char from[SHOAL_NAME_MAX + 1];
+} s_env_t;
+
+typedef struct {
+    uint32_t type; /* SUBMIT or the query's request type */
+    uint64_t expires_ms;
+    uint32_t n;
+    s_env_t *envs; /* n envelopes, in item order */
+    shoal_id_t *job_ids; /* SUBMIT: the ids given to the jobs */
+} s_pending_t;
+
+typedef struct {
+    zsock_t *pipe;
+    shoal_port_t *port;
+    zsock_t *router;
+    void *router_h;
+    shoal_wr_t *reply; /* client replies */
+    shoal_wr_t *items; /* STORE_SUBMIT items being collected */
+    uint32_t nitems;
+    s_env_t *batch_envs;
+    shoal_id_t *batch_ids;
+    zhashx_t *pending; /* hex(msg id) -> s_pending_t */
+    shoal_idgen_t ids;
+    shoal_limits_t lim;
+    bool verbose;
+    bool terminated;
+    uint64_t started_ms;
+    uint64_t pending_timeout_ms;
+    uint64_t next_sweep_ms;
+    char monitor[256];
+    char sync[8];
+    uint64_t bad_frames;
+} self_t;
+
+static uint64_t
+s_now_ms (void)
+{
+    return (uint64_t) zclock_mono ();
+}
+
+static void
+s_pending_free (void **item)
+{
+    s_pending_t *p = *item;
+    if (p) {
+        free (p->envs);
+        free (p->job_ids);
+        free (p);
+        *item = NULL;
+    }
+}
+
+/*  ---------------------------------------------------------------------
+    Replies to clients */
+
+static shoal_wr_t *
+s_reply_begin (self_t *self, const s_env_t *env, uint32_t type)
+{
+    shoal_hdr_t hdr;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.type = type;
+    snprintf (hdr.to, sizeof hdr.to, "%s", env->from);
+    strcpy (hdr.from, "control");
+    uint64_t now_us = shoal_clock_now_us (shoal_port_clock (self->port));
+    shoal_idgen_next (&self->ids, now_us / 1000, &hdr.id);
+    hdr.ts_us = now_us;
+    hdr.has_corr = !shoal_id_is_zero (&env->req_id);
+    hdr.corr = env->req_id;
+    shoal_frame_begin (self->reply, &hdr);
+    return self->reply;
+}
+
+static void
+s_reply_send (self_t *self, const s_env_t *env)
+{
+    if (shoal_frame_end (self->reply, self->lim.frame_max) != SHOAL_OK) {
+        /* An over-size answer (a huge result): say so instead. */
+        shoal_wr_t *w = s_reply_begin (self, env, SHOAL_M_ERROR);
+        shoal_wr_map (w, 2);
+        shoal_wr_kv_uint (w, "code", SHOAL_ERR_TOO_LARGE);
+        shoal_wr_kv_str (w, "text", "reply too large");
+    }
+    /* A vanished client makes these fail; its reply is simply dropped. */
+    if (zmq_send (self->router_h, env->ident, env->ident_len,
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        return;
+    }
+    if (env->delim) {
+        zmq_send (self->router_h, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    }
+    zmq_send (self->router_h, shoal_wr_data (self->reply),
+              shoal_wr_size (self->reply), ZMQ_DONTWAIT);
+}
+
+static void
+s_reply_error (self_t *self, const s_env_t *env, shoal_err_t code,
+               const char *text)
+{
+    shoal_wr_t *w = s_reply_begin (self, env, SHOAL_M_ERROR);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_uint (w, "code", (uint64_t) code);
+    shoal_wr_kv_str (w, "text", text);
+    s_reply_send (self, env);
+}
+
+/*  Replies with type and a body that is already msgpack. */
+static void
+s_reply_raw (self_t *self, const s_env_t *env, uint32_t type,
+             const uint8_t *body, size_t len)
+{
+    shoal_wr_t *w = s_reply_begin (self, env, type);
+    shoal_wr_raw (w, body, len);
+    s_reply_send (self, env);
+}
+
+/*  ---------------------------------------------------------------------
+    Pending requests */
+
+static shoal_err_t
+s_pending_add (self_t *self, const shoal_id_t *msg_id, uint32_t type,
+               s_env_t *envs, shoal_id_t *job_ids, uint32_t n,
+               uint64_t deadline_ms)
+{
+    s_pending_t *p = calloc (1, sizeof *p);
+    if (!p) {
+        return SHOAL_ERR_NOMEM;
+    }
+    p->type = type;
+    p->n = n;
+    p->envs = envs;
+    p->job_ids = job_ids;
+    p->expires_ms = (deadline_ms ? deadline_ms : s_now_ms ()) +
+                    self->pending_timeout_ms;
+    char key[SHOAL_ID_TEXT];
+    shoal_id_format (msg_id, key);
+    if (zhashx_insert (self->pending, key, p) != 0) {
+        p->envs = NULL;
+        p->job_ids = NULL;
+        free (p);
+        return SHOAL_ERR_STATE;
+    }
+    return SHOAL_OK;
+}
+
+static s_pending_t *
+s_pending_take (self_t *self, const shoal_id_t *corr)
+{
+    char key[SHOAL_ID_TEXT];
+    shoal_id_format (corr, key);
+    s_pending_t *p = zhashx_lookup (self->pending, key);
+    if (p) {
+        zhashx_delete (self->pending, key); /* no destructor: p is ours */
+    }
+    return p;
+}
+
+static void
+s_sweep (self_t *self)
+{
+    uint64_t now = s_now_ms ();
+    zlistx_t *keys = zhashx_keys (self->pending);
+    if (!keys) {
+        return;
+    }
+    for (char *key = zlistx_first (keys); key; key = zlistx_next (keys)) {
+        s_pending_t *p = zhashx_lookup (self->pending, key);
+        if (p && p->expires_ms <= now) {
+            for (uint32_t i = 0; i < p->n; i++) {
+                s_reply_error (self, &p->envs[i], SHOAL_ERR_TIMEOUT,
+                               "no answer from the store in time; the "
+                               "outcome is unknown");
+            }
+            zhashx_delete (self->pending, key);
+            s_pending_free ((void **) &p);
+        }
+    }
+    zlistx_destroy (&keys);
+}
+
+/*  ---------------------------------------------------------------------
+    Requests */
+
+static void
+s_flush_submits (self_t *self)
+{
+    if (self->nitems == 0) {
+        return;
+    }
+    shoal_id_t msg_id;
+    shoal_port_new_id (self->port, &msg_id);
+    shoal_hdr_t hdr;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.type = SHOAL_M_STORE_SUBMIT;
+    hdr.id = msg_id;
+    strcpy (hdr.to, SHOAL_STORE_NAME);
+    shoal_wr_t *w = shoal_port_begin_hdr (self->port, &hdr);
+    shoal_wr_map (w, 1);
+    shoal_wr_str (w, "items");
+    shoal_wr_array (w, self->nitems);
+    shoal_wr_raw (w, shoal_wr_data (self->items), shoal_wr_size (self->items));
+    s_env_t *envs = self->batch_envs;
+    uint32_t n = self->nitems;
+    shoal_err_t rc = s_pending_add (self, &msg_id, SHOAL_M_SUBMIT, envs,
+                                    self->batch_ids, n, 0);
+    if (rc) {
+        for (uint32_t i = 0; i < n; i++) {
+            s_reply_error (self, &envs[i], rc, "control: out of memory");
+        }
+        free (envs);
+        free (self->batch_ids);
+    } else if ((rc = shoal_port_send (self->port))) {
+        s_pending_t *p = s_pending_take (self, &msg_id);
+        for (uint32_t i = 0; p && i < p->n; i++) {
+            s_reply_error (self, &p->envs[i], SHOAL_ERR_UNREACHABLE,
+                           "cannot reach the store");
+        }
+        s_pending_free ((void **) &p);
+    }
+    self->batch_envs = NULL;
+    self->batch_ids = NULL;
+    self->nitems = 0;
+    shoal_wr_reset (self->items);
+}
+
+static bool
+s_batch_room (self_t *self)
+{
+    if (!self->batch_envs) {
+        self->batch_envs = malloc (S_DRAIN * sizeof *self->batch_envs);
+        self->batch_ids = malloc (S_DRAIN * sizeof *self->batch_ids);
+        if (!self->batch_envs || !self->batch_ids) {
+            free (self->batch_envs);
+            free (self->batch_ids);
+            self->batch_envs = NULL;
+            self->batch_ids = NULL;
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+s_handle_submit (self_t *self, const s_env_t *env, const uint8_t *body,
+                 size_t len)
+{
+    char type[SHOAL_NAME_MAX + 1];
+    char queue[SHOAL_NAME_MAX + 1] = "default";
+    shoal_err_t rc = shoal_map_strcpy (body, len, "type", type, sizeof type);
+    if (rc || !shoal_name_valid (type, strlen (type))) {
+        s_reply_error (self, env, SHOAL_ERR_INVALID,
+                       "submit needs \"type\": 1-64 characters of "
+                       "A-Z a-z 0-9 . _ : -");
+        return;
+    }
+    rc = shoal_map_strcpy (body, len, "queue", queue, sizeof queue);
+    if ((rc && rc != SHOAL_ERR_NOT_FOUND) ||
+        !shoal_name_valid (queue, strlen (queue))) {
+        s_reply_error (self, env, SHOAL_ERR_INVALID,
+                       "\"queue\" must be 1-64 characters of "
+                       "A-Z a-z 0-9 . _ : -");
+        return;
+    }
+    uint8_t prio = SHOAL_PRIO_NORMAL;
+    shoal_mp_val_t v;
+    if (shoal_map_find (body, len, "priority", &v, NULL, NULL) == SHOAL_OK) {
+        bool ok = (v.type == SHOAL_MP_STR &&
+                   shoal_prio_parse ((const char *) v.ptr, v.len, &prio) ==
+                       SHOAL_OK) ||
+                  (v.type == SHOAL_MP_UINT && v.u < SHOAL_PRIO__COUNT);
+        if (!ok) {
+            s_reply_error (self, env, SHOAL_ERR_INVALID,
+                           "\"priority\" must be critical, high, normal or "
+                           "low");
+            return;
+        }
+        if (v.type == SHOAL_MP_UINT) {
+            prio = (uint8_t) v.u;
+        }
+    }
+    const uint8_t *pl = NULL;
+    size_t pl_len = 0;
+    shoal_map_find (body, len, "payload", &v, &pl, &pl_len);
+    if (!s_batch_room (self)) {
+        s_reply_error (self, env, SHOAL_ERR_NOMEM, "out of memory");
+        return;
+    }
+    shoal_id_t id;
+    shoal_idgen_next (&self->ids,
+                      shoal_clock_now_ms (shoal_port_clock (self->port)), &id);
+    shoal_wr_map (self->items, 4 + (pl != NULL));
+    shoal_wr_kv_bin (self->items, "id", id.b, 16);
+    shoal_wr_kv_str (self->items, "q", queue);
+    shoal_wr_kv_str (self->items, "t", type);
+    shoal_wr_kv_uint (self->items, "p", prio);
+    if (pl) {
+        shoal_wr_kv_raw (self->items, "pl", pl, pl_len);
+    }
+    self->batch_envs[self->nitems] = *env;
+    self->batch_ids[self->nitems] = id;
+    self->nitems++;
+    if (self->nitems == S_DRAIN) {
+        s_flush_submits (self);
+    }
+}
+
+/*  STATUS, WAIT, STATS: one QUERY to the store each. */
+static void
+s_handle_query (self_t *self, const s_env_t *env, uint32_t type,
+                const uint8_t *body, size_t len, uint64_t deadline_us)
+{
+    const char *op = type == SHOAL_M_STATS    ? "stats"
+                     : type == SHOAL_M_STATUS ? "status"
+                                              : "wait";
+    shoal_id_t job;
+    if (type != SHOAL_M_STATS) {
+        const char *text;
+        uint32_t tlen;
+        if (shoal_map_str (body, len, "id", &text, &tlen) ||
+            shoal_id_parse (text, tlen, &job)) {
+            s_reply_error (self, env, SHOAL_ERR_INVALID,
+                           "\"id\" must be a job id (32 hex digits)");
+            return;
+        }
+    }
+    uint64_t now_us = shoal_clock_now_us (shoal_port_clock (self->port));
+    uint64_t deadline_ms = 0;
+    if (type == SHOAL_M_WAIT) {
+        /* A wait is bounded: the client's deadline, capped at an hour. */
+        uint64_t cap = now_us + (uint64_t) S_WAIT_MAX_MS * 1000;
+        if (deadline_us == 0 || deadline_us > cap) {
+            deadline_us = cap;
+        }
+        deadline_ms = s_now_ms () +
+                      (deadline_us > now_us ? (deadline_us - now_us) / 1000
+                                            : 0);
+    } else {
+        deadline_us = 0;
+    }
+    s_env_t *copy = malloc (sizeof *copy);
+    if (!copy) {
+        s_reply_error (self, env, SHOAL_ERR_NOMEM, "out of memory");
+        return;
+    }
+    *copy = *env;
+    shoal_hdr_t hdr;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.type = SHOAL_M_QUERY;
+    shoal_port_new_id (self->port, &hdr.id);
+    hdr.deadline_us = deadline_us;
+    strcpy (hdr.to, SHOAL_STORE_NAME);
+    shoal_id_t msg_id = hdr.id;
+    shoal_wr_t *w = shoal_port_begin_hdr (self->port, &hdr);
+    shoal_wr_map (w, type == SHOAL_M_STATS ? 1 : 2);
+    shoal_wr_kv_str (w, "op", op);
+    if (type != SHOAL_M_STATS) {
+        shoal_wr_kv_bin (w, "id", job.b, 16);
+    }
+    if (s_pending_add (self, &msg_id, type, copy, NULL, 1, deadline_ms)) {
+        free (copy);
+        s_reply_error (self, env, SHOAL_ERR_NOMEM, "out of memory");
+        return;
+    }
+    if (shoal_port_send (self->port)) {
+        s_pending_t *p = s_pending_take (self, &msg_id);
+        s_reply_error (self, env, SHOAL_ERR_UNREACHABLE, "store unreachable");
+        s_pending_free ((void **) &p);
+    }
+}
+
+static void
+s_handle_request (self_t *self, s_env_t *env, const uint8_t *data,
+                  size_t size)
+{
+    shoal_hdr_t hdr;
+    const uint8_t *body;
+    size_t len;
+    shoal_err_t rc = shoal_frame_parse (data, size, &self->lim, &hdr, &body,
+                                        &len);
+    if (rc) {
+        self->bad_frames++;
+        char text[128];
+        snprintf (text, sizeof text, "request rejected: %s (%zu bytes)",
+                  shoal_strerror (rc), size);
+        shoal_debug (self->verbose, "control: %s", text);
+        strcpy (env->from, "client");
+        s_reply_error (self, env, rc, text);
+        return;
+    }
+    env->req_id = hdr.id;
+    snprintf (env->from, sizeof env->from, "%s", hdr.from);
+    switch (hdr.type) {
+        case SHOAL_M_PING: {
+            shoal_wr_t *w = s_reply_begin (self, env, SHOAL_M_OK);
+            shoal_wr_map (w, 5);
+            shoal_wr_kv_str (w, "version", SHOAL_VERSION_STRING);
+            shoal_wr_kv_uint (w, "protocol", SHOAL_PROTO_VERSION);
+            shoal_wr_kv_uint (w, "uptime_ms", s_now_ms () - self->started_ms);
+            shoal_wr_kv_str (w, "monitor", self->monitor);
+            shoal_wr_kv_str (w, "sync", self->sync);
+            s_reply_send (self, env);
+            break;
+        }
+        case SHOAL_M_SUBMIT:
+            s_handle_submit (self, env, body, len);
+            break;
+        case SHOAL_M_STATUS:
+        case SHOAL_M_WAIT:
+        case SHOAL_M_STATS:
+            s_handle_query (self, env, hdr.type, body, len, hdr.deadline_us);
+            break;
+        case SHOAL_M_SHUTDOWN: {
+            shoal_wr_t *w = s_reply_begin (self, env, SHOAL_M_OK);
+            shoal_wr_map (w, 0);
+            s_reply_send (self, env);
+            w = shoal_port_begin (self->port, SHOAL_M_SHUTDOWN, "supervisor",
+                                  NULL);
+            shoal_wr_map (w, 0);
+            shoal_port_send (self->port);
+            break;
+        }
+        default: {
+            char text[96];
+            snprintf (text, sizeof text, "unknown request type %u",
+                      hdr.type);
+            s_reply_error (self, env, SHOAL_ERR_UNKNOWN_TYPE, text);
+        }
+    }
+}
+
+/*  Reads one client message: identity, [empty], frame. */
+static bool
+s_recv_client (self_t *self)
+{
+    s_env_t env;
+    memset (&env, 0, sizeof env);
+    zmq_msg_t part;
+    zmq_msg_init (&part);
+    if (zmq_msg_recv (&part, self->router_h, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&part);
+        return false;
+    }
+    size_t ilen = zmq_msg_size (&part);
+    if (ilen > S_IDENT_MAX) {
+        ilen = S_IDENT_MAX; /* libzmq identities are at most 255 bytes */
+    }
+    memcpy (env.ident, zmq_msg_data (&part), ilen);
+    env.ident_len = (uint8_t) ilen;
+    int frames = 0;
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    bool more = zmq_msg_more (&part);
+    while (more) {
+        zmq_msg_close (&frame);
+        zmq_msg_init (&frame);
+        if (zmq_msg_recv (&frame, self->router_h, 0) < 0) {
+            break;
+        }
+        more = zmq_msg_more (&frame);
+        frames++;
+        if (frames == 1 && zmq_msg_size (&frame) == 0 && more) {
+            env.delim = true; /* REQ envelope */
+            frames = 0;
+        } else if (more) {
+            frames = 99; /* keep reading, then refuse */
+        }
+    }
+    if (frames == 1) {
+        s_handle_request (self, &env, zmq_msg_data (&frame),
+                          zmq_msg_size (&frame));
+    } else {
+        self->bad_frames++;
+        strcpy (env.from, "client");
+        s_reply_error (self, &env, SHOAL_ERR_MALFORMED,
+                       "a request is exactly one frame");
+    }
+    zmq_msg_close (&frame);
+    zmq_msg_close (&part);
+    return true;
+}
+
+/*  ---------------------------------------------------------------------
+    Store replies */
+
+static void
+s_handle_acks (self_t *self, shoal_in_t *in, s_pending_t *p)
+{
+    shoal_mp_val_t v;
+    const uint8_t *raw;
+    size_t raw_len;
+    uint32_t n = 0;
+    shoal_rd_t rd;
+    if (shoal_map_find (in->body, in->body_len, "items", &v, &raw,
+                        &raw_len) == SHOAL_OK &&
+        v.type == SHOAL_MP_ARRAY) {
+        shoal_rd_init (&rd, raw, raw_len);
+        shoal_rd_array (&rd, &n);
+    }
+    for (uint32_t i = 0; i < p->n; i++) {
+        uint64_t code = SHOAL_ERR_STORAGE, seq = 0;
+        if (i < n) {
+            const uint8_t *item = rd.p;
+            if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX) == SHOAL_OK) {
+                size_t ilen = (size_t) (rd.p - item);
+                shoal_map_uint (item, ilen, "code", &code);
+                shoal_map_uint (item, ilen, "seq", &seq);
+            }
+        }
+        if (code != SHOAL_OK) {
+            s_reply_error (self, &p->envs[i], (shoal_err_t) code,
+                           code == SHOAL_ERR_STATE
+                               ? "job id already exists"
+                               : shoal_strerror ((int) code));
+            continue;
+        }
+        char id[SHOAL_ID_TEXT];
+        shoal_id_format (&p->job_ids[i], id);
+        shoal_wr_t *w = s_reply_begin (self, &p->envs[i], SHOAL_M_OK);
+        shoal_wr_map (w, 2);
+        shoal_wr_kv_str (w, "id", id);
+        shoal_wr_kv_uint (w, "seq", seq);
+        s_reply_send (self, &p->envs[i]);
+    }
+}
+
+static void
+s_self_handle_port (self_t *self)
+{
+    for (int i = 0; i < 256; i++) {
+        shoal_in_t in;
+        shoal_err_t rc = shoal_port_recv (self->port, &in, ZMQ_DONTWAIT);
+        if (rc == SHOAL_ERR_BUSY || rc == SHOAL_ERR_INTERRUPTED ||
+            rc == SHOAL_ERR_IO) {
+            return;
+        }
+        if (rc) {
+            continue;
+        }
+        s_pending_t *p = in.hdr.has_corr ? s_pending_take (self, &in.hdr.corr)
+                                         : NULL;
+        if (p) {
+            if (in.hdr.type == SHOAL_M_STORE_ACKS) {
+                s_handle_acks (self, &in, p);
+            } else if (in.hdr.type == SHOAL_M_ERROR) {
+                for (uint32_t k = 0; k < p->n; k++) {
+                    s_reply_raw (self, &p->envs[k], SHOAL_M_ERROR, in.body,
+                                 in.body_len);
+                }
+            } else {
+                uint64_t code = SHOAL_ERR_STORAGE;
+                shoal_map_uint (in.body, in.body_len, "code", &code);
+                s_reply_raw (self, &p->envs[0],
+                             code == SHOAL_OK ? SHOAL_M_OK : SHOAL_M_ERROR,
+                             in.body, in.body_len);
+            }
+            s_pending_free ((void **) &p);
+        } else if (in.hdr.type != SHOAL_M_ERROR) {
+            shoal_debug (self->verbose, "control: unexpected %s from %s",
+                         shoal_mtype_name (in.hdr.type), in.hdr.from);
+        }
+        shoal_in_close (&in);
+    }
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (self) {
+        if (self->pending) {
+            for (s_pending_t *p = zhashx_first (self->pending); p;
+                 p = zhashx_next (self->pending)) {
+                s_pending_free ((void **) &p);
+            }
+            zhashx_destroy (&self->pending);
+        }
+        zsock_destroy (&self->router);
+        shoal_port_destroy (&self->port);
+        shoal_wr_destroy (&self->reply);
+        shoal_wr_destroy (&self->items);
+        free (self->batch_envs);
+        free (self->batch_ids);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static shoal_err_t
+s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
+{
+    self_t *self = calloc (1, sizeof *self);
+    *out = self;
+    if (!self) {
+        return SHOAL_ERR_NOMEM;
+    }
+    self->pipe = pipe;
+    self->verbose = args->verbose;
+    self->lim = shoal_limits_default ();
+    self->started_ms = s_now_ms ();
+    int64_t timeout;
+    if (shoal_config_int (args->config, "control/pending_timeout", 100,
+                          3600000, &timeout)) {
+        return SHOAL_ERR_CONFIG;
+    }
+    self->pending_timeout_ms = (uint64_t) timeout;
+    snprintf (self->monitor, sizeof self->monitor, "%s",
+              shoal_config_get (args->config, "shoald/monitor"));
+    snprintf (self->sync, sizeof self->sync, "%s",
+              shoal_config_get (args->config, "store/sync"));
+    self->reply = shoal_wr_new ();
+    self->items = shoal_wr_new ();
+    self->pending = zhashx_new ();
+    self->router = zsock_new (ZMQ_ROUTER);
+    if (!self->reply || !self->items || !self->pending || !self->router) {
+        return SHOAL_ERR_NOMEM;
+    }
+    if (shoal_idgen_init (&self->ids)) {
+        return SHOAL_ERR_IO;
+    }
+    zsock_set_linger (self->router, 0);
+    zsock_set_maxmsgsize (self->router, (int64_t) self->lim.frame_max * 4);
+    zsock_set_sndhwm (self->router, 100000);
+    zsock_set_rcvhwm (self->router, 100000);
+    const char *ep = shoal_config_get (args->config, "shoald/control");
+    if (zsock_bind (self->router, "%s", ep) < 0) {
+        shoal_error ("control: cannot bind %s: %s", ep,
+                     zmq_strerror (zmq_errno ()));
+        return SHOAL_ERR_CONFIG;
+    }
+    self->router_h = zsock_resolve (self->router);
+    self->port = shoal_port_new (args->bus, args->name, &args->clock);
+    return self->port ? SHOAL_OK : SHOAL_ERR_IO;
+}
+
+void
+shoal_control_actor (zsock_t *pipe, void *args_)
+{
+    zsock_signal (pipe, 0);
+    self_t *self = NULL;
+    shoal_err_t rc = s_self_new (pipe, args_, &self);
+    shoal_actor_ready (pipe, rc);
+    if (rc) {
+        s_self_destroy (&self);
+        return;
+    }
+    zmq_pollitem_t items[] = {
+        {zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve (shoal_port_sock (self->port)), 0, ZMQ_POLLIN, 0},
+        {self->router_h, 0, ZMQ_POLLIN, 0},
+    };
+    self->next_sweep_ms = s_now_ms () + S_SWEEP_MS;
+    while (!self->terminated) {
+        if (zmq_poll (items, 3, S_SWEEP_MS) < 0) {
+            if (zmq_errno () == EINTR) {
+                continue;
+            }
+            break;
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            self->terminated = shoal_actor_pipe_term (pipe, "control");
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            s_self_handle_port (self);
+        }
+        if (items[2].revents & ZMQ_POLLIN) {
+            for (int i = 0; i < S_DRAIN && s_recv_client (self); i++) {
+            }
+            s_flush_submits (self);
+        }
+        if (s_now_ms () >= self->next_sweep_ms) {
+            s_sweep (self);
+            self->next_sweep_ms = s_now_ms () + S_SWEEP_MS;
+        }
+    }
+    s_self_destroy (&self);
+}

@@ -1,0 +1,375 @@
+/*  shoal_node.c - executor: a FIFO of RUN messages, built-in handlers.
+
+    The node keeps the RUN messages it was sent (up to its capacity, the
+    scheduler's credit) and runs them one by one. Handlers are functions
+    over (payload, result writer, error buffer); they never block the
+    actor beyond their own work except `sleep`, which waits on the pipe so
+    that $TERM still stops the node promptly.
+*/
+#include "shoal_node.h"
+#include "shoal_scheduler.h"
+#include "shoal_store.h"
+
+#include "shoal_actor.h"
+#include "shoal_job.h"
+#include "shoal_log.h"
+#include "shoal_mp.h"
+#include "shoal_port.h"
+
+#include <string.h>
+
+#define S_SLEEP_MAX_MS (24ull * 3600 * 1000)
+#define S_CREDIT_MS    1000
+#define S_RESULTS_MAX  256
+
+typedef struct {
+    zsock_t *pipe;
+    shoal_port_t *port;
+    bool verbose;
+    bool terminated;
+    uint32_t capacity;
+    zlistx_t *runs;     /* shoal_in_t * (RUN messages) */
+    shoal_wr_t *results; /* RESULT items not yet sent */
+    uint32_t nresults;
+    uint64_t batch_started_us;
+    uint64_t next_credit_ms;
+    uint64_t done;
+} self_t;
+
+typedef enum { S_OK, S_FAIL, S_ABANDON } s_outcome_t;
+
+static void
+s_in_free (void **item)
+{
+    shoal_in_t *in = *item;
+    if (in) {
+        shoal_in_close (in);
+        free (in);
+        *item = NULL;
+    }
+}
+
+static void
+s_send_credit (self_t *self, bool boot)
+{
+    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_CREDIT,
+                                      SHOAL_SCHEDULER_NAME, NULL);
+    shoal_wr_map (w, 3);
+    shoal_wr_kv_uint (w, "capacity", self->capacity);
+    shoal_wr_kv_uint (w, "busy", zlistx_size (self->runs));
+    shoal_wr_kv_bool (w, "boot", boot);
+    shoal_port_send (self->port);
+    self->next_credit_ms = (uint64_t) zclock_mono () + S_CREDIT_MS;
+}
+
+static void
+s_flush_results (self_t *self)
+{
+    if (self->nresults == 0) {
+        return;
+    }
+    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_RESULT,
+                                      SHOAL_STORE_NAME, NULL);
+    shoal_wr_map (w, 1);
+    shoal_wr_str (w, "items");
+    shoal_wr_array (w, self->nresults);
+    shoal_wr_raw (w, shoal_wr_data (self->results),
+                  shoal_wr_size (self->results));
+    shoal_port_send (self->port);
+    shoal_wr_reset (self->results);
+    self->nresults = 0;
+}
+
+/*  Sleeps ms, watching the pipe. Returns false if $TERM arrived. */
+static bool
+s_sleep (self_t *self, uint64_t ms)
+{
+    uint64_t until = (uint64_t) zclock_mono () + ms;
+    zmq_pollitem_t item = {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0};
+    for (;;) {
+        uint64_t now = (uint64_t) zclock_mono ();
+        if (now >= until) {
+            return true;
+        }
+        if (zmq_poll (&item, 1, (long) (until - now)) > 0 &&
+            shoal_actor_pipe_term (self->pipe, "node")) {
+            self->terminated = true;
+            return false;
+        }
+    }
+}
+
+/*  Runs one job. Result value goes to r (msgpack), error text to er. */
+static s_outcome_t
+s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
+       shoal_wr_t *r, char *er, size_t er_cap)
+{
+    if (streq (type, "noop")) {
+        return S_OK;
+    }
+    if (streq (type, "echo")) {
+        if (pl) {
+            shoal_wr_raw (r, pl, pl_len);
+        }
+        return S_OK;
+    }
+    if (streq (type, "fail")) {
+        const char *m;
+        uint32_t mlen;
+        if (pl && shoal_map_str (pl, pl_len, "message", &m, &mlen) ==
+                      SHOAL_OK) {
+            snprintf (er, er_cap, "%.*s", (int) mlen, m);
+        } else {
+            snprintf (er, er_cap, "failed");
+        }
+        return S_FAIL;
+    }
+    if (streq (type, "sleep")) {
+        uint64_t ms = 0;
+        if (!pl || shoal_map_uint (pl, pl_len, "ms", &ms) ||
+            ms > S_SLEEP_MAX_MS) {
+            snprintf (er, er_cap, "sleep needs {\"ms\": 0..%llu}",
+                      (unsigned long long) S_SLEEP_MAX_MS);
+            return S_FAIL;
+        }
+        s_flush_results (self); /* don't hold finished results hostage */
+        return s_sleep (self, ms) ? S_OK : S_ABANDON;
+    }
+    snprintf (er, er_cap, "no handler for type %s", type);
+    return S_FAIL;
+}
+
+static void
+s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
+{
+    const uint8_t *idp;
+    uint32_t idlen;
+    uint64_t epoch;
+    char type[SHOAL_NAME_MAX + 1];
+    if (shoal_map_bin (in->body, in->body_len, "id", &idp, &idlen) ||
+        idlen != 16 || shoal_map_uint (in->body, in->body_len, "e", &epoch) ||
+        shoal_map_strcpy (in->body, in->body_len, "t", type, sizeof type)) {
+        shoal_warn ("node: malformed RUN from %s", in->hdr.from);
+        return;
+    }
+    const uint8_t *pl = NULL;
+    size_t pl_len = 0;
+    shoal_mp_val_t v;
+    if (shoal_map_find (in->body, in->body_len, "pl", &v, &pl, &pl_len)) {
+        pl = NULL;
+    }
+    if (pl && v.type != SHOAL_MP_MAP && !streq (type, "echo")) {
+        pl = NULL; /* handlers with parameters take a map */
+    }
+    char er[SHOAL_ERRTEXT_MAX] = "";
+    shoal_wr_reset (r);
+    s_outcome_t out = s_run (self, type, pl, pl_len, r, er, sizeof er);
+    if (out == S_ABANDON) {
+        return;
+    }
+    if (self->nresults == 0) {
+        self->batch_started_us = shoal_mono_us ();
+    }
+    bool has_r = out == S_OK && shoal_wr_size (r) > 0 &&
+                 shoal_wr_error (r) == SHOAL_OK;
+    shoal_wr_map (self->results, 3 + has_r + (out == S_FAIL));
+    shoal_wr_kv_bin (self->results, "id", idp, 16);
+    shoal_wr_kv_uint (self->results, "e", epoch);
+    shoal_wr_kv_bool (self->results, "ok", out == S_OK);
+    if (has_r) {
+        shoal_wr_kv_raw (self->results, "r", shoal_wr_data (r),
+                         shoal_wr_size (r));
+    }
+    if (out == S_FAIL) {
+        shoal_wr_kv_str (self->results, "er", er);
+    }
+    self->nresults++;
+    self->done++;
+    /* Flush at size, or when results have waited for more than 1 ms. */
+    if (self->nresults >= S_RESULTS_MAX ||
+        shoal_mono_us () - self->batch_started_us > 1000) {
+        s_flush_results (self);
+    }
+}
+
+/*  Takes every waiting message; RUNs are queued, others answered. */
+static void
+s_self_handle_port (self_t *self)
+{
+    for (;;) {
+        shoal_in_t *in = malloc (sizeof *in);
+        if (!in) {
+            return;
+        }
+        shoal_err_t rc = shoal_port_recv (self->port, in, ZMQ_DONTWAIT);
+        if (rc) {
+            free (in);
+            if (rc == SHOAL_ERR_BUSY || rc == SHOAL_ERR_INTERRUPTED ||
+                rc == SHOAL_ERR_IO) {
+                return;
+            }
+            continue;
+        }
+        if (in->hdr.type == SHOAL_M_RUN) {
+            zlistx_add_end (self->runs, in);
+            continue;
+        }
+        if (in->hdr.type == SHOAL_M_PING) {
+            shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK,
+                                              in->hdr.from, &in->hdr.id);
+            shoal_wr_map (w, 0);
+            shoal_port_send (self->port);
+        } else if (in->hdr.type != SHOAL_M_ERROR) {
+            shoal_port_error (self->port, &in->hdr, SHOAL_ERR_UNKNOWN_TYPE,
+                              "executor does not handle %s",
+                              shoal_mtype_name (in->hdr.type));
+        }
+        shoal_in_close (in);
+        free (in);
+    }
+}
+
+/*  NODE_BOOT handshake: the store must have requeued our old leases
+    before the scheduler gives us new ones. Retries until answered. */
+static shoal_err_t
+s_boot (self_t *self)
+{
+    zmq_pollitem_t items[] = {
+        {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve (shoal_port_sock (self->port)), 0, ZMQ_POLLIN, 0},
+    };
+    for (;;) {
+        shoal_id_t id;
+        shoal_port_new_id (self->port, &id);
+        shoal_hdr_t hdr;
+        memset (&hdr, 0, sizeof hdr);
+        hdr.type = SHOAL_M_NODE_BOOT;
+        hdr.id = id;
+        strcpy (hdr.to, SHOAL_STORE_NAME);
+        shoal_wr_t *w = shoal_port_begin_hdr (self->port, &hdr);
+        shoal_wr_map (w, 0);
+        shoal_err_t rc = shoal_port_send (self->port);
+        if (rc) {
+            return rc;
+        }
+        uint64_t until = (uint64_t) zclock_mono () + 1000;
+        while ((uint64_t) zclock_mono () < until) {
+            if (zmq_poll (items, 2, 100) < 0) {
+                return SHOAL_ERR_INTERRUPTED;
+            }
+            if ((items[0].revents & ZMQ_POLLIN) &&
+                shoal_actor_pipe_term (self->pipe, "node")) {
+                self->terminated = true;
+                return SHOAL_OK;
+            }
+            shoal_in_t in;
+            while (shoal_port_recv (self->port, &in, ZMQ_DONTWAIT) ==
+                   SHOAL_OK) {
+                bool answered = in.hdr.has_corr &&
+                                memcmp (&in.hdr.corr, &id, sizeof id) == 0 &&
+                                in.hdr.type == SHOAL_M_OK;
+                shoal_in_close (&in);
+                if (answered) {
+                    return SHOAL_OK;
+                }
+            }
+        }
+    }
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (self) {
+        zlistx_destroy (&self->runs);
+        shoal_wr_destroy (&self->results);
+        shoal_port_destroy (&self->port);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static shoal_err_t
+s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
+{
+    self_t *self = calloc (1, sizeof *self);
+    *out = self;
+    if (!self) {
+        return SHOAL_ERR_NOMEM;
+    }
+    self->pipe = pipe;
+    self->verbose = args->verbose;
+    int64_t prefetch;
+    if (shoal_config_int (args->config, "executors/prefetch", 1, 1024,
+                          &prefetch)) {
+        return SHOAL_ERR_CONFIG;
+    }
+    self->capacity = (uint32_t) prefetch;
+    self->runs = zlistx_new ();
+    self->results = shoal_wr_new ();
+    if (!self->runs || !self->results) {
+        return SHOAL_ERR_NOMEM;
+    }
+    zlistx_set_destructor (self->runs, s_in_free);
+    self->port = shoal_port_new (args->bus, args->name, &args->clock);
+    return self->port ? SHOAL_OK : SHOAL_ERR_IO;
+}
+
+void
+shoal_node_actor (zsock_t *pipe, void *args_)
+{
+    zsock_signal (pipe, 0);
+    self_t *self = NULL;
+    shoal_err_t rc = s_self_new (pipe, args_, &self);
+    shoal_actor_ready (pipe, rc);
+    if (rc) {
+        s_self_destroy (&self);
+        return;
+    }
+    rc = s_boot (self);
+    if (rc || self->terminated) {
+        s_self_destroy (&self);
+        return;
+    }
+    s_send_credit (self, true);
+    shoal_wr_t *r = shoal_wr_new ();
+    zmq_pollitem_t items[] = {
+        {zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve (shoal_port_sock (self->port)), 0, ZMQ_POLLIN, 0},
+    };
+    while (r && !self->terminated) {
+        long timeout = zlistx_size (self->runs) ? 0
+                       : self->nresults         ? 1
+                                                : S_CREDIT_MS;
+        if (zmq_poll (items, 2, timeout) < 0) {
+            if (zmq_errno () == EINTR) {
+                continue;
+            }
+            break;
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            self->terminated = shoal_actor_pipe_term (pipe, "node");
+            continue;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            s_self_handle_port (self);
+        }
+        shoal_in_t *in = zlistx_first (self->runs);
+        if (in) {
+            s_execute (self, in, r);
+            zlistx_delete (self->runs, NULL);
+        } else {
+            s_flush_results (self); /* idle: nothing more to batch */
+        }
+        if ((uint64_t) zclock_mono () >= self->next_credit_ms) {
+            s_send_credit (self, false);
+        }
+    }
+    if (!self->terminated) {
+        shoal_error ("node %s: out of memory", shoal_port_name (self->port));
+    }
+    s_flush_results (self);
+    shoal_wr_destroy (&r);
+    s_self_destroy (&self);
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# End to end through the CLI: every command, every built-in handler, exit
+# codes, --json output, and clean shutdown.
+. "$(dirname "$0")/lib.sh"
+
+expect_rc "no daemon: exit 3" 3 "$SHOAL" -e "ipc://$TMP/nobody.sock" ping
+expect_rc "no command: usage 2" 2 "$SHOAL"
+expect_rc "unknown command: usage 2" 2 "$SHOAL" frobnicate
+expect_rc "submit without --type: 2" 2 "$SHOAL" submit
+expect_rc "bad priority: 2" 2 "$SHOAL" submit --type noop --priority urgent
+expect_rc "bad payload JSON: 2" 2 "$SHOAL" submit --type noop --payload '{x'
+expect_rc "bad job id: 2" 2 "$SHOAL" status not-an-id
+expect_rc "shoald bad option: 2" 2 "$SHOALD" --bogus
+expect_rc "shoald bad sync: 2" 2 "$SHOALD" --data "$DATA" --sync sometimes
+
+start_shoald || exit 1
+check "ping" "$SHOAL" ping
+
+id=$("$SHOAL" submit --type echo --payload '{"x":1,"s":"hi"}' --queue q1 \
+     --priority high | tail -n 1)
+check "submit prints a 32-hex id" test "${#id}" -eq 32
+expect_rc "wait echo: exit 0" 0 "$SHOAL" wait --timeout 30 --json "$id"
+out=$(cat "$TMP/out")
+check "echo result is the payload" \
+    test "$(json_field "$out" state)" = succeeded -a -n "$(printf '%s' "$out" | grep -F '"result":{"x":1,"s":"hi"}')"
+check "queue and priority kept" \
+    test "$(json_field "$out" queue)" = q1 -a "$(json_field "$out" priority)" = high
+check "attempt is 1" test "$(json_field "$out" attempt)" = 1
+
+id=$("$SHOAL" submit --type fail --payload '{"message":"boom"}' | tail -n 1)
+expect_rc "wait fail: exit 4" 4 "$SHOAL" wait --timeout 30 --json "$id"
+check "fail error text" grep -q '"error":"boom"' "$TMP/out"
+
+id=$("$SHOAL" submit --type nosuchtype | tail -n 1)
+expect_rc "unknown handler fails: exit 4" 4 "$SHOAL" wait --timeout 30 "$id"
+
+id=$("$SHOAL" submit --type noop | tail -n 1)
+expect_rc "noop: exit 0" 0 "$SHOAL" wait --timeout 30 "$id"
+
+id=$("$SHOAL" submit --type sleep --payload '{"ms":60000}' | tail -n 1)
+expect_rc "wait timeout: exit 5" 5 "$SHOAL" wait --timeout 0.2 "$id"
+expect_rc "status of running job" 0 "$SHOAL" status --json "$id"
+check "state is leased" grep -q '"state":"leased"' "$TMP/out"
+
+expect_rc "status unknown id: exit 1" 1 "$SHOAL" status 0123456789abcdef0123456789abcdef
+check "says not found" grep -q NOT_FOUND "$TMP/err"
+
+expect_rc "stats --json" 0 "$SHOAL" stats --json
+check "stats count succeeded" grep -q '"succeeded":2' "$TMP/out"
+
+# monitor sees the events of a job
+"$SHOAL" monitor --topic job. --json --count 3 >"$TMP/mon" 2>/dev/null &
+mon=$!
+# the subscription is up once the monitor has one event; keep submitting
+for i in $(seq 1 100); do
+    "$SHOAL" submit --type noop >/dev/null
+    [ -s "$TMP/mon" ] && break
+done
+wait $mon
+check "monitor printed 3 json events" test "$(grep -c '"topic":"job\.' "$TMP/mon")" -eq 3
+
+check "shutdown exits 0" stop_shoald
+check "no lingering lock holder" "$SHOALD" --data "$DATA" --control "$SHOAL_ENDPOINT" --monitor "$MONITOR_EP" --version
+finish

@@ -1,0 +1,749 @@
+/*  shoal - the command-line client of a shoald control endpoint.
+
+    Every command is one request and one reply over a DEALER socket (wait
+    repeats bounded WAIT requests; monitor subscribes to the monitor's
+    XPUB). Human output by default, --json for scripts. Exit codes:
+        0  success
+        1  shoald answered with an error (the message says which)
+        2  usage error
+        3  no answer from shoald (not running, wrong endpoint, timeout)
+        4  wait: the job finished but did not succeed
+        5  wait: the job did not finish within --timeout
+*/
+#include "shoal_clock.h"
+#include "shoal_job.h"
+#include "shoal_json.h"
+#include "shoal_log.h"
+#include "shoal_mp.h"
+#include "shoal_port.h"
+#include "shoal_version.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EXIT_REFUSED   1
+#define EXIT_USAGE     2
+#define EXIT_NOANSWER  3
+#define EXIT_JOBFAILED 4
+#define EXIT_WAITTIME  5
+
+#define S_DEFAULT_EP      "tcp://127.0.0.1:5570"
+#define S_REQ_TIMEOUT_MS  10000
+#define S_WAIT_SLICE_MS   60000
+
+typedef struct {
+    const char *endpoint;
+    shoal_port_t *port;
+    shoal_clock_t clock;
+    int timeout_ms;
+} s_cli_t;
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: shoal [-e ENDPOINT] COMMAND [ARGS]\n"
+        "  -e, --endpoint EP   control endpoint (default $SHOAL_ENDPOINT or "
+        S_DEFAULT_EP ")\n"
+        "\n"
+        "commands:\n"
+        "  ping                          check that shoald answers\n"
+        "  submit --type T [--queue Q] [--priority critical|high|normal|low]\n"
+        "         [--payload JSON]       submit a job; prints its id last,\n"
+        "                                after it is committed\n"
+        "  status ID [--json]            show a job\n"
+        "  wait [--timeout S] [--json] ID\n"
+        "                                wait until the job finishes\n"
+        "                                (exit 0 succeeded, 4 failed, 5 timeout)\n"
+        "  stats [--json]                job counts by state\n"
+        "  monitor [--topic PREFIX] [--json] [--count N] [--monitor EP]\n"
+        "                                stream events\n"
+        "  shutdown                      stop shoald in order\n"
+        "\n"
+        "exit codes: 0 ok, 1 refused by shoald, 2 usage, 3 no answer,\n"
+        "            4 job failed, 5 wait timed out\n"
+        "environment: SHOAL_ENDPOINT (control endpoint), SHOAL_TIMEOUT\n"
+        "             (seconds to wait for an answer, default 10)\n");
+}
+
+static int s_usage_error (const char *fmt, ...) SHOAL_PRINTF (1, 2);
+
+static int
+s_usage_error (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fprintf (stderr, "shoal: ");
+    vfprintf (stderr, fmt, ap);
+    fprintf (stderr, "\n(run 'shoal --help' for usage)\n");
+    va_end (ap);
+    return EXIT_USAGE;
+}
+
+/*  ---------------------------------------------------------------------
+    Request / reply */
+
+static shoal_wr_t *
+s_begin (s_cli_t *cli, uint32_t type, shoal_id_t *id, uint64_t deadline_us)
+{
+    shoal_hdr_t hdr;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.type = type;
+    strcpy (hdr.to, "control");
+    hdr.deadline_us = deadline_us;
+    shoal_port_new_id (cli->port, &hdr.id);
+    *id = hdr.id;
+    return shoal_port_begin_hdr (cli->port, &hdr);
+}
+
+/*  Sends the request begun last and waits for its reply. EXIT_NOANSWER
+    (message printed) if none comes within timeout_ms. */
+static int
+s_call (s_cli_t *cli, const shoal_id_t *id, int timeout_ms, shoal_in_t *in)
+{
+    if (shoal_port_send (cli->port)) {
+        fprintf (stderr, "shoal: cannot send to %s\n", cli->endpoint);
+        return EXIT_NOANSWER;
+    }
+    zpoller_t *poller = zpoller_new (shoal_port_sock (cli->port), NULL);
+    int64_t until = zclock_mono () + timeout_ms;
+    int code = EXIT_NOANSWER;
+    while (poller) {
+        int64_t left = until - zclock_mono ();
+        if (left <= 0 || !zpoller_wait (poller, (int) left)) {
+            if (zpoller_terminated (poller)) {
+                fprintf (stderr, "shoal: interrupted\n");
+            } else {
+                fprintf (stderr,
+                         "shoal: no answer from shoald at %s within %d ms "
+                         "(is it running?)\n",
+                         cli->endpoint, timeout_ms);
+            }
+            break;
+        }
+        if (shoal_port_recv (cli->port, in, ZMQ_DONTWAIT) != SHOAL_OK) {
+            continue;
+        }
+        if (in->hdr.has_corr && memcmp (&in->hdr.corr, id, sizeof *id) == 0) {
+            code = 0;
+            break;
+        }
+        shoal_in_close (in); /* an answer to an earlier, abandoned request */
+    }
+    zpoller_destroy (&poller);
+    return code;
+}
+
+/*  Prints an ERROR reply; returns EXIT_REFUSED. */
+static int
+s_refused (const shoal_in_t *in)
+{
+    uint64_t code = 0;
+    const char *text = "";
+    uint32_t len = 0;
+    shoal_map_uint (in->body, in->body_len, "code", &code);
+    shoal_map_str (in->body, in->body_len, "text", &text, &len);
+    fprintf (stderr, "shoal: error %s (%llu): %.*s\n",
+             shoal_errname ((int) code), (unsigned long long) code, (int) len,
+             text);
+    return EXIT_REFUSED;
+}
+
+static void
+s_print_json (const uint8_t *mp, size_t len)
+{
+    shoal_limits_t lim = shoal_limits_default ();
+    json_t *j = shoal_mp_to_json (mp, len, &lim, NULL);
+    if (j) {
+        char *s = json_dumps (j, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (s) {
+            puts (s);
+            free (s);
+        }
+        json_decref (j);
+    }
+}
+
+/*  ---------------------------------------------------------------------
+    Commands */
+
+static int
+s_cmd_ping (s_cli_t *cli, int argc, char **argv)
+{
+    if (argc > 1) {
+        return s_usage_error ("ping takes no arguments, got '%s'", argv[1]);
+    }
+    shoal_id_t id;
+    shoal_wr_map (s_begin (cli, SHOAL_M_PING, &id, 0), 0);
+    shoal_in_t in;
+    int64_t t0 = zclock_usecs ();
+    int rc = s_call (cli, &id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    if (in.hdr.type != SHOAL_M_OK) {
+        rc = s_refused (&in);
+    } else {
+        const char *v = "?";
+        uint32_t vlen = 1;
+        uint64_t up = 0;
+        shoal_map_str (in.body, in.body_len, "version", &v, &vlen);
+        shoal_map_uint (in.body, in.body_len, "uptime_ms", &up);
+        printf ("shoald %.*s at %s: up %llu ms, round trip %lld us\n",
+                (int) vlen, v, cli->endpoint, (unsigned long long) up,
+                (long long) (zclock_usecs () - t0));
+    }
+    shoal_in_close (&in);
+    return rc;
+}
+
+static int
+s_cmd_submit (s_cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"type", required_argument, NULL, 't'},
+        {"queue", required_argument, NULL, 'q'},
+        {"priority", required_argument, NULL, 'p'},
+        {"payload", required_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0}};
+    const char *type = NULL, *queue = NULL, *prio = NULL, *payload = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "t:q:p:P:", opts, NULL)) != -1) {
+        switch (c) {
+            case 't': type = optarg; break;
+            case 'q': queue = optarg; break;
+            case 'p': prio = optarg; break;
+            case 'P': payload = optarg; break;
+            default: return s_usage_error ("bad option for %s", "submit");
+        }
+    }
+    if (optind < argc) {
+        return s_usage_error ("submit: unexpected argument '%s'", argv[optind]);
+    }
+    if (!type) {
+        return s_usage_error ("submit needs --type%s", "");
+    }
+    if (!shoal_name_valid (type, strlen (type))) {
+        return s_usage_error ("--type '%s': use 1-64 of A-Z a-z 0-9 . _ : -",
+                              type);
+    }
+    if (queue && !shoal_name_valid (queue, strlen (queue))) {
+        return s_usage_error ("--queue '%s': use 1-64 of A-Z a-z 0-9 . _ : -",
+                              queue);
+    }
+    uint8_t p;
+    if (prio && shoal_prio_parse (prio, strlen (prio), &p)) {
+        return s_usage_error (
+            "--priority '%s': use critical, high, normal or low", prio);
+    }
+    json_t *pj = NULL;
+    if (payload) {
+        json_error_t err;
+        pj = json_loads (payload, JSON_DECODE_ANY, &err);
+        if (!pj) {
+            fprintf (stderr, "shoal: --payload is not JSON: %s (column %d)\n",
+                     err.text, err.column);
+            return EXIT_USAGE;
+        }
+    }
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_SUBMIT, &id, 0);
+    shoal_wr_map (w, 1 + (queue != NULL) + (prio != NULL) + (pj != NULL));
+    shoal_wr_kv_str (w, "type", type);
+    if (queue) {
+        shoal_wr_kv_str (w, "queue", queue);
+    }
+    if (prio) {
+        shoal_wr_kv_str (w, "priority", prio);
+    }
+    if (pj) {
+        shoal_wr_str (w, "payload");
+        shoal_err_t e = shoal_json_to_mp (pj, w);
+        json_decref (pj);
+        if (e) {
+            fprintf (stderr, "shoal: --payload: %s\n", shoal_strerror (e));
+            return EXIT_USAGE;
+        }
+    }
+    shoal_in_t in;
+    int rc = s_call (cli, &id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    if (in.hdr.type != SHOAL_M_OK) {
+        rc = s_refused (&in);
+    } else {
+        const char *jid;
+        uint32_t len;
+        if (shoal_map_str (in.body, in.body_len, "id", &jid, &len) ==
+            SHOAL_OK) {
+            printf ("%.*s\n", (int) len, jid);
+        } else {
+            fprintf (stderr, "shoal: reply without a job id\n");
+            rc = EXIT_REFUSED;
+        }
+    }
+    shoal_in_close (&in);
+    return rc;
+}
+
+static void
+s_print_time (const char *label, const uint8_t *job, size_t len,
+              const char *key)
+{
+    uint64_t us = 0;
+    if (shoal_map_uint (job, len, key, &us) || us == 0) {
+        return;
+    }
+    time_t secs = (time_t) (us / 1000000);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    char buf[32];
+    strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    printf ("%-10s %s.%06lluZ\n", label, buf,
+            (unsigned long long) (us % 1000000));
+}
+
+/*  Prints the "job" map of a STATUS/WAIT reply. */
+static void
+s_print_job (const shoal_in_t *in, bool as_json)
+{
+    shoal_mp_val_t v;
+    const uint8_t *job;
+    size_t len;
+    if (shoal_map_find (in->body, in->body_len, "job", &v, &job, &len) ||
+        v.type != SHOAL_MP_MAP) {
+        fprintf (stderr, "shoal: reply without a job\n");
+        return;
+    }
+    if (as_json) {
+        s_print_json (job, len);
+        return;
+    }
+    static const char *const text_keys[] = {"id", "state", "type", "queue",
+                                            "priority", "executor", "error"};
+    for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++) {
+        const char *s;
+        uint32_t slen;
+        if (shoal_map_str (job, len, text_keys[i], &s, &slen) == SHOAL_OK) {
+            printf ("%-10s %.*s\n", text_keys[i], (int) slen, s);
+        }
+    }
+    uint64_t attempt = 0;
+    shoal_map_uint (job, len, "attempt", &attempt);
+    printf ("%-10s %llu\n", "attempt", (unsigned long long) attempt);
+    s_print_time ("created", job, len, "created_us");
+    s_print_time ("started", job, len, "started_us");
+    s_print_time ("finished", job, len, "finished_us");
+    static const char *const json_keys[] = {"payload", "result"};
+    for (size_t i = 0; i < 2; i++) {
+        const uint8_t *raw;
+        size_t rlen;
+        if (shoal_map_find (job, len, json_keys[i], &v, &raw, &rlen) ==
+            SHOAL_OK) {
+            printf ("%-10s ", json_keys[i]);
+            fflush (stdout);
+            s_print_json (raw, rlen);
+        }
+    }
+}
+
+static int
+s_parse_id_arg (int argc, char **argv, const char *cmd, const char **id)
+{
+    if (optind != argc - 1) {
+        return s_usage_error ("%s needs exactly one job id", cmd);
+    }
+    shoal_id_t tmp;
+    *id = argv[optind];
+    if (shoal_id_parse (*id, strlen (*id), &tmp)) {
+        return s_usage_error ("'%s' is not a job id (32 hex digits)", *id);
+    }
+    return 0;
+}
+
+static int
+s_cmd_status (s_cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {NULL, 0, NULL, 0}};
+    bool as_json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "j", opts, NULL)) != -1) {
+        if (c != 'j') {
+            return s_usage_error ("bad option for %s", "status");
+        }
+        as_json = true;
+    }
+    const char *jid;
+    int rc = s_parse_id_arg (argc, argv, "status", &jid);
+    if (rc) {
+        return rc;
+    }
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_STATUS, &id, 0);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_str (w, "id", jid);
+    shoal_in_t in;
+    if ((rc = s_call (cli, &id, cli->timeout_ms, &in))) {
+        return rc;
+    }
+    if (in.hdr.type != SHOAL_M_OK) {
+        rc = s_refused (&in);
+    } else {
+        s_print_job (&in, as_json);
+    }
+    shoal_in_close (&in);
+    return rc;
+}
+
+static int
+s_cmd_wait (s_cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"timeout", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0}};
+    double timeout_s = -1;
+    bool as_json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "t:j", opts, NULL)) != -1) {
+        if (c == 't') {
+            char *end;
+            errno = 0;
+            timeout_s = strtod (optarg, &end);
+            if (errno || *end || timeout_s < 0 || timeout_s > 31536000) {
+                return s_usage_error ("--timeout '%s': seconds, 0 or more",
+                                      optarg);
+            }
+        } else if (c == 'j') {
+            as_json = true;
+        } else {
+            return s_usage_error ("bad option for %s", "wait");
+        }
+    }
+    const char *jid;
+    int rc = s_parse_id_arg (argc, argv, "wait", &jid);
+    if (rc) {
+        return rc;
+    }
+    int64_t until = timeout_s < 0 ? INT64_MAX
+                                  : zclock_mono () + (int64_t) (timeout_s * 1000);
+    for (;;) {
+        int64_t left = until - zclock_mono ();
+        if (left < 0) {
+            left = 0;
+        }
+        int64_t slice = left < S_WAIT_SLICE_MS ? left : S_WAIT_SLICE_MS;
+        uint64_t deadline = shoal_clock_now_us (&cli->clock) +
+                            (uint64_t) slice * 1000;
+        shoal_id_t id;
+        shoal_wr_t *w = s_begin (cli, SHOAL_M_WAIT, &id, deadline);
+        shoal_wr_map (w, 1);
+        shoal_wr_kv_str (w, "id", jid);
+        shoal_in_t in;
+        /* The reply comes at the deadline at the latest; allow transit. */
+        if ((rc = s_call (cli, &id, (int) slice + S_REQ_TIMEOUT_MS, &in))) {
+            return rc;
+        }
+        uint64_t code = SHOAL_OK;
+        shoal_map_uint (in.body, in.body_len, "code", &code);
+        if (in.hdr.type == SHOAL_M_ERROR && code == SHOAL_ERR_TIMEOUT) {
+            shoal_in_close (&in);
+            if (zclock_mono () >= until) {
+                fprintf (stderr, "shoal: job %s not finished after %g s\n",
+                         jid, timeout_s);
+                return EXIT_WAITTIME;
+            }
+            continue;
+        }
+        if (in.hdr.type != SHOAL_M_OK) {
+            rc = s_refused (&in);
+        } else {
+            s_print_job (&in, as_json);
+            const uint8_t *job;
+            size_t len;
+            shoal_mp_val_t v;
+            char state[32] = "";
+            if (shoal_map_find (in.body, in.body_len, "job", &v, &job,
+                                &len) == SHOAL_OK) {
+                shoal_map_strcpy (job, len, "state", state, sizeof state);
+            }
+            rc = streq (state, "succeeded") ? 0 : EXIT_JOBFAILED;
+        }
+        shoal_in_close (&in);
+        return rc;
+    }
+}
+
+static int
+s_cmd_stats (s_cli_t *cli, int argc, char **argv)
+{
+    bool as_json = argc == 2 && streq (argv[1], "--json");
+    if (argc > 2 || (argc == 2 && !as_json)) {
+        return s_usage_error ("stats takes only --json, got '%s'", argv[1]);
+    }
+    shoal_id_t id;
+    shoal_wr_map (s_begin (cli, SHOAL_M_STATS, &id, 0), 0);
+    shoal_in_t in;
+    int rc = s_call (cli, &id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    if (in.hdr.type != SHOAL_M_OK) {
+        rc = s_refused (&in);
+    } else if (as_json) {
+        s_print_json (in.body, in.body_len);
+    } else {
+        shoal_mp_val_t v;
+        const uint8_t *jobs;
+        size_t len;
+        if (shoal_map_find (in.body, in.body_len, "jobs", &v, &jobs, &len) ==
+            SHOAL_OK) {
+            for (int s = 0; s < SHOAL_JOB__COUNT; s++) {
+                uint64_t n = 0;
+                shoal_map_uint (jobs, len, shoal_job_state_name (s), &n);
+                printf ("%-10s %llu\n", shoal_job_state_name (s),
+                        (unsigned long long) n);
+            }
+        }
+    }
+    shoal_in_close (&in);
+    return rc;
+}
+
+static int
+s_cmd_shutdown (s_cli_t *cli, int argc, char **argv)
+{
+    if (argc > 1) {
+        return s_usage_error ("shutdown takes no arguments, got '%s'",
+                              argv[1]);
+    }
+    shoal_id_t id;
+    shoal_wr_map (s_begin (cli, SHOAL_M_SHUTDOWN, &id, 0), 0);
+    shoal_in_t in;
+    int rc = s_call (cli, &id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    rc = in.hdr.type == SHOAL_M_OK ? 0 : s_refused (&in);
+    if (rc == 0) {
+        printf ("shoald at %s is shutting down\n", cli->endpoint);
+    }
+    shoal_in_close (&in);
+    return rc;
+}
+
+/*  Prints one event as a line. */
+static void
+s_print_event (const char *topic, size_t tlen, const uint8_t *ev, size_t len,
+               bool as_json)
+{
+    if (as_json) {
+        s_print_json (ev, len);
+        return;
+    }
+    shoal_limits_t lim = shoal_limits_default ();
+    json_t *j = shoal_mp_to_json (ev, len, &lim, NULL);
+    if (!j) {
+        return;
+    }
+    json_int_t ts = json_integer_value (json_object_get (j, "ts"));
+    time_t secs = (time_t) (ts / 1000000);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    char when[32];
+    strftime (when, sizeof when, "%H:%M:%S", &tm);
+    printf ("%s.%06lld %-.*s", when, (long long) (ts % 1000000), (int) tlen,
+            topic);
+    const char *key;
+    json_t *val;
+    json_object_foreach (j, key, val)
+    {
+        if (streq (key, "topic") || streq (key, "ts")) {
+            continue;
+        }
+        char *s = json_dumps (val, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (s) {
+            printf (" %s=%s", key, s);
+            free (s);
+        }
+    }
+    printf ("\n");
+    json_decref (j);
+}
+
+static int
+s_cmd_monitor (s_cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"topic", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},
+        {"count", required_argument, NULL, 'n'},
+        {"monitor", required_argument, NULL, 'm'},
+        {NULL, 0, NULL, 0}};
+    const char *topic = "";
+    const char *ep = NULL;
+    bool as_json = false;
+    long count = -1;
+    int c;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "t:jn:m:", opts, NULL)) != -1) {
+        switch (c) {
+            case 't': topic = optarg; break;
+            case 'j': as_json = true; break;
+            case 'm': ep = optarg; break;
+            case 'n': {
+                char *end;
+                count = strtol (optarg, &end, 10);
+                if (*end || count < 1) {
+                    return s_usage_error ("--count '%s': a number >= 1",
+                                          optarg);
+                }
+                break;
+            }
+            default: return s_usage_error ("bad option for %s", "monitor");
+        }
+    }
+    if (optind < argc) {
+        return s_usage_error ("monitor: unexpected argument '%s'",
+                              argv[optind]);
+    }
+    char found[256];
+    if (!ep) {
+        /* Ask shoald where its monitor is. */
+        shoal_id_t id;
+        shoal_wr_map (s_begin (cli, SHOAL_M_PING, &id, 0), 0);
+        shoal_in_t in;
+        int rc = s_call (cli, &id, cli->timeout_ms, &in);
+        if (rc) {
+            return rc;
+        }
+        rc = shoal_map_strcpy (in.body, in.body_len, "monitor", found,
+                               sizeof found);
+        shoal_in_close (&in);
+        if (rc) {
+            fprintf (stderr, "shoal: shoald did not say where its monitor "
+                             "is; use --monitor\n");
+            return EXIT_REFUSED;
+        }
+        /* A wildcard bind is reached on loopback. */
+        char *star = strstr (found, "://*:");
+        if (star) {
+            char rest[200];
+            snprintf (rest, sizeof rest, "%s", star + 4);
+            snprintf (star, sizeof found - (size_t) (star - found),
+                      "://127.0.0.1%s", rest);
+        }
+        ep = found;
+    }
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    if (!sub || zsock_connect (sub, "%s", ep) < 0) {
+        fprintf (stderr, "shoal: cannot connect to monitor %s\n", ep);
+        zsock_destroy (&sub);
+        return EXIT_NOANSWER;
+    }
+    zsock_set_subscribe (sub, topic);
+    fprintf (stderr, "shoal: monitoring %s (topic '%s'); Ctrl-C to stop\n",
+             ep, topic);
+    int rc = 0;
+    long seen = 0;
+    while (count < 0 || seen < count) {
+        zmsg_t *msg = zmsg_recv (sub);
+        if (!msg) {
+            break; /* interrupted */
+        }
+        zframe_t *t = zmsg_first (msg);
+        zframe_t *e = zmsg_next (msg);
+        if (t && e) {
+            s_print_event ((const char *) zframe_data (t), zframe_size (t),
+                           zframe_data (e), zframe_size (e), as_json);
+            fflush (stdout);
+            seen++;
+        }
+        zmsg_destroy (&msg);
+    }
+    zsock_destroy (&sub);
+    return rc;
+}
+
+typedef struct {
+    const char *name;
+    int (*fn) (s_cli_t *, int, char **);
+} s_cmd_t;
+
+static const s_cmd_t s_cmds[] = {
+    {"ping", s_cmd_ping},       {"submit", s_cmd_submit},
+    {"status", s_cmd_status},   {"wait", s_cmd_wait},
+    {"stats", s_cmd_stats},     {"monitor", s_cmd_monitor},
+    {"shutdown", s_cmd_shutdown},
+};
+
+int
+main (int argc, char **argv)
+{
+    s_cli_t cli = {.endpoint = getenv ("SHOAL_ENDPOINT"),
+                   .clock = shoal_clock_real (),
+                   .timeout_ms = S_REQ_TIMEOUT_MS};
+    if (!cli.endpoint || !*cli.endpoint) {
+        cli.endpoint = S_DEFAULT_EP;
+    }
+    const char *t = getenv ("SHOAL_TIMEOUT");
+    if (t && *t) {
+        char *end;
+        double secs = strtod (t, &end);
+        if (*end || secs <= 0 || secs > 86400) {
+            return s_usage_error ("SHOAL_TIMEOUT='%s': seconds, > 0", t);
+        }
+        cli.timeout_ms = (int) (secs * 1000);
+    }
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (streq (argv[i], "-h") || streq (argv[i], "--help")) {
+            s_usage (stdout);
+            return 0;
+        }
+        if (streq (argv[i], "-V") || streq (argv[i], "--version")) {
+            printf ("shoal %s\n", SHOAL_VERSION_STRING);
+            return 0;
+        }
+        if ((streq (argv[i], "-e") || streq (argv[i], "--endpoint")) &&
+            i + 1 < argc) {
+            cli.endpoint = argv[++i];
+        } else {
+            return s_usage_error ("unknown option '%s'", argv[i]);
+        }
+    }
+    if (i >= argc) {
+        s_usage (stderr);
+        return EXIT_USAGE;
+    }
+    const s_cmd_t *cmd = NULL;
+    for (size_t k = 0; k < sizeof s_cmds / sizeof s_cmds[0]; k++) {
+        if (streq (argv[i], s_cmds[k].name)) {
+            cmd = &s_cmds[k];
+        }
+    }
+    if (!cmd) {
+        return s_usage_error ("unknown command '%s'", argv[i]);
+    }
+    zsys_init ();
+    shoal_log_setup ("shoal", false);
+    cli.port = shoal_port_new_client (cli.endpoint, "shoal-cli", &cli.clock);
+    if (!cli.port) {
+        fprintf (stderr, "shoal: bad endpoint '%s'\n", cli.endpoint);
+        return EXIT_USAGE;
+    }
+    int rc = cmd->fn (&cli, argc - i, argv + i);
+    shoal_port_destroy (&cli.port);
+    return rc;
+}

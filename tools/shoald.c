@@ -1,0 +1,381 @@
+/*  shoald - the Shoal daemon: one host.
+
+    Starts the bus, then under a supervisor the store (recovery runs
+    before anything else is served), the scheduler, the monitor, the
+    executors and last the control endpoint, so that a request can never
+    arrive before the actors that serve it. Stops in reverse order on
+    SIGINT, SIGTERM or a SHUTDOWN request.
+
+    The same binary runs process actors: `shoald --actor node ...` is how
+    the supervisor starts an executor in its own process.
+*/
+#include "shoal_actor.h"
+#include "shoal_bus.h"
+#include "shoal_config.h"
+#include "shoal_control.h"
+#include "shoal_log.h"
+#include "shoal_monitor.h"
+#include "shoal_node.h"
+#include "shoal_proc.h"
+#include "shoal_scheduler.h"
+#include "shoal_store.h"
+#include "shoal_supervisor.h"
+#include "shoal_version.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define EXIT_USAGE    2
+#define EXIT_STARTUP  3
+#define EXIT_ESCALATE 4
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+             "usage: shoald [options]\n"
+             "  -c, --config FILE      ZPL configuration file\n"
+             "  -d, --data DIR         data folder (default ./shoal-data)\n"
+             "  -e, --control EP       control endpoint "
+             "(default tcp://127.0.0.1:5570)\n"
+             "  -m, --monitor EP       monitor endpoint "
+             "(default tcp://127.0.0.1:5571)\n"
+             "  -s, --sync MODE        full | meta | none (default full)\n"
+             "  -x, --executors N      executor actors (default 4)\n"
+             "      --mode MODE        executors as thread | process\n"
+             "      --set KEY=VALUE    any configuration key, e.g. "
+             "store/batch_max=1024\n"
+             "      --syslog           log to syslog instead of stderr\n"
+             "  -v, --verbose          debug logging\n"
+             "  -V, --version          print the version and exit\n"
+             "  -h, --help             this help\n"
+             "Command-line options override the file; see "
+             "docs/operations.md.\n");
+}
+
+typedef struct {
+    const char *config_path;
+    const char *actor_kind; /* process actor mode */
+    const char *actor_name;
+    const char *actor_bus;
+    pid_t parent;
+} s_opts_t;
+
+/*  Applies one KEY=VALUE override. */
+static int
+s_set (shoal_config_t *cfg, const char *kv)
+{
+    const char *eq = strchr (kv, '=');
+    if (!eq || eq == kv) {
+        fprintf (stderr, "shoald: --set wants KEY=VALUE, got '%s'\n", kv);
+        return -1;
+    }
+    char key[128];
+    size_t klen = (size_t) (eq - kv);
+    if (klen >= sizeof key) {
+        fprintf (stderr, "shoald: key too long in '%s'\n", kv);
+        return -1;
+    }
+    memcpy (key, kv, klen);
+    key[klen] = '\0';
+    if (shoal_config_set (cfg, key, eq + 1)) {
+        fprintf (stderr, "shoald: unknown configuration key '%s'\n", key);
+        return -1;
+    }
+    return 0;
+}
+
+static zactor_fn *
+s_actor_fn (const char *kind)
+{
+    if (streq (kind, "node")) {
+        return shoal_node_actor;
+    }
+    return NULL;
+}
+
+/*  Takes an exclusive lock on DATA/shoald.lock so that two daemons never
+    write one data folder. Returns the fd (kept open) or -1. */
+static int
+s_lock_data (const char *dir)
+{
+    if (mkdir (dir, 0700) < 0 && errno != EEXIST) {
+        fprintf (stderr, "shoald: cannot create data folder %s: %s\n", dir,
+                 strerror (errno));
+        return -1;
+    }
+    char path[PATH_MAX];
+    if (snprintf (path, sizeof path, "%s/shoald.lock", dir) >=
+        (int) sizeof path) {
+        fprintf (stderr, "shoald: data folder path too long\n");
+        return -1;
+    }
+    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf (stderr, "shoald: cannot open %s: %s\n", path,
+                 strerror (errno));
+        return -1;
+    }
+    if (flock (fd, LOCK_EX | LOCK_NB) < 0) {
+        char pid[32] = "";
+        ssize_t n = pread (fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        fprintf (stderr,
+                 "shoald: data folder %s is in use by another shoald "
+                 "(pid %s)\n",
+                 dir, pid[0] ? pid : "?");
+        close (fd);
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
+    if (ftruncate (fd, 0) < 0 || pwrite (fd, pid, (size_t) len, 0) < 0) {
+        fprintf (stderr, "shoald: cannot write %s: %s\n", path,
+                 strerror (errno));
+    }
+    return fd;
+}
+
+static int
+s_run_host (shoal_config_t *cfg, int sigfd, bool verbose)
+{
+    const char *data = shoal_config_get (cfg, "shoald/data");
+    int lock = s_lock_data (data);
+    if (lock < 0) {
+        return EXIT_STARTUP;
+    }
+    int64_t executors, max_restarts, period, beat, liveness;
+    shoal_config_int (cfg, "executors/count", 0, 256, &executors);
+    shoal_config_int (cfg, "supervisor/max_restarts", 0, 1000, &max_restarts);
+    shoal_config_int (cfg, "supervisor/period", 1, 3600000, &period);
+    shoal_config_int (cfg, "supervisor/heartbeat", 10, 60000, &beat);
+    shoal_config_int (cfg, "supervisor/liveness", 50, 600000, &liveness);
+    bool process = streq (shoal_config_get (cfg, "executors/mode"), "process");
+
+    char inproc[64], ipc[PATH_MAX + 8], abs[PATH_MAX], exe[PATH_MAX];
+    snprintf (inproc, sizeof inproc, "inproc://shoal-bus-%d", (int) getpid ());
+    if (!realpath (data, abs)) {
+        snprintf (abs, sizeof abs, "%s", data);
+    }
+    /* ipc paths are limited to 107 bytes by sockaddr_un */
+    if (strlen (abs) + 10 < 100) {
+        snprintf (ipc, sizeof ipc, "ipc://%.100s/bus.sock", abs);
+    } else {
+        snprintf (ipc, sizeof ipc, "ipc:///tmp/shoal-bus-%d.sock",
+                  (int) getpid ());
+    }
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+
+    shoal_bus_args_t bus_args = {inproc, process ? ipc : NULL, verbose};
+    shoal_err_t rc;
+    zactor_t *bus = shoal_actor_start (shoal_bus_actor, &bus_args, &rc);
+    if (!bus) {
+        close (lock);
+        return EXIT_STARTUP;
+    }
+    shoal_supervisor_opts_t opts = {
+        .bus = inproc,
+        .proc_bus = ipc,
+        .exe = exe,
+        .config = cfg,
+        .clock = shoal_clock_real (),
+        .max_restarts = (uint32_t) max_restarts,
+        .period_ms = (uint32_t) period,
+        .heartbeat_ms = (uint32_t) beat,
+        .liveness_ms = (uint32_t) liveness,
+        .verbose = verbose,
+    };
+    int code = EXIT_STARTUP;
+    shoal_supervisor_t *sup = shoal_supervisor_new (&opts);
+    if (!sup) {
+        goto done;
+    }
+    if (shoal_supervisor_add_thread (sup, "store", shoal_store_actor, NULL) ||
+        shoal_supervisor_add_thread (sup, "scheduler", shoal_scheduler_actor,
+                                     NULL) ||
+        shoal_supervisor_add_thread (sup, "monitor", shoal_monitor_actor,
+                                     NULL)) {
+        goto done;
+    }
+    for (int64_t i = 0; i < executors; i++) {
+        char name[32];
+        snprintf (name, sizeof name, "node.%lld", (long long) i);
+        rc = process ? shoal_supervisor_add_process (sup, name, "node")
+                     : shoal_supervisor_add_thread (sup, name,
+                                                    shoal_node_actor, NULL);
+        if (rc) {
+            goto done;
+        }
+    }
+    if (shoal_supervisor_add_thread (sup, "control", shoal_control_actor,
+                                     NULL)) {
+        goto done;
+    }
+    shoal_info ("shoald %s ready: control=%s monitor=%s data=%s sync=%s "
+                "executors=%lld (%s)",
+                SHOAL_VERSION_STRING, shoal_config_get (cfg, "shoald/control"),
+                shoal_config_get (cfg, "shoald/monitor"), data,
+                shoal_config_get (cfg, "store/sync"), (long long) executors,
+                process ? "process" : "thread");
+    rc = shoal_supervisor_run (sup, sigfd);
+    code = rc == SHOAL_OK ? 0 : EXIT_ESCALATE;
+    shoal_info ("shoald: stopping");
+done:
+    shoal_supervisor_destroy (&sup);
+    zactor_destroy (&bus);
+    close (lock);
+    if (code == EXIT_STARTUP) {
+        shoal_error ("shoald: could not start; see the messages above");
+    } else {
+        shoal_info ("shoald: stopped");
+    }
+    return code;
+}
+
+int
+main (int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"data", required_argument, NULL, 'd'},
+        {"control", required_argument, NULL, 'e'},
+        {"monitor", required_argument, NULL, 'm'},
+        {"sync", required_argument, NULL, 's'},
+        {"executors", required_argument, NULL, 'x'},
+        {"mode", required_argument, NULL, 'M'},
+        {"set", required_argument, NULL, 'S'},
+        {"syslog", no_argument, NULL, 'L'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {"actor", required_argument, NULL, 'A'},
+        {"name", required_argument, NULL, 'N'},
+        {"bus", required_argument, NULL, 'B'},
+        {"parent", required_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0}};
+    s_opts_t o = {0};
+    /* Overrides are applied after the file is loaded: remember them. */
+    const char *sets[64][2];
+    int nsets = 0;
+    bool use_syslog = false, verbose = false;
+    int c;
+    while ((c = getopt_long (argc, argv, "c:d:e:m:s:x:vVh", longopts, NULL)) !=
+           -1) {
+        const char *key = NULL;
+        switch (c) {
+            case 'c': o.config_path = optarg; break;
+            case 'd': key = "shoald/data"; break;
+            case 'e': key = "shoald/control"; break;
+            case 'm': key = "shoald/monitor"; break;
+            case 's': key = "store/sync"; break;
+            case 'x': key = "executors/count"; break;
+            case 'M': key = "executors/mode"; break;
+            case 'S': key = ""; break;
+            case 'L': use_syslog = true; break;
+            case 'v': verbose = true; break;
+            case 'V': printf ("shoald %s\n", SHOAL_VERSION_STRING); return 0;
+            case 'h': s_usage (stdout); return 0;
+            case 'A': o.actor_kind = optarg; break;
+            case 'N': o.actor_name = optarg; break;
+            case 'B': o.actor_bus = optarg; break;
+            case 'P': o.parent = (pid_t) atoi (optarg); break;
+            default: s_usage (stderr); return EXIT_USAGE;
+        }
+        if (key) {
+            if (nsets == 64) {
+                fprintf (stderr, "shoald: too many options\n");
+                return EXIT_USAGE;
+            }
+            sets[nsets][0] = key;
+            sets[nsets][1] = optarg;
+            nsets++;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "shoald: unexpected argument '%s'\n", argv[optind]);
+        s_usage (stderr);
+        return EXIT_USAGE;
+    }
+    /* Signals belong to main: block them in every thread to come and read
+       them from a signalfd in the supervisor's loop. */
+    sigset_t mask;
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGINT);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGCHLD);
+    pthread_sigmask (SIG_BLOCK, &mask, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    int sigfd = signalfd (-1, &mask, SFD_CLOEXEC);
+    if (sigfd < 0) {
+        fprintf (stderr, "shoald: signalfd: %s\n", strerror (errno));
+        return EXIT_STARTUP;
+    }
+    zsys_handler_set (NULL);
+    char ident[96];
+    snprintf (ident, sizeof ident, "shoald%s%s", o.actor_name ? "/" : "",
+              o.actor_name ? o.actor_name : "");
+    shoal_log_setup (ident, use_syslog);
+
+    shoal_err_t rc;
+    shoal_config_t *cfg = shoal_config_load (o.config_path, &rc);
+    if (!cfg) {
+        fprintf (stderr, "shoald: cannot load configuration %s\n",
+                 o.config_path);
+        return EXIT_USAGE;
+    }
+    for (int i = 0; i < nsets; i++) {
+        int bad = sets[i][0][0] ? (shoal_config_set (cfg, sets[i][0],
+                                                     sets[i][1]) != 0)
+                                : s_set (cfg, sets[i][1]);
+        if (bad) {
+            shoal_config_destroy (&cfg);
+            return EXIT_USAGE;
+        }
+    }
+    if (shoal_config_check (cfg)) {
+        fprintf (stderr, "shoald: invalid configuration (see above)\n");
+        shoal_config_destroy (&cfg);
+        return EXIT_USAGE;
+    }
+    if (streq (shoal_config_get (cfg, "shoald/log"), "syslog")) {
+        shoal_log_setup (ident, true);
+    }
+    verbose = verbose || streq (shoal_config_get (cfg, "shoald/verbose"), "1");
+
+    int code;
+    if (o.actor_kind) {
+        zactor_fn *fn = s_actor_fn (o.actor_kind);
+        if (!fn || !o.actor_name || !o.actor_bus) {
+            fprintf (stderr, "shoald: --actor needs a known kind, --name and "
+                             "--bus\n");
+            code = EXIT_USAGE;
+        } else {
+            shoal_actor_args_t args = {
+                .name = o.actor_name,
+                .bus = o.actor_bus,
+                .clock = shoal_clock_real (),
+                .config = cfg,
+                .verbose = verbose,
+            };
+            code = shoal_proc_run (fn, &args, o.parent, sigfd);
+        }
+    } else {
+        code = s_run_host (cfg, sigfd, verbose);
+    }
+    shoal_config_destroy (&cfg);
+    close (sigfd);
+    zsys_shutdown ();
+    return code;
+}
