@@ -45,7 +45,7 @@ typedef struct {
     uint32_t type; /* SUBMIT or the query's request type */
     uint64_t expires_ms;
     uint32_t n;
-    s_env_t *envs; /* n envelopes, in item order */
+    s_env_t *envs;       /* n envelopes, in item order */
     shoal_id_t *job_ids; /* SUBMIT: the ids given to the jobs */
 } s_pending_t;
 
@@ -169,8 +169,8 @@ s_pending_add (self_t *self, const shoal_id_t *msg_id, uint32_t type,
     p->n = n;
     p->envs = envs;
     p->job_ids = job_ids;
-    p->expires_ms = (deadline_ms ? deadline_ms : s_now_ms ()) +
-                    self->pending_timeout_ms;
+    p->expires_ms =
+        (deadline_ms ? deadline_ms : s_now_ms ()) + self->pending_timeout_ms;
     char key[SHOAL_ID_TEXT];
     shoal_id_format (msg_id, key);
     if (zhashx_insert (self->pending, key, p) != 0) {
@@ -370,9 +370,9 @@ s_handle_query (self_t *self, const s_env_t *env, uint32_t type,
         if (deadline_us == 0 || deadline_us > cap) {
             deadline_us = cap;
         }
-        deadline_ms = s_now_ms () +
-                      (deadline_us > now_us ? (deadline_us - now_us) / 1000
-                                            : 0);
+        deadline_ms =
+            s_now_ms () +
+            (deadline_us > now_us ? (deadline_us - now_us) / 1000 : 0);
     } else {
         deadline_us = 0;
     }
@@ -408,14 +408,13 @@ s_handle_query (self_t *self, const s_env_t *env, uint32_t type,
 }
 
 static void
-s_handle_request (self_t *self, s_env_t *env, const uint8_t *data,
-                  size_t size)
+s_handle_request (self_t *self, s_env_t *env, const uint8_t *data, size_t size)
 {
     shoal_hdr_t hdr;
     const uint8_t *body;
     size_t len;
-    shoal_err_t rc = shoal_frame_parse (data, size, &self->lim, &hdr, &body,
-                                        &len);
+    shoal_err_t rc =
+        shoal_frame_parse (data, size, &self->lim, &hdr, &body, &len);
     if (rc) {
         self->bad_frames++;
         char text[128];
@@ -460,8 +459,7 @@ s_handle_request (self_t *self, s_env_t *env, const uint8_t *data,
         }
         default: {
             char text[96];
-            snprintf (text, sizeof text, "unknown request type %u",
-                      hdr.type);
+            snprintf (text, sizeof text, "unknown request type %u", hdr.type);
             s_reply_error (self, env, SHOAL_ERR_UNKNOWN_TYPE, text);
         }
     }
@@ -529,8 +527,8 @@ s_handle_acks (self_t *self, shoal_in_t *in, s_pending_t *p)
     size_t raw_len;
     uint32_t n = 0;
     shoal_rd_t rd;
-    if (shoal_map_find (in->body, in->body_len, "items", &v, &raw,
-                        &raw_len) == SHOAL_OK &&
+    if (shoal_map_find (in->body, in->body_len, "items", &v, &raw, &raw_len) ==
+            SHOAL_OK &&
         v.type == SHOAL_MP_ARRAY) {
         shoal_rd_init (&rd, raw, raw_len);
         shoal_rd_array (&rd, &n);
@@ -575,8 +573,8 @@ s_self_handle_port (self_t *self)
         if (rc) {
             continue;
         }
-        s_pending_t *p = in.hdr.has_corr ? s_pending_take (self, &in.hdr.corr)
-                                         : NULL;
+        s_pending_t *p =
+            in.hdr.has_corr ? s_pending_take (self, &in.hdr.corr) : NULL;
         if (p) {
             if (in.hdr.type == SHOAL_M_STORE_ACKS) {
                 s_handle_acks (self, &in, p);
@@ -637,8 +635,8 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     self->lim = shoal_limits_default ();
     self->started_ms = s_now_ms ();
     int64_t timeout;
-    if (shoal_config_int (args->config, "control/pending_timeout", 100,
-                          3600000, &timeout)) {
+    if (shoal_config_int (args->config, "control/pending_timeout", 100, 3600000,
+                          &timeout)) {
         return SHOAL_ERR_CONFIG;
     }
     self->pending_timeout_ms = (uint64_t) timeout;

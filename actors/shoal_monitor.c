@@ -85,8 +85,7 @@ s_publish_batch (self_t *self, shoal_in_t *in)
     shoal_mp_val_t v;
     const uint8_t *raw;
     size_t raw_len;
-    if (shoal_map_find (in->body, in->body_len, "events", &v, &raw,
-                        &raw_len) ||
+    if (shoal_map_find (in->body, in->body_len, "events", &v, &raw, &raw_len) ||
         v.type != SHOAL_MP_ARRAY) {
         return;
     }

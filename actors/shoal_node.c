@@ -28,7 +28,7 @@ typedef struct {
     bool verbose;
     bool terminated;
     uint32_t capacity;
-    zlistx_t *runs;     /* shoal_in_t * (RUN messages) */
+    zlistx_t *runs;      /* shoal_in_t * (RUN messages) */
     shoal_wr_t *results; /* RESULT items not yet sent */
     uint32_t nresults;
     uint64_t batch_started_us;
@@ -68,8 +68,8 @@ s_flush_results (self_t *self)
     if (self->nresults == 0) {
         return;
     }
-    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_RESULT,
-                                      SHOAL_STORE_NAME, NULL);
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_RESULT, SHOAL_STORE_NAME, NULL);
     shoal_wr_map (w, 1);
     shoal_wr_str (w, "items");
     shoal_wr_array (w, self->nresults);
@@ -116,8 +116,8 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
     if (streq (type, "fail")) {
         const char *m;
         uint32_t mlen;
-        if (pl && shoal_map_str (pl, pl_len, "message", &m, &mlen) ==
-                      SHOAL_OK) {
+        if (pl &&
+            shoal_map_str (pl, pl_len, "message", &m, &mlen) == SHOAL_OK) {
             snprintf (er, er_cap, "%.*s", (int) mlen, m);
         } else {
             snprintf (er, er_cap, "failed");
@@ -170,8 +170,8 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     if (self->nresults == 0) {
         self->batch_started_us = shoal_mono_us ();
     }
-    bool has_r = out == S_OK && shoal_wr_size (r) > 0 &&
-                 shoal_wr_error (r) == SHOAL_OK;
+    bool has_r =
+        out == S_OK && shoal_wr_size (r) > 0 && shoal_wr_error (r) == SHOAL_OK;
     shoal_wr_map (self->results, 3 + has_r + (out == S_FAIL));
     shoal_wr_kv_bin (self->results, "id", idp, 16);
     shoal_wr_kv_uint (self->results, "e", epoch);

@@ -18,8 +18,8 @@
 
 #include <string.h>
 
-#define S_NODES_MAX  256
-#define S_LEASE_MAX  4096 /* leases per LEASE message */
+#define S_NODES_MAX 256
+#define S_LEASE_MAX 4096 /* leases per LEASE message */
 
 typedef struct {
     shoal_id_t *ids;
@@ -103,9 +103,8 @@ s_freest (self_t *self)
     uint32_t best_free = 0;
     for (size_t i = 0; i < self->nnodes; i++) {
         s_node_t *n = &self->nodes[i];
-        uint32_t free_slots = n->capacity > n->inflight
-                                  ? n->capacity - n->inflight
-                                  : 0;
+        uint32_t free_slots =
+            n->capacity > n->inflight ? n->capacity - n->inflight : 0;
         if (free_slots > best_free) {
             best = n;
             best_free = free_slots;
@@ -139,8 +138,8 @@ s_dispatch (self_t *self)
         uint32_t slots = 0;
         for (size_t i = 0; i < self->nnodes; i++) {
             s_node_t *nd = &self->nodes[i];
-            slots += nd->capacity > nd->inflight ? nd->capacity - nd->inflight
-                                                 : 0;
+            slots +=
+                nd->capacity > nd->inflight ? nd->capacity - nd->inflight : 0;
         }
         uint32_t batch = total < slots ? total : slots;
         if (batch > S_LEASE_MAX) {
@@ -223,8 +222,8 @@ s_handle_lease_done (self_t *self, shoal_in_t *in)
         for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
             s_fifo_clear (&self->ready[p]);
         }
-        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_FILL,
-                                          SHOAL_STORE_NAME, NULL);
+        shoal_wr_t *w =
+            shoal_port_begin (self->port, SHOAL_M_FILL, SHOAL_STORE_NAME, NULL);
         shoal_wr_map (w, 0);
         shoal_port_send (self->port);
         return;
@@ -254,8 +253,8 @@ s_handle_lease_done (self_t *self, shoal_in_t *in)
         buf[len] = '\0';
         s_node_t *nd = s_node (self, buf, false);
         if (nd) {
-            nd->inflight = nd->inflight > count ? nd->inflight - (uint32_t) count
-                                                : 0;
+            nd->inflight =
+                nd->inflight > count ? nd->inflight - (uint32_t) count : 0;
         }
     }
 }
@@ -274,8 +273,7 @@ s_handle_credit (self_t *self, shoal_in_t *in)
     bool known = s_node (self, in->hdr.from, false) != NULL;
     s_node_t *nd = s_node (self, in->hdr.from, true);
     if (!nd) {
-        shoal_warn ("scheduler: too many executors; ignoring %s",
-                    in->hdr.from);
+        shoal_warn ("scheduler: too many executors; ignoring %s", in->hdr.from);
         return;
     }
     nd->capacity = (uint32_t) capacity;
@@ -300,10 +298,17 @@ s_self_handle_port (self_t *self)
             continue;
         }
         switch (in.hdr.type) {
-            case SHOAL_M_JOBS_READY: s_handle_ready (self, &in); break;
-            case SHOAL_M_LEASE_DONE: s_handle_lease_done (self, &in); break;
-            case SHOAL_M_CREDIT: s_handle_credit (self, &in); break;
-            case SHOAL_M_ERROR: break; /* e.g. store restarting */
+            case SHOAL_M_JOBS_READY:
+                s_handle_ready (self, &in);
+                break;
+            case SHOAL_M_LEASE_DONE:
+                s_handle_lease_done (self, &in);
+                break;
+            case SHOAL_M_CREDIT:
+                s_handle_credit (self, &in);
+                break;
+            case SHOAL_M_ERROR:
+                break; /* e.g. store restarting */
             default:
                 shoal_port_error (self->port, &in.hdr, SHOAL_ERR_UNKNOWN_TYPE,
                                   "scheduler does not handle %s",
@@ -342,8 +347,8 @@ shoal_scheduler_actor (zsock_t *pipe, void *args_)
         rc = self->port ? SHOAL_OK : SHOAL_ERR_IO;
     }
     if (rc == SHOAL_OK) {
-        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_FILL,
-                                          SHOAL_STORE_NAME, NULL);
+        shoal_wr_t *w =
+            shoal_port_begin (self->port, SHOAL_M_FILL, SHOAL_STORE_NAME, NULL);
         shoal_wr_map (w, 0);
         rc = shoal_port_send (self->port);
     }

@@ -134,8 +134,7 @@ static shoal_err_t
 s_save_meta (self_t *self)
 {
     shoal_err_t rc = shoal_txn_put (self->txn, SHOAL_DBI_META, "seq", 3,
-                                    &self->p_next_seq,
-                                    sizeof self->p_next_seq);
+                                    &self->p_next_seq, sizeof self->p_next_seq);
     if (rc == SHOAL_OK) {
         rc = shoal_txn_put (self->txn, SHOAL_DBI_META, "counts", 6,
                             self->p_count, sizeof self->p_count);
@@ -161,8 +160,8 @@ s_get_job (self_t *self, const shoal_id_t *id, shoal_job_t *job)
 {
     const void *v;
     size_t len;
-    shoal_err_t rc = shoal_txn_get (self->txn, SHOAL_DBI_JOBS, id->b, 16, &v,
-                                    &len);
+    shoal_err_t rc =
+        shoal_txn_get (self->txn, SHOAL_DBI_JOBS, id->b, 16, &v, &len);
     if (rc == SHOAL_OK) {
         rc = shoal_job_decode (v, len, &self->lim, job);
         if (rc) {
@@ -203,8 +202,7 @@ s_put_ready (self_t *self, const shoal_job_t *job)
 {
     uint8_t key[SHOAL_READY_KEY_MAX];
     size_t klen = shoal_ready_key (job->queue, job->priority, job->seq, key);
-    return shoal_txn_put (self->txn, SHOAL_DBI_READY, key, klen, job->id.b,
-                          16);
+    return shoal_txn_put (self->txn, SHOAL_DBI_READY, key, klen, job->id.b, 16);
 }
 
 static shoal_err_t
@@ -247,8 +245,7 @@ s_note_ready (self_t *self, const shoal_job_t *job)
 static void
 s_note_event (self_t *self, const char *topic, const shoal_job_t *job)
 {
-    bool with_error = job->error[0] != '\0' &&
-                      (job->state == SHOAL_JOB_FAILED);
+    bool with_error = job->error[0] != '\0' && (job->state == SHOAL_JOB_FAILED);
     shoal_event_head (self->events, self->port, topic, 6 + with_error);
     shoal_wr_kv_bin (self->events, "id", job->id.b, 16);
     shoal_wr_kv_str (self->events, "queue", job->queue);
@@ -316,8 +313,8 @@ static shoal_err_t
 s_reply_job (self_t *self, const char *to, const shoal_id_t *corr,
              const shoal_job_t *job)
 {
-    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY, to,
-                                      corr);
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY, to, corr);
     shoal_wr_map (w, 2);
     shoal_wr_kv_uint (w, "code", SHOAL_OK);
     shoal_wr_str (w, "job");
@@ -329,8 +326,8 @@ static shoal_err_t
 s_reply_code (self_t *self, const char *to, const shoal_id_t *corr,
               shoal_err_t code, const char *text)
 {
-    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY, to,
-                                      corr);
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY, to, corr);
     shoal_wr_map (w, 2);
     shoal_wr_kv_uint (w, "code", (uint64_t) code);
     shoal_wr_kv_str (w, "text", text);
@@ -377,8 +374,7 @@ s_apply_submit (self_t *self, shoal_in_t *in)
         if (shoal_map_bin (item, item_len, "id", &idp, &idlen) || idlen != 16 ||
             shoal_map_strcpy (item, item_len, "q", job.queue,
                               sizeof job.queue) ||
-            shoal_map_strcpy (item, item_len, "t", job.type,
-                              sizeof job.type) ||
+            shoal_map_strcpy (item, item_len, "t", job.type, sizeof job.type) ||
             (shoal_map_uint (item, item_len, "p", &prio) == SHOAL_OK &&
              prio >= SHOAL_PRIO__COUNT)) {
             code = SHOAL_ERR_INVALID;
@@ -454,7 +450,7 @@ s_apply_lease (self_t *self, shoal_in_t *in)
         shoal_job_t job;
         shoal_err_t rc = s_get_job (self, &id, &job);
         if (rc == SHOAL_ERR_NOT_FOUND ||
-        (rc == SHOAL_OK && job.state != SHOAL_JOB_ENQUEUED)) {
+            (rc == SHOAL_OK && job.state != SHOAL_JOB_ENQUEUED)) {
             s_note_credit (self, nodename); /* taken already: refuse */
             continue;
         }
@@ -472,8 +468,8 @@ s_apply_lease (self_t *self, shoal_in_t *in)
         if ((rc = s_put_job (self, &job)) || (rc = s_put_lease (self, &job))) {
             return rc;
         }
-        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_RUN, nodename,
-                                          NULL);
+        shoal_wr_t *w =
+            shoal_port_begin (self->port, SHOAL_M_RUN, nodename, NULL);
         shoal_wr_map (w, 6 + (job.payload != NULL));
         shoal_wr_kv_bin (w, "id", job.id.b, 16);
         shoal_wr_kv_str (w, "t", job.type);
@@ -575,8 +571,8 @@ s_apply_result (self_t *self, const char *from, const uint8_t *item,
         const char *er;
         uint32_t erlen;
         if (shoal_map_str (item, item_len, "er", &er, &erlen) == SHOAL_OK) {
-            size_t n = erlen < sizeof job.error - 1 ? erlen
-                                                    : sizeof job.error - 1;
+            size_t n =
+                erlen < sizeof job.error - 1 ? erlen : sizeof job.error - 1;
             memcpy (job.error, er, n);
             job.error[n] = '\0';
         } else {
@@ -613,8 +609,8 @@ s_apply_results (self_t *self, shoal_in_t *in)
         if (shoal_rd_skip (&rd, self->lim.depth_max)) {
             return SHOAL_OK;
         }
-        shoal_err_t rc = s_apply_result (self, in->hdr.from, item,
-                                         (size_t) (rd.p - item));
+        shoal_err_t rc =
+            s_apply_result (self, in->hdr.from, item, (size_t) (rd.p - item));
         if (rc) {
             return rc;
         }
@@ -699,8 +695,8 @@ s_apply_node_boot (self_t *self, shoal_in_t *in)
         shoal_info ("store: %s restarted; requeued %llu job(s)", in->hdr.from,
                     (unsigned long long) n);
     }
-    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK, in->hdr.from,
-                                      &in->hdr.id);
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_OK, in->hdr.from, &in->hdr.id);
     shoal_wr_map (w, 1);
     shoal_wr_kv_uint (w, "requeued", n);
     return shoal_port_defer (self->port);
@@ -769,8 +765,8 @@ s_apply_query (self_t *self, shoal_in_t *in)
 {
     char op[16];
     if (shoal_map_strcpy (in->body, in->body_len, "op", op, sizeof op)) {
-        return s_reply_code (self, in->hdr.from, &in->hdr.id,
-                             SHOAL_ERR_INVALID, "query needs op");
+        return s_reply_code (self, in->hdr.from, &in->hdr.id, SHOAL_ERR_INVALID,
+                             "query needs op");
     }
     if (streq (op, "stats")) {
         shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
@@ -790,13 +786,13 @@ s_apply_query (self_t *self, shoal_in_t *in)
     const uint8_t *idp;
     uint32_t idlen;
     if (!streq (op, "status") && !streq (op, "wait")) {
-        return s_reply_code (self, in->hdr.from, &in->hdr.id,
-                             SHOAL_ERR_INVALID, "unknown query op");
+        return s_reply_code (self, in->hdr.from, &in->hdr.id, SHOAL_ERR_INVALID,
+                             "unknown query op");
     }
     if (shoal_map_bin (in->body, in->body_len, "id", &idp, &idlen) ||
         idlen != 16) {
-        return s_reply_code (self, in->hdr.from, &in->hdr.id,
-                             SHOAL_ERR_INVALID, "query needs a job id");
+        return s_reply_code (self, in->hdr.from, &in->hdr.id, SHOAL_ERR_INVALID,
+                             "query needs a job id");
     }
     shoal_id_t id;
     memcpy (id.b, idp, 16);
@@ -829,12 +825,18 @@ static shoal_err_t
 s_apply (self_t *self, shoal_in_t *in)
 {
     switch (in->hdr.type) {
-        case SHOAL_M_STORE_SUBMIT: return s_apply_submit (self, in);
-        case SHOAL_M_LEASE: return s_apply_lease (self, in);
-        case SHOAL_M_RESULT: return s_apply_results (self, in);
-        case SHOAL_M_FILL: return s_apply_fill (self, in);
-        case SHOAL_M_QUERY: return s_apply_query (self, in);
-        case SHOAL_M_NODE_BOOT: return s_apply_node_boot (self, in);
+        case SHOAL_M_STORE_SUBMIT:
+            return s_apply_submit (self, in);
+        case SHOAL_M_LEASE:
+            return s_apply_lease (self, in);
+        case SHOAL_M_RESULT:
+            return s_apply_results (self, in);
+        case SHOAL_M_FILL:
+            return s_apply_fill (self, in);
+        case SHOAL_M_QUERY:
+            return s_apply_query (self, in);
+        case SHOAL_M_NODE_BOOT:
+            return s_apply_node_boot (self, in);
         case SHOAL_M_PING: {
             shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK,
                                               in->hdr.from, &in->hdr.id);
@@ -844,10 +846,9 @@ s_apply (self_t *self, shoal_in_t *in)
         case SHOAL_M_ERROR:
             return SHOAL_OK; /* e.g. a RUN to a node that is gone */
         default:
-            return shoal_port_error (self->port, &in->hdr,
-                                     SHOAL_ERR_UNKNOWN_TYPE,
-                                     "store does not handle %s",
-                                     shoal_mtype_name (in->hdr.type));
+            return shoal_port_error (
+                self->port, &in->hdr, SHOAL_ERR_UNKNOWN_TYPE,
+                "store does not handle %s", shoal_mtype_name (in->hdr.type));
     }
 }
 
@@ -1020,9 +1021,8 @@ s_self_handle_port (self_t *self)
 {
     self->nbatch = 0;
     while (self->nbatch < self->batch_max) {
-        shoal_err_t rc = shoal_port_recv (self->port,
-                                          &self->batch[self->nbatch],
-                                          ZMQ_DONTWAIT);
+        shoal_err_t rc = shoal_port_recv (
+            self->port, &self->batch[self->nbatch], ZMQ_DONTWAIT);
         if (rc == SHOAL_OK) {
             self->nbatch++;
         } else if (rc == SHOAL_ERR_BUSY || rc == SHOAL_ERR_INTERRUPTED ||
@@ -1133,8 +1133,8 @@ shoal_store_actor (zsock_t *pipe, void *args)
 {
     zsock_signal (pipe, 0);
     self_t *self = NULL;
-    shoal_err_t rc = s_self_new (pipe, (const shoal_actor_args_t *) args,
-                                 &self);
+    shoal_err_t rc =
+        s_self_new (pipe, (const shoal_actor_args_t *) args, &self);
     shoal_actor_ready (pipe, rc);
     if (rc) {
         s_self_destroy (&self);

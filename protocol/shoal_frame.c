@@ -15,29 +15,52 @@ const char *
 shoal_mtype_name (uint32_t type)
 {
     switch (type) {
-        case SHOAL_M_OK: return "OK";
-        case SHOAL_M_ERROR: return "ERROR";
-        case SHOAL_M_PING: return "PING";
-        case SHOAL_M_SUBMIT: return "SUBMIT";
-        case SHOAL_M_STATUS: return "STATUS";
-        case SHOAL_M_WAIT: return "WAIT";
-        case SHOAL_M_SHUTDOWN: return "SHUTDOWN";
-        case SHOAL_M_STATS: return "STATS";
-        case SHOAL_M_STORE_SUBMIT: return "STORE_SUBMIT";
-        case SHOAL_M_STORE_ACKS: return "STORE_ACKS";
-        case SHOAL_M_JOBS_READY: return "JOBS_READY";
-        case SHOAL_M_LEASE: return "LEASE";
-        case SHOAL_M_RUN: return "RUN";
-        case SHOAL_M_RESULT: return "RESULT";
-        case SHOAL_M_CREDIT: return "CREDIT";
-        case SHOAL_M_FILL: return "FILL";
-        case SHOAL_M_EVENT: return "EVENT";
-        case SHOAL_M_QUERY: return "QUERY";
-        case SHOAL_M_QUERY_REPLY: return "QUERY_REPLY";
-        case SHOAL_M_LEASE_DONE: return "LEASE_DONE";
-        case SHOAL_M_HEARTBEAT: return "HEARTBEAT";
-        case SHOAL_M_NODE_BOOT: return "NODE_BOOT";
-        default: return "?";
+        case SHOAL_M_OK:
+            return "OK";
+        case SHOAL_M_ERROR:
+            return "ERROR";
+        case SHOAL_M_PING:
+            return "PING";
+        case SHOAL_M_SUBMIT:
+            return "SUBMIT";
+        case SHOAL_M_STATUS:
+            return "STATUS";
+        case SHOAL_M_WAIT:
+            return "WAIT";
+        case SHOAL_M_SHUTDOWN:
+            return "SHUTDOWN";
+        case SHOAL_M_STATS:
+            return "STATS";
+        case SHOAL_M_STORE_SUBMIT:
+            return "STORE_SUBMIT";
+        case SHOAL_M_STORE_ACKS:
+            return "STORE_ACKS";
+        case SHOAL_M_JOBS_READY:
+            return "JOBS_READY";
+        case SHOAL_M_LEASE:
+            return "LEASE";
+        case SHOAL_M_RUN:
+            return "RUN";
+        case SHOAL_M_RESULT:
+            return "RESULT";
+        case SHOAL_M_CREDIT:
+            return "CREDIT";
+        case SHOAL_M_FILL:
+            return "FILL";
+        case SHOAL_M_EVENT:
+            return "EVENT";
+        case SHOAL_M_QUERY:
+            return "QUERY";
+        case SHOAL_M_QUERY_REPLY:
+            return "QUERY_REPLY";
+        case SHOAL_M_LEASE_DONE:
+            return "LEASE_DONE";
+        case SHOAL_M_HEARTBEAT:
+            return "HEARTBEAT";
+        case SHOAL_M_NODE_BOOT:
+            return "NODE_BOOT";
+        default:
+            return "?";
     }
 }
 
@@ -170,9 +193,8 @@ s_id (shoal_rd_t *rd, shoal_id_t *id, bool nil_ok, bool *present)
 }
 
 shoal_err_t
-shoal_frame_parse (const uint8_t *data, size_t size,
-                   const shoal_limits_t *lim, shoal_hdr_t *hdr,
-                   const uint8_t **body, size_t *body_len)
+shoal_frame_parse (const uint8_t *data, size_t size, const shoal_limits_t *lim,
+                   shoal_hdr_t *hdr, const uint8_t **body, size_t *body_len)
 {
     if (size > lim->frame_max) {
         return SHOAL_ERR_TOO_LARGE;

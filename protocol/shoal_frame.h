@@ -34,29 +34,29 @@
 
 /*  Message types. Numbers are wire values: append, never renumber. */
 typedef enum {
-    SHOAL_M_OK = 1,    /* generic success reply (corr = request id) */
-    SHOAL_M_ERROR = 2, /* {code, text}; corr = request id */
-    SHOAL_M_PING = 3,  /* {} -> OK {version, host, uptime_ms} */
+    SHOAL_M_OK = 1,        /* generic success reply (corr = request id) */
+    SHOAL_M_ERROR = 2,     /* {code, text}; corr = request id */
+    SHOAL_M_PING = 3,      /* {} -> OK {version, host, uptime_ms} */
     SHOAL_M_SUBMIT = 10,   /* client -> control: one job */
     SHOAL_M_STATUS = 11,   /* client -> control: {id} */
     SHOAL_M_WAIT = 12,     /* client -> control: {id}; reply when final */
     SHOAL_M_SHUTDOWN = 13, /* client -> control */
     SHOAL_M_STATS = 14,    /* client -> control */
     /* internal, between actors of one host */
-    SHOAL_M_STORE_SUBMIT = 40,  /* control -> store: {items:[job...]} */
-    SHOAL_M_STORE_ACKS = 41,    /* store -> control: {items:[...]} */
-    SHOAL_M_JOBS_READY = 42,    /* store -> scheduler: {jobs:[...]} */
-    SHOAL_M_LEASE = 43,         /* scheduler -> store: {items:[...]} */
-    SHOAL_M_RUN = 44,           /* store -> node: one leased job */
-    SHOAL_M_RESULT = 45,        /* node -> store: {id, epoch, ok, ...} */
-    SHOAL_M_CREDIT = 46,        /* node -> scheduler: {free} */
-    SHOAL_M_FILL = 47,          /* scheduler -> store: {after, max} */
-    SHOAL_M_EVENT = 48,         /* any -> monitor: {topic, ...} */
-    SHOAL_M_QUERY = 49,         /* control -> store: status/wait/stats */
-    SHOAL_M_QUERY_REPLY = 50,   /* store -> control */
-    SHOAL_M_LEASE_DONE = 51,    /* store -> scheduler: lease outcomes */
-    SHOAL_M_HEARTBEAT = 52,     /* process actor <-> supervisor */
-    SHOAL_M_NODE_BOOT = 53,     /* node -> store: requeue my old leases */
+    SHOAL_M_STORE_SUBMIT = 40, /* control -> store: {items:[job...]} */
+    SHOAL_M_STORE_ACKS = 41,   /* store -> control: {items:[...]} */
+    SHOAL_M_JOBS_READY = 42,   /* store -> scheduler: {jobs:[...]} */
+    SHOAL_M_LEASE = 43,        /* scheduler -> store: {items:[...]} */
+    SHOAL_M_RUN = 44,          /* store -> node: one leased job */
+    SHOAL_M_RESULT = 45,       /* node -> store: {id, epoch, ok, ...} */
+    SHOAL_M_CREDIT = 46,       /* node -> scheduler: {free} */
+    SHOAL_M_FILL = 47,         /* scheduler -> store: {after, max} */
+    SHOAL_M_EVENT = 48,        /* any -> monitor: {topic, ...} */
+    SHOAL_M_QUERY = 49,        /* control -> store: status/wait/stats */
+    SHOAL_M_QUERY_REPLY = 50,  /* store -> control */
+    SHOAL_M_LEASE_DONE = 51,   /* store -> scheduler: lease outcomes */
+    SHOAL_M_HEARTBEAT = 52,    /* process actor <-> supervisor */
+    SHOAL_M_NODE_BOOT = 53,    /* node -> store: requeue my old leases */
     SHOAL_M__MAX
 } shoal_mtype_t;
 
@@ -96,8 +96,7 @@ shoal_err_t shoal_frame_parse (const uint8_t *data, size_t size,
 
 /*  Fast path for the bus: reads only version, type and "to". *to borrows
     from data and is not NUL-terminated. Same error classes as parse. */
-shoal_err_t shoal_frame_peek (const uint8_t *data, size_t size,
-                              uint32_t *type, const char **to,
-                              uint32_t *to_len);
+shoal_err_t shoal_frame_peek (const uint8_t *data, size_t size, uint32_t *type,
+                              const char **to, uint32_t *to_len);
 
 #endif

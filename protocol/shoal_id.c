@@ -9,7 +9,8 @@ shoal_err_t
 shoal_idgen_init (shoal_idgen_t *gen)
 {
     memset (gen, 0, sizeof *gen);
-    if (getrandom (&gen->rng, sizeof gen->rng, 0) != (ssize_t) sizeof gen->rng) {
+    if (getrandom (&gen->rng, sizeof gen->rng, 0) !=
+        (ssize_t) sizeof gen->rng) {
         return SHOAL_ERR_IO;
     }
     return SHOAL_OK;

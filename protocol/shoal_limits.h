@@ -9,13 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SHOAL_PROTO_VERSION  1
-#define SHOAL_NAME_MAX       64           /* actor names, queues, types */
-#define SHOAL_FRAME_MAX      (1u << 20)   /* default whole-frame limit */
-#define SHOAL_DEPTH_MAX      16           /* default nesting limit */
-#define SHOAL_STR_MAX        (512u << 10) /* default string/bin limit */
-#define SHOAL_COUNT_MAX      65536u       /* default array/map entries */
-#define SHOAL_HEADER_MAX     512          /* a header never needs more */
+#define SHOAL_PROTO_VERSION 1
+#define SHOAL_NAME_MAX      64           /* actor names, queues, types */
+#define SHOAL_FRAME_MAX     (1u << 20)   /* default whole-frame limit */
+#define SHOAL_DEPTH_MAX     16           /* default nesting limit */
+#define SHOAL_STR_MAX       (512u << 10) /* default string/bin limit */
+#define SHOAL_COUNT_MAX     65536u       /* default array/map entries */
+#define SHOAL_HEADER_MAX    512          /* a header never needs more */
 
 typedef struct {
     size_t frame_max;   /* bytes in one frame, header included */

@@ -254,8 +254,9 @@ s_walk (shoal_rd_t *rd, uint32_t depth_max, const shoal_limits_t *lim)
             v.type != SHOAL_MP_INT) {
             return SHOAL_ERR_MALFORMED;
         }
-        if (lim && (v.type == SHOAL_MP_STR || v.type == SHOAL_MP_BIN ||
-                    v.type == SHOAL_MP_EXT) &&
+        if (lim &&
+            (v.type == SHOAL_MP_STR || v.type == SHOAL_MP_BIN ||
+             v.type == SHOAL_MP_EXT) &&
             v.len > lim->str_max) {
             return SHOAL_ERR_TOO_LARGE;
         }
@@ -434,8 +435,8 @@ s_find_typed (const uint8_t *map, size_t size, const char *key,
 }
 
 shoal_err_t
-shoal_map_str (const uint8_t *map, size_t size, const char *key,
-               const char **s, uint32_t *len)
+shoal_map_str (const uint8_t *map, size_t size, const char *key, const char **s,
+               uint32_t *len)
 {
     shoal_mp_val_t v;
     shoal_err_t rc = s_find_typed (map, size, key, SHOAL_MP_STR, &v);
@@ -447,8 +448,7 @@ shoal_map_str (const uint8_t *map, size_t size, const char *key,
 }
 
 shoal_err_t
-shoal_map_uint (const uint8_t *map, size_t size, const char *key,
-                uint64_t *out)
+shoal_map_uint (const uint8_t *map, size_t size, const char *key, uint64_t *out)
 {
     shoal_mp_val_t v;
     shoal_err_t rc = s_find_typed (map, size, key, SHOAL_MP_UINT, &v);
@@ -483,8 +483,8 @@ shoal_map_bool (const uint8_t *map, size_t size, const char *key, bool *out)
 }
 
 shoal_err_t
-shoal_map_strcpy (const uint8_t *map, size_t size, const char *key,
-                  char *buf, size_t cap)
+shoal_map_strcpy (const uint8_t *map, size_t size, const char *key, char *buf,
+                  size_t cap)
 {
     const char *s;
     uint32_t len;

@@ -109,7 +109,7 @@ shoal_err_t shoal_map_bool (const uint8_t *map, size_t size, const char *key,
 
 /*  Copies a str value of the map into buf (NUL-terminated). TOO_LARGE if
     it does not fit in cap-1 bytes; INVALID if it contains a NUL. */
-shoal_err_t shoal_map_strcpy (const uint8_t *map, size_t size,
-                              const char *key, char *buf, size_t cap);
+shoal_err_t shoal_map_strcpy (const uint8_t *map, size_t size, const char *key,
+                              char *buf, size_t cap);
 
 #endif

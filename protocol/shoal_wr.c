@@ -122,8 +122,8 @@ shoal_wr_double (shoal_wr_t *self, double v)
 void
 shoal_wr_bool (shoal_wr_t *self, bool v)
 {
-    S_PACK (self, v ? msgpack_pack_true (&self->pk)
-                    : msgpack_pack_false (&self->pk));
+    S_PACK (self,
+            v ? msgpack_pack_true (&self->pk) : msgpack_pack_false (&self->pk));
 }
 
 void
@@ -154,8 +154,7 @@ shoal_wr_kv_str (shoal_wr_t *self, const char *key, const char *v)
 }
 
 void
-shoal_wr_kv_strn (shoal_wr_t *self, const char *key, const char *v,
-                  size_t len)
+shoal_wr_kv_strn (shoal_wr_t *self, const char *key, const char *v, size_t len)
 {
     shoal_wr_str (self, key);
     shoal_wr_strn (self, v, len);
@@ -176,16 +175,14 @@ shoal_wr_kv_bool (shoal_wr_t *self, const char *key, bool v)
 }
 
 void
-shoal_wr_kv_bin (shoal_wr_t *self, const char *key, const void *p,
-                 size_t len)
+shoal_wr_kv_bin (shoal_wr_t *self, const char *key, const void *p, size_t len)
 {
     shoal_wr_str (self, key);
     shoal_wr_bin (self, p, len);
 }
 
 void
-shoal_wr_kv_raw (shoal_wr_t *self, const char *key, const void *p,
-                 size_t len)
+shoal_wr_kv_raw (shoal_wr_t *self, const char *key, const void *p, size_t len)
 {
     shoal_wr_str (self, key);
     shoal_wr_raw (self, p, len);

@@ -24,12 +24,12 @@
 #include "shoal_config.h"
 
 typedef struct {
-    const char *name;               /* actor name on the bus */
-    const char *bus;                /* bus endpoint to connect to */
-    shoal_clock_t clock;            /* time source */
-    const shoal_config_t *config;   /* read-only; copy values at start */
+    const char *name;             /* actor name on the bus */
+    const char *bus;              /* bus endpoint to connect to */
+    shoal_clock_t clock;          /* time source */
+    const shoal_config_t *config; /* read-only; copy values at start */
     bool verbose;
-    void *extra;                    /* kind-specific, documented per actor */
+    void *extra; /* kind-specific, documented per actor */
 } shoal_actor_args_t;
 
 /*  Reports the result of setting up, after the initial signal. */
@@ -37,8 +37,7 @@ void shoal_actor_ready (zsock_t *pipe, shoal_err_t rc);
 
 /*  Starts a thread actor and waits for its report. Returns NULL (and the
     actor's error in *err when err is not NULL) if it failed to start. */
-zactor_t *shoal_actor_start (zactor_fn *fn, void *args,
-                             shoal_err_t *err);
+zactor_t *shoal_actor_start (zactor_fn *fn, void *args, shoal_err_t *err);
 
 /*  Reads one pipe command; returns true when the actor must stop ($TERM
     or a broken pipe). Other commands are logged and ignored. */

@@ -133,8 +133,7 @@ s_forward_one (self_t *self, int flags)
         goto done;
     }
     got = true;
-    if (!zmq_msg_more (&ident) ||
-        zmq_msg_recv (&frame, self->handle, 0) < 0) {
+    if (!zmq_msg_more (&ident) || zmq_msg_recv (&frame, self->handle, 0) < 0) {
         self->malformed++;
         goto done;
     }

@@ -23,8 +23,8 @@
 #include <czmq.h>
 
 typedef struct {
-    const char *inproc;  /* e.g. "inproc://shoal-bus" (required) */
-    const char *ipc;     /* extra endpoint for process actors, or NULL */
+    const char *inproc; /* e.g. "inproc://shoal-bus" (required) */
+    const char *ipc;    /* extra endpoint for process actors, or NULL */
     bool verbose;
 } shoal_bus_args_t;
 

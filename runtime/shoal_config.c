@@ -203,8 +203,8 @@ shoal_config_check (const shoal_config_t *self)
     for (size_t i = 0; i < S_NKEYS; i++) {
         int64_t n;
         if (s_keys[i].min <= s_keys[i].max &&
-            shoal_config_int (self, s_keys[i].key, s_keys[i].min,
-                              s_keys[i].max, &n)) {
+            shoal_config_int (self, s_keys[i].key, s_keys[i].min, s_keys[i].max,
+                              &n)) {
             rc = SHOAL_ERR_CONFIG;
         }
     }
@@ -215,8 +215,7 @@ shoal_config_check (const shoal_config_t *self)
     }
     v = shoal_config_get (self, "executors/mode");
     if (!s_one_of (v, "thread", "process", NULL)) {
-        shoal_error ("config: executors/mode = '%s': use thread or process",
-                     v);
+        shoal_error ("config: executors/mode = '%s': use thread or process", v);
         rc = SHOAL_ERR_CONFIG;
     }
     v = shoal_config_get (self, "shoald/log");

@@ -18,8 +18,8 @@
 #define S_MAP_DEFAULT ((size_t) 256 << 20)
 #define S_MAP_MAX     ((size_t) 1 << 40)
 
-static const char *const s_dbi_names[SHOAL_DBI__COUNT] = {
-    "meta", "jobs", "ready", "leases"};
+static const char *const s_dbi_names[SHOAL_DBI__COUNT] = {"meta", "jobs",
+                                                          "ready", "leases"};
 
 struct _shoal_db_t {
     MDB_env *env;
@@ -43,11 +43,16 @@ static shoal_err_t
 s_err (int rc, const char *what)
 {
     switch (rc) {
-        case MDB_SUCCESS: return SHOAL_OK;
-        case MDB_NOTFOUND: return SHOAL_ERR_NOT_FOUND;
-        case MDB_MAP_FULL: return SHOAL_ERR_MAP_FULL;
-        case MDB_BAD_VALSIZE: return SHOAL_ERR_TOO_LARGE;
-        case ENOMEM: return SHOAL_ERR_NOMEM;
+        case MDB_SUCCESS:
+            return SHOAL_OK;
+        case MDB_NOTFOUND:
+            return SHOAL_ERR_NOT_FOUND;
+        case MDB_MAP_FULL:
+            return SHOAL_ERR_MAP_FULL;
+        case MDB_BAD_VALSIZE:
+            return SHOAL_ERR_TOO_LARGE;
+        case ENOMEM:
+            return SHOAL_ERR_NOMEM;
         default:
             shoal_error ("db: %s: %s", what, mdb_strerror (rc));
             return SHOAL_ERR_STORAGE;
@@ -72,7 +77,7 @@ shoal_sync_parse (const char *text, shoal_sync_t *out)
 const char *
 shoal_sync_name (shoal_sync_t sync)
 {
-    return sync == SHOAL_SYNC_FULL ? "full"
+    return sync == SHOAL_SYNC_FULL   ? "full"
            : sync == SHOAL_SYNC_META ? "meta"
                                      : "none";
 }
@@ -370,8 +375,7 @@ shoal_cursor_open (shoal_txn_t *txn, shoal_dbi_t dbi, shoal_cursor_t **out)
 }
 
 static shoal_err_t
-s_cursor_get (shoal_cursor_t *cur, MDB_val *k, MDB_cursor_op op,
-              shoal_kv_t *kv)
+s_cursor_get (shoal_cursor_t *cur, MDB_val *k, MDB_cursor_op op, shoal_kv_t *kv)
 {
     MDB_val v;
     int rc = mdb_cursor_get (cur->cur, k, &v, op);

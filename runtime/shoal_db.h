@@ -59,8 +59,8 @@ const char *shoal_sync_name (shoal_sync_t sync);
     and checks or writes the schema version. *out is owned by the caller.
     Errors: STORAGE (logged with LMDB's text), VERSION (schema newer than
     this build), CONFIG (dir unusable). */
-shoal_err_t shoal_db_open (const char *dir, shoal_sync_t sync,
-                           size_t map_size, shoal_db_t **out);
+shoal_err_t shoal_db_open (const char *dir, shoal_sync_t sync, size_t map_size,
+                           shoal_db_t **out);
 
 /*  Closes the environment; no transaction may be open. Nulls *self_p. */
 void shoal_db_destroy (shoal_db_t **self_p);

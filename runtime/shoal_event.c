@@ -4,8 +4,8 @@
 shoal_wr_t *
 shoal_event_begin (shoal_port_t *port, uint32_t count)
 {
-    shoal_wr_t *w = shoal_port_begin (port, SHOAL_M_EVENT, SHOAL_MONITOR_NAME,
-                                      NULL);
+    shoal_wr_t *w =
+        shoal_port_begin (port, SHOAL_M_EVENT, SHOAL_MONITOR_NAME, NULL);
     shoal_wr_map (w, 1);
     shoal_wr_str (w, "events");
     shoal_wr_array (w, count);

@@ -7,7 +7,7 @@
 static const char *const s_prio[SHOAL_PRIO__COUNT] = {"critical", "high",
                                                       "normal", "low"};
 static const char *const s_state[SHOAL_JOB__COUNT] = {
-    "scheduled", "enqueued", "leased", "succeeded",
+    "scheduled", "enqueued", "leased",   "succeeded",
     "failed",    "dead",     "cancelled"};
 
 const char *
@@ -50,8 +50,8 @@ shoal_name_valid (const char *name, size_t len)
     for (size_t i = 0; i < len; i++) {
         char c = name[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                  c == ':' || c == '-';
+                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
+                  c == '-';
         if (!ok) {
             return false;
         }
@@ -153,8 +153,8 @@ shoal_job_decode (const uint8_t *data, size_t size, const shoal_limits_t *lim,
             if (v.type != SHOAL_MP_STR) {
                 return SHOAL_ERR_MALFORMED;
             }
-            size_t len = v.len < sizeof job->error - 1 ? v.len
-                                                       : sizeof job->error - 1;
+            size_t len =
+                v.len < sizeof job->error - 1 ? v.len : sizeof job->error - 1;
             memcpy (job->error, v.ptr, len);
             job->error[len] = '\0';
         } else if (s_key (&k, "pl")) {
@@ -216,6 +216,9 @@ shoal_ready_key_parse (const void *key, size_t len, char *queue, uint8_t *prio,
     }
     size_t qlen = len - 10;
     if (p[qlen] != 0 || memchr (p, 0, qlen)) {
+        return SHOAL_ERR_INVALID;
+    }
+    if (p[qlen + 1] >= SHOAL_PRIO__COUNT) {
         return SHOAL_ERR_INVALID;
     }
     memcpy (queue, p, qlen);

@@ -19,7 +19,7 @@ struct _shoal_port_t {
     shoal_wr_t *wr;
     shoal_limits_t lim;
     uint64_t dropped;
-    bool bad_begin; /* the message begun last could not be encoded */
+    bool bad_begin;  /* the message begun last could not be encoded */
     zlist_t *outbox; /* zframe_t *, deferred messages */
 };
 
@@ -181,7 +181,8 @@ shoal_port_defer (shoal_port_t *self)
     if (rc) {
         return rc;
     }
-    zframe_t *f = zframe_new (shoal_wr_data (self->wr), shoal_wr_size (self->wr));
+    zframe_t *f =
+        zframe_new (shoal_wr_data (self->wr), shoal_wr_size (self->wr));
     if (!f || zlist_append (self->outbox, f)) {
         zframe_destroy (&f);
         return SHOAL_ERR_NOMEM;
@@ -238,12 +239,13 @@ shoal_port_send (shoal_port_t *self)
     if (rc) {
         return rc;
     }
-    return s_send_bytes (self, shoal_wr_data (self->wr), shoal_wr_size (self->wr));
+    return s_send_bytes (self, shoal_wr_data (self->wr),
+                         shoal_wr_size (self->wr));
 }
 
 shoal_err_t
-shoal_port_error (shoal_port_t *self, const shoal_hdr_t *req,
-                  shoal_err_t code, const char *fmt, ...)
+shoal_port_error (shoal_port_t *self, const shoal_hdr_t *req, shoal_err_t code,
+                  const char *fmt, ...)
 {
     char text[256];
     va_list ap;
@@ -277,9 +279,9 @@ shoal_port_recv (shoal_port_t *self, shoal_in_t *in, int flags)
         }
         return e == ETERM || e == EINTR ? SHOAL_ERR_INTERRUPTED : SHOAL_ERR_IO;
     }
-    shoal_err_t rc = shoal_frame_parse (zmq_msg_data (&in->msg),
-                                        zmq_msg_size (&in->msg), &self->lim,
-                                        &in->hdr, &in->body, &in->body_len);
+    shoal_err_t rc =
+        shoal_frame_parse (zmq_msg_data (&in->msg), zmq_msg_size (&in->msg),
+                           &self->lim, &in->hdr, &in->body, &in->body_len);
     if (rc) {
         self->dropped++;
         shoal_warn ("port %s: dropped undecodable message (%zu bytes): %s",

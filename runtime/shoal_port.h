@@ -65,8 +65,8 @@ void shoal_port_new_id (shoal_port_t *self, shoal_id_t *id);
 
 /*  Starts a message to actor to, answering corr (may be NULL). Returns
     the port's writer, positioned for the body (one map); never NULL. */
-shoal_wr_t *shoal_port_begin (shoal_port_t *self, uint32_t type,
-                              const char *to, const shoal_id_t *corr);
+shoal_wr_t *shoal_port_begin (shoal_port_t *self, uint32_t type, const char *to,
+                              const shoal_id_t *corr);
 
 /*  Same with full control over the header (id/ts filled if zero). */
 shoal_wr_t *shoal_port_begin_hdr (shoal_port_t *self, shoal_hdr_t *hdr);

@@ -12,8 +12,8 @@
 static void
 s_beat (shoal_port_t *hb, const char *name)
 {
-    shoal_wr_t *w = shoal_port_begin (hb, SHOAL_M_HEARTBEAT, "supervisor",
-                                      NULL);
+    shoal_wr_t *w =
+        shoal_port_begin (hb, SHOAL_M_HEARTBEAT, "supervisor", NULL);
     shoal_wr_map (w, 2);
     shoal_wr_kv_str (w, "name", name);
     shoal_wr_kv_uint (w, "pid", (uint64_t) getpid ());
@@ -53,8 +53,7 @@ shoal_proc_run (zactor_fn *fn, shoal_actor_args_t *args, pid_t parent,
         {zactor_resolve (actor), 0, ZMQ_POLLIN, 0},
     };
     for (;;) {
-        if (zmq_poll (items, 2, (long) beat_ms) < 0 &&
-            zmq_errno () != EINTR) {
+        if (zmq_poll (items, 2, (long) beat_ms) < 0 && zmq_errno () != EINTR) {
             code = 1;
             break;
         }

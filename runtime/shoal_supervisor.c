@@ -32,13 +32,13 @@ extern char **environ;
 typedef struct {
     char name[SHOAL_NAME_MAX + 1];
     char kind[SHOAL_NAME_MAX + 1];
-    zactor_fn *fn;       /* thread child */
+    zactor_fn *fn; /* thread child */
     void *extra;
-    zactor_t *actor;     /* thread child, when running */
-    pid_t pid;           /* process child, when running */
+    zactor_t *actor; /* thread child, when running */
+    pid_t pid;       /* process child, when running */
     bool is_process;
-    bool down;           /* needs a (re)start */
-    uint64_t last_beat;  /* monotonic ms */
+    bool down;          /* needs a (re)start */
+    uint64_t last_beat; /* monotonic ms */
 } s_child_t;
 
 struct _shoal_supervisor_t {
@@ -67,7 +67,7 @@ shoal_supervisor_new (const shoal_supervisor_opts_t *opts)
         return NULL;
     }
     self->opts = *opts;
-    self->ring_len = (size_t) opts->max_restarts + 1;
+    self->ring_len = opts->max_restarts ? (size_t) opts->max_restarts : 1;
     self->ring = calloc (self->ring_len, sizeof *self->ring);
     self->port = shoal_port_new (opts->bus, "supervisor", &opts->clock);
     if (!self->ring || !self->port) {
@@ -165,9 +165,9 @@ s_spawn (shoal_supervisor_t *self, s_child_t *c)
     zlist_autofree (args);
     char ppid[32];
     snprintf (ppid, sizeof ppid, "%d", (int) getpid ());
-    const char *fixed[] = {self->opts.exe, "--actor", c->kind, "--name",
-                           c->name, "--bus", self->opts.proc_bus,
-                           "--parent", ppid};
+    const char *fixed[] = {
+        self->opts.exe, "--actor",           c->kind,    "--name", c->name,
+        "--bus",        self->opts.proc_bus, "--parent", ppid};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
         zlist_append (args, (void *) fixed[i]);
     }
@@ -294,17 +294,27 @@ shoal_supervisor_add_process (shoal_supervisor_t *self, const char *name,
     return SHOAL_OK;
 }
 
-/*  Records a restart; false when intensity is exceeded. */
+/*  Records a restart; false (and nothing recorded) when one more would
+    exceed the intensity: max_restarts within period_ms. */
 static bool
 s_intensity_ok (shoal_supervisor_t *self)
 {
     uint64_t now = s_now_ms ();
+    if (self->opts.max_restarts == 0) {
+        return false;
+    }
+    /* The ring holds the last max_restarts restart times; the slot about
+       to be overwritten is the oldest of them. If it is inside the period,
+       this restart would be one too many. */
+    uint64_t oldest = self->ring[self->ring_pos];
+    if (self->restarts >= self->ring_len &&
+        now - oldest < self->opts.period_ms) {
+        return false;
+    }
     self->ring[self->ring_pos] = now;
     self->ring_pos = (self->ring_pos + 1) % self->ring_len;
-    uint64_t oldest = self->ring[self->ring_pos];
     self->restarts++;
-    return !(self->restarts >= self->ring_len &&
-             now - oldest < self->opts.period_ms);
+    return true;
 }
 
 static shoal_err_t
@@ -321,8 +331,8 @@ s_restart (shoal_supervisor_t *self, s_child_t *c, const char *reason)
         zsock_set_rcvtimeo (c->actor, 100);
         zactor_destroy (&c->actor);
     }
-    shoal_err_t rc = c->is_process ? s_spawn (self, c)
-                                   : s_start_thread (self, c);
+    shoal_err_t rc =
+        c->is_process ? s_spawn (self, c) : s_start_thread (self, c);
     if (rc == SHOAL_OK) {
         s_publish (self, "host.actor.restarted", c, reason);
     } else {
@@ -344,8 +354,7 @@ s_reap (shoal_supervisor_t *self)
                 if (WIFSIGNALED (status)) {
                     snprintf (why, sizeof why, "signal %d", WTERMSIG (status));
                 } else {
-                    snprintf (why, sizeof why, "exit %d",
-                              WEXITSTATUS (status));
+                    snprintf (why, sizeof why, "exit %d", WEXITSTATUS (status));
                 }
                 c->pid = 0;
                 c->down = true;
@@ -383,13 +392,13 @@ shoal_err_t
 shoal_supervisor_run (shoal_supervisor_t *self, int signal_fd)
 {
     zmq_pollitem_t items[S_CHILDREN_MAX + 2];
-    uint64_t tick_ms = self->opts.heartbeat_ms / 2 ? self->opts.heartbeat_ms / 2
-                                                   : 1;
+    uint64_t tick_ms =
+        self->opts.heartbeat_ms / 2 ? self->opts.heartbeat_ms / 2 : 1;
     uint64_t next_tick = s_now_ms () + tick_ms;
     while (!self->shutdown) {
         items[0] = (zmq_pollitem_t){NULL, signal_fd, ZMQ_POLLIN, 0};
-        items[1] = (zmq_pollitem_t){zsock_resolve (shoal_port_sock (self->port)),
-                                    0, ZMQ_POLLIN, 0};
+        items[1] = (zmq_pollitem_t){
+            zsock_resolve (shoal_port_sock (self->port)), 0, ZMQ_POLLIN, 0};
         size_t n = 2;
         s_child_t *owner[S_CHILDREN_MAX + 2] = {NULL};
         for (size_t i = 0; i < self->nchildren; i++) {

@@ -27,9 +27,9 @@
 #include "shoal_actor.h"
 
 typedef struct {
-    const char *bus;          /* inproc bus endpoint */
-    const char *proc_bus;     /* ipc bus endpoint for process children */
-    const char *exe;          /* executable for process children */
+    const char *bus;      /* inproc bus endpoint */
+    const char *proc_bus; /* ipc bus endpoint for process children */
+    const char *exe;      /* executable for process children */
     const shoal_config_t *config;
     shoal_clock_t clock;
     uint32_t max_restarts;

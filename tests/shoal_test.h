@@ -46,8 +46,7 @@ typedef struct {
         int want_ = (int) (want);                                              \
         if (rc_ != want_) {                                                    \
             SHOAL_FAIL_ ("%s = %d (%s), want %d (%s)", #expr, rc_,             \
-                         shoal_strerror (rc_), want_,                          \
-                         shoal_strerror (want_));                              \
+                         shoal_strerror (rc_), want_, shoal_strerror (want_)); \
         }                                                                      \
     } while (0)
 
@@ -71,8 +70,7 @@ typedef struct {
     } while (0)
 
 static inline int
-shoal_test_run (const shoal_test_case_t *cases, size_t n, int argc,
-                char **argv)
+shoal_test_run (const shoal_test_case_t *cases, size_t n, int argc, char **argv)
 {
     int passed = 0, failed = 0;
     for (size_t i = 0; i < n; i++) {
@@ -103,15 +101,15 @@ shoal_test_run (const shoal_test_case_t *cases, size_t n, int argc,
     }
 
 /* A bounded FOREACH over up to 24 arguments. */
-#define SHOAL_TEST_FE_1(m, x) m (x)
-#define SHOAL_TEST_FE_2(m, x, ...) m (x) SHOAL_TEST_FE_1 (m, __VA_ARGS__)
-#define SHOAL_TEST_FE_3(m, x, ...) m (x) SHOAL_TEST_FE_2 (m, __VA_ARGS__)
-#define SHOAL_TEST_FE_4(m, x, ...) m (x) SHOAL_TEST_FE_3 (m, __VA_ARGS__)
-#define SHOAL_TEST_FE_5(m, x, ...) m (x) SHOAL_TEST_FE_4 (m, __VA_ARGS__)
-#define SHOAL_TEST_FE_6(m, x, ...) m (x) SHOAL_TEST_FE_5 (m, __VA_ARGS__)
-#define SHOAL_TEST_FE_7(m, x, ...) m (x) SHOAL_TEST_FE_6 (m, __VA_ARGS__)
-#define SHOAL_TEST_FE_8(m, x, ...) m (x) SHOAL_TEST_FE_7 (m, __VA_ARGS__)
-#define SHOAL_TEST_FE_9(m, x, ...) m (x) SHOAL_TEST_FE_8 (m, __VA_ARGS__)
+#define SHOAL_TEST_FE_1(m, x)       m (x)
+#define SHOAL_TEST_FE_2(m, x, ...)  m (x) SHOAL_TEST_FE_1 (m, __VA_ARGS__)
+#define SHOAL_TEST_FE_3(m, x, ...)  m (x) SHOAL_TEST_FE_2 (m, __VA_ARGS__)
+#define SHOAL_TEST_FE_4(m, x, ...)  m (x) SHOAL_TEST_FE_3 (m, __VA_ARGS__)
+#define SHOAL_TEST_FE_5(m, x, ...)  m (x) SHOAL_TEST_FE_4 (m, __VA_ARGS__)
+#define SHOAL_TEST_FE_6(m, x, ...)  m (x) SHOAL_TEST_FE_5 (m, __VA_ARGS__)
+#define SHOAL_TEST_FE_7(m, x, ...)  m (x) SHOAL_TEST_FE_6 (m, __VA_ARGS__)
+#define SHOAL_TEST_FE_8(m, x, ...)  m (x) SHOAL_TEST_FE_7 (m, __VA_ARGS__)
+#define SHOAL_TEST_FE_9(m, x, ...)  m (x) SHOAL_TEST_FE_8 (m, __VA_ARGS__)
 #define SHOAL_TEST_FE_10(m, x, ...) m (x) SHOAL_TEST_FE_9 (m, __VA_ARGS__)
 #define SHOAL_TEST_FE_11(m, x, ...) m (x) SHOAL_TEST_FE_10 (m, __VA_ARGS__)
 #define SHOAL_TEST_FE_12(m, x, ...) m (x) SHOAL_TEST_FE_11 (m, __VA_ARGS__)

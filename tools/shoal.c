@@ -33,9 +33,9 @@
 #define EXIT_JOBFAILED 4
 #define EXIT_WAITTIME  5
 
-#define S_DEFAULT_EP      "tcp://127.0.0.1:5570"
-#define S_REQ_TIMEOUT_MS  10000
-#define S_WAIT_SLICE_MS   60000
+#define S_DEFAULT_EP     "tcp://127.0.0.1:5570"
+#define S_REQ_TIMEOUT_MS 10000
+#define S_WAIT_SLICE_MS  60000
 
 typedef struct {
     const char *endpoint;
@@ -47,10 +47,11 @@ typedef struct {
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
+    fprintf (
+        out,
         "usage: shoal [-e ENDPOINT] COMMAND [ARGS]\n"
-        "  -e, --endpoint EP   control endpoint (default $SHOAL_ENDPOINT or "
-        S_DEFAULT_EP ")\n"
+        "  -e, --endpoint EP   control endpoint (default $SHOAL_ENDPOINT "
+        "or " S_DEFAULT_EP ")\n"
         "\n"
         "commands:\n"
         "  ping                          check that shoald answers\n"
@@ -60,7 +61,8 @@ s_usage (FILE *out)
         "  status ID [--json]            show a job\n"
         "  wait [--timeout S] [--json] ID\n"
         "                                wait until the job finishes\n"
-        "                                (exit 0 succeeded, 4 failed, 5 timeout)\n"
+        "                                (exit 0 succeeded, 4 failed, 5 "
+        "timeout)\n"
         "  stats [--json]                job counts by state\n"
         "  monitor [--topic PREFIX] [--json] [--count N] [--monitor EP]\n"
         "                                stream events\n"
@@ -217,11 +219,20 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
     optind = 1;
     while ((c = getopt_long (argc, argv, "t:q:p:P:", opts, NULL)) != -1) {
         switch (c) {
-            case 't': type = optarg; break;
-            case 'q': queue = optarg; break;
-            case 'p': prio = optarg; break;
-            case 'P': payload = optarg; break;
-            default: return s_usage_error ("bad option for %s", "submit");
+            case 't':
+                type = optarg;
+                break;
+            case 'q':
+                queue = optarg;
+                break;
+            case 'p':
+                prio = optarg;
+                break;
+            case 'P':
+                payload = optarg;
+                break;
+            default:
+                return s_usage_error ("bad option for %s", "submit");
         }
     }
     if (optind < argc) {
@@ -327,8 +338,8 @@ s_print_job (const shoal_in_t *in, bool as_json)
         s_print_json (job, len);
         return;
     }
-    static const char *const text_keys[] = {"id", "state", "type", "queue",
-                                            "priority", "executor", "error"};
+    static const char *const text_keys[] = {
+        "id", "state", "type", "queue", "priority", "executor", "error"};
     for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++) {
         const char *s;
         uint32_t slen;
@@ -436,16 +447,17 @@ s_cmd_wait (s_cli_t *cli, int argc, char **argv)
     if (rc) {
         return rc;
     }
-    int64_t until = timeout_s < 0 ? INT64_MAX
-                                  : zclock_mono () + (int64_t) (timeout_s * 1000);
+    int64_t until = timeout_s < 0
+                        ? INT64_MAX
+                        : zclock_mono () + (int64_t) (timeout_s * 1000);
     for (;;) {
         int64_t left = until - zclock_mono ();
         if (left < 0) {
             left = 0;
         }
         int64_t slice = left < S_WAIT_SLICE_MS ? left : S_WAIT_SLICE_MS;
-        uint64_t deadline = shoal_clock_now_us (&cli->clock) +
-                            (uint64_t) slice * 1000;
+        uint64_t deadline =
+            shoal_clock_now_us (&cli->clock) + (uint64_t) slice * 1000;
         shoal_id_t id;
         shoal_wr_t *w = s_begin (cli, SHOAL_M_WAIT, &id, deadline);
         shoal_wr_map (w, 1);
@@ -460,8 +472,8 @@ s_cmd_wait (s_cli_t *cli, int argc, char **argv)
         if (in.hdr.type == SHOAL_M_ERROR && code == SHOAL_ERR_TIMEOUT) {
             shoal_in_close (&in);
             if (zclock_mono () >= until) {
-                fprintf (stderr, "shoal: job %s not finished after %g s\n",
-                         jid, timeout_s);
+                fprintf (stderr, "shoal: job %s not finished after %g s\n", jid,
+                         timeout_s);
                 return EXIT_WAITTIME;
             }
             continue;
@@ -474,8 +486,8 @@ s_cmd_wait (s_cli_t *cli, int argc, char **argv)
             size_t len;
             shoal_mp_val_t v;
             char state[32] = "";
-            if (shoal_map_find (in.body, in.body_len, "job", &v, &job,
-                                &len) == SHOAL_OK) {
+            if (shoal_map_find (in.body, in.body_len, "job", &v, &job, &len) ==
+                SHOAL_OK) {
                 shoal_map_strcpy (job, len, "state", state, sizeof state);
             }
             rc = streq (state, "succeeded") ? 0 : EXIT_JOBFAILED;
@@ -525,8 +537,7 @@ static int
 s_cmd_shutdown (s_cli_t *cli, int argc, char **argv)
 {
     if (argc > 1) {
-        return s_usage_error ("shutdown takes no arguments, got '%s'",
-                              argv[1]);
+        return s_usage_error ("shutdown takes no arguments, got '%s'", argv[1]);
     }
     shoal_id_t id;
     shoal_wr_map (s_begin (cli, SHOAL_M_SHUTDOWN, &id, 0), 0);
@@ -599,9 +610,15 @@ s_cmd_monitor (s_cli_t *cli, int argc, char **argv)
     optind = 1;
     while ((c = getopt_long (argc, argv, "t:jn:m:", opts, NULL)) != -1) {
         switch (c) {
-            case 't': topic = optarg; break;
-            case 'j': as_json = true; break;
-            case 'm': ep = optarg; break;
+            case 't':
+                topic = optarg;
+                break;
+            case 'j':
+                as_json = true;
+                break;
+            case 'm':
+                ep = optarg;
+                break;
             case 'n': {
                 char *end;
                 count = strtol (optarg, &end, 10);
@@ -611,7 +628,8 @@ s_cmd_monitor (s_cli_t *cli, int argc, char **argv)
                 }
                 break;
             }
-            default: return s_usage_error ("bad option for %s", "monitor");
+            default:
+                return s_usage_error ("bad option for %s", "monitor");
         }
     }
     if (optind < argc) {
@@ -653,8 +671,8 @@ s_cmd_monitor (s_cli_t *cli, int argc, char **argv)
         return EXIT_NOANSWER;
     }
     zsock_set_subscribe (sub, topic);
-    fprintf (stderr, "shoal: monitoring %s (topic '%s'); Ctrl-C to stop\n",
-             ep, topic);
+    fprintf (stderr, "shoal: monitoring %s (topic '%s'); Ctrl-C to stop\n", ep,
+             topic);
     int rc = 0;
     long seen = 0;
     while (count < 0 || seen < count) {
@@ -682,9 +700,9 @@ typedef struct {
 } s_cmd_t;
 
 static const s_cmd_t s_cmds[] = {
-    {"ping", s_cmd_ping},       {"submit", s_cmd_submit},
-    {"status", s_cmd_status},   {"wait", s_cmd_wait},
-    {"stats", s_cmd_stats},     {"monitor", s_cmd_monitor},
+    {"ping", s_cmd_ping},         {"submit", s_cmd_submit},
+    {"status", s_cmd_status},     {"wait", s_cmd_wait},
+    {"stats", s_cmd_stats},       {"monitor", s_cmd_monitor},
     {"shutdown", s_cmd_shutdown},
 };
 

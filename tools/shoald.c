@@ -213,8 +213,8 @@ s_run_host (shoal_config_t *cfg, int sigfd, bool verbose)
         char name[32];
         snprintf (name, sizeof name, "node.%lld", (long long) i);
         rc = process ? shoal_supervisor_add_process (sup, name, "node")
-                     : shoal_supervisor_add_thread (sup, name,
-                                                    shoal_node_actor, NULL);
+                     : shoal_supervisor_add_thread (sup, name, shoal_node_actor,
+                                                    NULL);
         if (rc) {
             goto done;
         }
@@ -275,23 +275,57 @@ main (int argc, char **argv)
            -1) {
         const char *key = NULL;
         switch (c) {
-            case 'c': o.config_path = optarg; break;
-            case 'd': key = "shoald/data"; break;
-            case 'e': key = "shoald/control"; break;
-            case 'm': key = "shoald/monitor"; break;
-            case 's': key = "store/sync"; break;
-            case 'x': key = "executors/count"; break;
-            case 'M': key = "executors/mode"; break;
-            case 'S': key = ""; break;
-            case 'L': use_syslog = true; break;
-            case 'v': verbose = true; break;
-            case 'V': printf ("shoald %s\n", SHOAL_VERSION_STRING); return 0;
-            case 'h': s_usage (stdout); return 0;
-            case 'A': o.actor_kind = optarg; break;
-            case 'N': o.actor_name = optarg; break;
-            case 'B': o.actor_bus = optarg; break;
-            case 'P': o.parent = (pid_t) atoi (optarg); break;
-            default: s_usage (stderr); return EXIT_USAGE;
+            case 'c':
+                o.config_path = optarg;
+                break;
+            case 'd':
+                key = "shoald/data";
+                break;
+            case 'e':
+                key = "shoald/control";
+                break;
+            case 'm':
+                key = "shoald/monitor";
+                break;
+            case 's':
+                key = "store/sync";
+                break;
+            case 'x':
+                key = "executors/count";
+                break;
+            case 'M':
+                key = "executors/mode";
+                break;
+            case 'S':
+                key = "";
+                break;
+            case 'L':
+                use_syslog = true;
+                break;
+            case 'v':
+                verbose = true;
+                break;
+            case 'V':
+                printf ("shoald %s\n", SHOAL_VERSION_STRING);
+                return 0;
+            case 'h':
+                s_usage (stdout);
+                return 0;
+            case 'A':
+                o.actor_kind = optarg;
+                break;
+            case 'N':
+                o.actor_name = optarg;
+                break;
+            case 'B':
+                o.actor_bus = optarg;
+                break;
+            case 'P':
+                o.parent = (pid_t) atoi (optarg);
+                break;
+            default:
+                s_usage (stderr);
+                return EXIT_USAGE;
         }
         if (key) {
             if (nsets == 64) {
@@ -336,9 +370,9 @@ main (int argc, char **argv)
         return EXIT_USAGE;
     }
     for (int i = 0; i < nsets; i++) {
-        int bad = sets[i][0][0] ? (shoal_config_set (cfg, sets[i][0],
-                                                     sets[i][1]) != 0)
-                                : s_set (cfg, sets[i][1]);
+        int bad = sets[i][0][0]
+                      ? (shoal_config_set (cfg, sets[i][0], sets[i][1]) != 0)
+                      : s_set (cfg, sets[i][1]);
         if (bad) {
             shoal_config_destroy (&cfg);
             return EXIT_USAGE;
