@@ -113,7 +113,7 @@ s_reply_begin (self_t *self, const s_env_t *env, uint32_t type)
 static void
 s_reply_send (self_t *self, const s_env_t *env)
 {
-    if (shoal_frame_end (self->reply, self->lim.frame_max) != SHOAL_OK) {
+    if (shoal_frame_end (self->reply, SHOAL_BUS_FRAME_MAX) != SHOAL_OK) {
         /* An over-size answer (a huge result): say so instead. */
         shoal_wr_t *w = s_reply_begin (self, env, SHOAL_M_ERROR);
         shoal_wr_map (w, 2);
@@ -320,6 +320,11 @@ s_handle_submit (self_t *self, const s_env_t *env, const uint8_t *body,
     const uint8_t *pl = NULL;
     size_t pl_len = 0;
     shoal_map_find (body, len, "payload", &v, &pl, &pl_len);
+    /* Keep a batch within one bus frame: flush before it would outgrow
+       it (one client frame is at most a quarter of a bus frame). */
+    if (shoal_wr_size (self->items) + len > SHOAL_BUS_FRAME_MAX - len - 1024) {
+        s_flush_submits (self);
+    }
     if (!s_batch_room (self)) {
         s_reply_error (self, env, SHOAL_ERR_NOMEM, "out of memory");
         return;
@@ -522,16 +527,10 @@ s_recv_client (self_t *self)
 static void
 s_handle_acks (self_t *self, shoal_in_t *in, s_pending_t *p)
 {
-    shoal_mp_val_t v;
-    const uint8_t *raw;
-    size_t raw_len;
     uint32_t n = 0;
     shoal_rd_t rd;
-    if (shoal_map_find (in->body, in->body_len, "items", &v, &raw, &raw_len) ==
-            SHOAL_OK &&
-        v.type == SHOAL_MP_ARRAY) {
-        shoal_rd_init (&rd, raw, raw_len);
-        shoal_rd_array (&rd, &n);
+    if (shoal_map_array (in->body, in->body_len, "items", &rd, &n)) {
+        n = 0; /* every client gets an error below */
     }
     for (uint32_t i = 0; i < p->n; i++) {
         uint64_t code = SHOAL_ERR_STORAGE, seq = 0;
@@ -563,16 +562,8 @@ s_handle_acks (self_t *self, shoal_in_t *in, s_pending_t *p)
 static void
 s_self_handle_port (self_t *self)
 {
-    for (int i = 0; i < 256; i++) {
-        shoal_in_t in;
-        shoal_err_t rc = shoal_port_recv (self->port, &in, ZMQ_DONTWAIT);
-        if (rc == SHOAL_ERR_BUSY || rc == SHOAL_ERR_INTERRUPTED ||
-            rc == SHOAL_ERR_IO) {
-            return;
-        }
-        if (rc) {
-            continue;
-        }
+    shoal_in_t in;
+    for (int i = 0; i < 256 && shoal_port_next (self->port, &in); i++) {
         s_pending_t *p =
             in.hdr.has_corr ? s_pending_take (self, &in.hdr.corr) : NULL;
         if (p) {

@@ -82,17 +82,11 @@ s_self_handle_xpub (self_t *self)
 static void
 s_publish_batch (self_t *self, shoal_in_t *in)
 {
-    shoal_mp_val_t v;
-    const uint8_t *raw;
-    size_t raw_len;
-    if (shoal_map_find (in->body, in->body_len, "events", &v, &raw, &raw_len) ||
-        v.type != SHOAL_MP_ARRAY) {
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (in->body, in->body_len, "events", &rd, &n)) {
         return;
     }
-    shoal_rd_t rd;
-    shoal_rd_init (&rd, raw, raw_len);
-    uint32_t n;
-    shoal_rd_array (&rd, &n);
     void *xpub = zsock_resolve (self->xpub);
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *ev = rd.p;
@@ -121,16 +115,8 @@ s_publish_batch (self_t *self, shoal_in_t *in)
 static void
 s_self_handle_port (self_t *self)
 {
-    for (int i = 0; i < 256; i++) {
-        shoal_in_t in;
-        shoal_err_t rc = shoal_port_recv (self->port, &in, ZMQ_DONTWAIT);
-        if (rc == SHOAL_ERR_BUSY || rc == SHOAL_ERR_INTERRUPTED ||
-            rc == SHOAL_ERR_IO) {
-            return;
-        }
-        if (rc) {
-            continue;
-        }
+    shoal_in_t in;
+    for (int i = 0; i < 256 && shoal_port_next (self->port, &in); i++) {
         if (in.hdr.type == SHOAL_M_EVENT) {
             s_publish_batch (self, &in);
         } else if (in.hdr.type != SHOAL_M_ERROR) {

@@ -175,17 +175,11 @@ s_dispatch (self_t *self)
 static void
 s_handle_ready (self_t *self, shoal_in_t *in)
 {
-    shoal_mp_val_t v;
-    const uint8_t *raw;
-    size_t raw_len;
-    if (shoal_map_find (in->body, in->body_len, "jobs", &v, &raw, &raw_len) ||
-        v.type != SHOAL_MP_ARRAY) {
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (in->body, in->body_len, "jobs", &rd, &n)) {
         return;
     }
-    shoal_rd_t rd;
-    shoal_rd_init (&rd, raw, raw_len);
-    uint32_t n;
-    shoal_rd_array (&rd, &n);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t four, idlen, qlen;
         const uint8_t *idp;
@@ -228,17 +222,11 @@ s_handle_lease_done (self_t *self, shoal_in_t *in)
         shoal_port_send (self->port);
         return;
     }
-    shoal_mp_val_t v;
-    const uint8_t *raw;
-    size_t raw_len;
-    if (shoal_map_find (in->body, in->body_len, "nodes", &v, &raw, &raw_len) ||
-        v.type != SHOAL_MP_ARRAY) {
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (in->body, in->body_len, "nodes", &rd, &n)) {
         return;
     }
-    shoal_rd_t rd;
-    shoal_rd_init (&rd, raw, raw_len);
-    uint32_t n;
-    shoal_rd_array (&rd, &n);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t two, len;
         const char *name;
@@ -287,16 +275,8 @@ s_handle_credit (self_t *self, shoal_in_t *in)
 static void
 s_self_handle_port (self_t *self)
 {
-    for (int i = 0; i < 256; i++) {
-        shoal_in_t in;
-        shoal_err_t rc = shoal_port_recv (self->port, &in, ZMQ_DONTWAIT);
-        if (rc == SHOAL_ERR_BUSY || rc == SHOAL_ERR_INTERRUPTED ||
-            rc == SHOAL_ERR_IO) {
-            break;
-        }
-        if (rc) {
-            continue;
-        }
+    shoal_in_t in;
+    for (int i = 0; i < 256 && shoal_port_next (self->port, &in); i++) {
         switch (in.hdr.type) {
             case SHOAL_M_JOBS_READY:
                 s_handle_ready (self, &in);

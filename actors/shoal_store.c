@@ -341,18 +341,12 @@ s_reply_code (self_t *self, const char *to, const shoal_id_t *corr,
 static shoal_err_t
 s_apply_submit (self_t *self, shoal_in_t *in)
 {
-    shoal_mp_val_t v;
-    const uint8_t *raw;
-    size_t raw_len;
-    if (shoal_map_find (in->body, in->body_len, "items", &v, &raw, &raw_len) ||
-        v.type != SHOAL_MP_ARRAY) {
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (in->body, in->body_len, "items", &rd, &n)) {
         return shoal_port_error (self->port, &in->hdr, SHOAL_ERR_MALFORMED,
                                  "STORE_SUBMIT needs items");
     }
-    shoal_rd_t rd;
-    shoal_rd_init (&rd, raw, raw_len);
-    uint32_t n;
-    shoal_rd_array (&rd, &n);
     shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_STORE_ACKS,
                                       in->hdr.from, &in->hdr.id);
     shoal_wr_map (w, 1);
@@ -420,17 +414,11 @@ s_apply_submit (self_t *self, shoal_in_t *in)
 static shoal_err_t
 s_apply_lease (self_t *self, shoal_in_t *in)
 {
-    shoal_mp_val_t v;
-    const uint8_t *raw;
-    size_t raw_len;
-    if (shoal_map_find (in->body, in->body_len, "items", &v, &raw, &raw_len) ||
-        v.type != SHOAL_MP_ARRAY) {
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (in->body, in->body_len, "items", &rd, &n)) {
         return SHOAL_OK; /* internal sender bug: logged by nobody else */
     }
-    shoal_rd_t rd;
-    shoal_rd_init (&rd, raw, raw_len);
-    uint32_t n;
-    shoal_rd_array (&rd, &n);
     uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
     for (uint32_t i = 0; i < n; i++) {
         uint32_t two, idlen, nlen;
@@ -592,18 +580,12 @@ s_apply_result (self_t *self, const char *from, const uint8_t *item,
 static shoal_err_t
 s_apply_results (self_t *self, shoal_in_t *in)
 {
-    shoal_mp_val_t v;
-    const uint8_t *raw;
-    size_t raw_len;
-    if (shoal_map_find (in->body, in->body_len, "items", &v, &raw, &raw_len) ||
-        v.type != SHOAL_MP_ARRAY) {
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (in->body, in->body_len, "items", &rd, &n)) {
         shoal_warn ("store: malformed RESULT from %s", in->hdr.from);
         return SHOAL_OK;
     }
-    shoal_rd_t rd;
-    shoal_rd_init (&rd, raw, raw_len);
-    uint32_t n;
-    shoal_rd_array (&rd, &n);
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *item = rd.p;
         if (shoal_rd_skip (&rd, self->lim.depth_max)) {
@@ -1020,16 +1002,9 @@ static void
 s_self_handle_port (self_t *self)
 {
     self->nbatch = 0;
-    while (self->nbatch < self->batch_max) {
-        shoal_err_t rc = shoal_port_recv (
-            self->port, &self->batch[self->nbatch], ZMQ_DONTWAIT);
-        if (rc == SHOAL_OK) {
-            self->nbatch++;
-        } else if (rc == SHOAL_ERR_BUSY || rc == SHOAL_ERR_INTERRUPTED ||
-                   rc == SHOAL_ERR_IO) {
-            break;
-        }
-        /* undecodable messages are dropped and counted by the port */
+    while (self->nbatch < self->batch_max &&
+           shoal_port_next (self->port, &self->batch[self->nbatch])) {
+        self->nbatch++;
     }
     if (self->nbatch > 0) {
         s_run_batch (self, false);

@@ -16,6 +16,10 @@
 #define SHOAL_STR_MAX       (512u << 10) /* default string/bin limit */
 #define SHOAL_COUNT_MAX     65536u       /* default array/map entries */
 #define SHOAL_HEADER_MAX    512          /* a header never needs more */
+/* Between actors of one host a message may carry a whole client request
+   plus envelope (a batch, a job with its payload and result), so the bus
+   allows more than a client may send. */
+#define SHOAL_BUS_FRAME_MAX (4u * SHOAL_FRAME_MAX)
 
 typedef struct {
     size_t frame_max;   /* bytes in one frame, header included */

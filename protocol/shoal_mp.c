@@ -483,6 +483,24 @@ shoal_map_bool (const uint8_t *map, size_t size, const char *key, bool *out)
 }
 
 shoal_err_t
+shoal_map_array (const uint8_t *map, size_t size, const char *key,
+                 shoal_rd_t *rd, uint32_t *count)
+{
+    shoal_mp_val_t v;
+    const uint8_t *raw;
+    size_t raw_len;
+    shoal_err_t rc = shoal_map_find (map, size, key, &v, &raw, &raw_len);
+    if (rc) {
+        return rc;
+    }
+    if (v.type != SHOAL_MP_ARRAY) {
+        return SHOAL_ERR_INVALID;
+    }
+    shoal_rd_init (rd, raw, raw_len);
+    return shoal_rd_array (rd, count);
+}
+
+shoal_err_t
 shoal_map_strcpy (const uint8_t *map, size_t size, const char *key, char *buf,
                   size_t cap)
 {

@@ -107,6 +107,12 @@ shoal_err_t shoal_map_bin (const uint8_t *map, size_t size, const char *key,
 shoal_err_t shoal_map_bool (const uint8_t *map, size_t size, const char *key,
                             bool *out);
 
+/*  Finds an array value of the map and positions rd at its first element,
+    with *count elements to read. NOT_FOUND if absent, INVALID if not an
+    array. The usual way to walk a batch: {items: [...]}. */
+shoal_err_t shoal_map_array (const uint8_t *map, size_t size, const char *key,
+                             shoal_rd_t *rd, uint32_t *count);
+
 /*  Copies a str value of the map into buf (NUL-terminated). TOO_LARGE if
     it does not fit in cap-1 bytes; INVALID if it contains a NUL. */
 shoal_err_t shoal_map_strcpy (const uint8_t *map, size_t size, const char *key,

@@ -38,6 +38,7 @@ s_port_new (const char *bus_endpoint, const char *name,
     strcpy (self->name, name);
     self->clock = *clock;
     self->lim = shoal_limits_default ();
+    self->lim.frame_max = SHOAL_BUS_FRAME_MAX;
     if (shoal_idgen_init (&self->ids)) {
         shoal_error ("port %s: getrandom failed", name);
         goto fail;
@@ -289,6 +290,21 @@ shoal_port_recv (shoal_port_t *self, shoal_in_t *in, int flags)
         zmq_msg_close (&in->msg);
     }
     return rc;
+}
+
+bool
+shoal_port_next (shoal_port_t *self, shoal_in_t *in)
+{
+    for (;;) {
+        shoal_err_t rc = shoal_port_recv (self, in, ZMQ_DONTWAIT);
+        if (rc == SHOAL_OK) {
+            return true;
+        }
+        if (rc == SHOAL_ERR_BUSY || rc == SHOAL_ERR_INTERRUPTED ||
+            rc == SHOAL_ERR_IO) {
+            return false;
+        }
+    }
 }
 
 uint64_t

@@ -100,6 +100,11 @@ shoal_err_t shoal_port_error (shoal_port_t *self, const shoal_hdr_t *req,
     On SHOAL_OK the caller must shoal_in_close(in). */
 shoal_err_t shoal_port_recv (shoal_port_t *self, shoal_in_t *in, int flags);
 
+/*  Drain helper: receives the next waiting message without blocking,
+    skipping (and counting) undecodable ones. Returns true with *in to be
+    closed by the caller, false when nothing decodable is waiting. */
+bool shoal_port_next (shoal_port_t *self, shoal_in_t *in);
+
 /*  Messages dropped as undecodable since the port opened. */
 uint64_t shoal_port_dropped (const shoal_port_t *self);
 
