@@ -170,6 +170,11 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     if (self->nresults == 0) {
         self->batch_started_us = shoal_mono_us ();
     }
+    if (out == S_OK && shoal_wr_size (r) > SHOAL_FRAME_MAX) {
+        snprintf (er, sizeof er, "result larger than %u bytes",
+                  SHOAL_FRAME_MAX);
+        out = S_FAIL;
+    }
     bool has_r =
         out == S_OK && shoal_wr_size (r) > 0 && shoal_wr_error (r) == SHOAL_OK;
     shoal_wr_map (self->results, 3 + has_r + (out == S_FAIL));

@@ -309,6 +309,10 @@ s_write_job_view (shoal_wr_t *w, const shoal_job_t *job)
     }
 }
 
+static shoal_err_t s_reply_code (self_t *self, const char *to,
+                                 const shoal_id_t *corr, shoal_err_t code,
+                                 const char *text);
+
 static shoal_err_t
 s_reply_job (self_t *self, const char *to, const shoal_id_t *corr,
              const shoal_job_t *job)
@@ -319,7 +323,14 @@ s_reply_job (self_t *self, const char *to, const shoal_id_t *corr,
     shoal_wr_kv_uint (w, "code", SHOAL_OK);
     shoal_wr_str (w, "job");
     s_write_job_view (w, job);
-    return shoal_port_defer (self->port);
+    shoal_err_t rc = shoal_port_defer (self->port);
+    if (rc == SHOAL_ERR_TOO_LARGE) {
+        /* Payload and result together exceed one frame: say so, and let
+           the rest of the batch commit. */
+        rc = s_reply_code (self, to, corr, SHOAL_ERR_TOO_LARGE,
+                           "job record too large for one reply");
+    }
+    return rc;
 }
 
 static shoal_err_t
@@ -344,8 +355,9 @@ s_apply_submit (self_t *self, shoal_in_t *in)
     shoal_rd_t rd;
     uint32_t n;
     if (shoal_map_array (in->body, in->body_len, "items", &rd, &n)) {
-        return shoal_port_error (self->port, &in->hdr, SHOAL_ERR_MALFORMED,
-                                 "STORE_SUBMIT needs items");
+        return shoal_port_defer_error (self->port, &in->hdr,
+                                       SHOAL_ERR_MALFORMED,
+                                       "STORE_SUBMIT needs items");
     }
     shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_STORE_ACKS,
                                       in->hdr.from, &in->hdr.id);
@@ -1046,7 +1058,7 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     *out = self;
     self->pipe = pipe;
     self->verbose = args->verbose;
-    self->lim = shoal_limits_default ();
+    self->lim = shoal_limits_bus ();
     int64_t batch_max, map_size;
     shoal_sync_t sync;
     shoal_err_t rc;

@@ -7,16 +7,20 @@
     acknowledgement ever precedes the commit that makes it true.
 
     Messages it takes (bodies are msgpack maps; see docs/protocol.md):
-        STORE_SUBMIT {items:[{id,q,t,p,pl?}]}   -> STORE_ACKS
-   {items:[{code,seq}]}
-                                                   + JOBS_READY to scheduler
-        FILL {}                                 -> JOBS_READY (corr=FILL)
-   chunks, last one has done:true LEASE {items:[[id,node]]}               -> RUN
-   to each node; refused ones -> LEASE_DONE credits RESULT
-   {items:[{id,e,ok,r?,er?}]}       -> LEASE_DONE credit, waiters NODE_BOOT {}
-   -> requeues that node's leases, replies OK QUERY {op:"status"|"wait"|"stats",
-   id?} -> QUERY_REPLY Events (to "monitor"): job.enqueued, job.leased,
-   job.succeeded, job.failed, job.requeued.
+        STORE_SUBMIT {items:[{id,q,t,p,pl?}]}
+            -> STORE_ACKS {items:[{code,seq}]}, JOBS_READY to the scheduler
+        FILL {}
+            -> JOBS_READY chunks (corr = the FILL), the last with done:true
+        LEASE {items:[[id,node]]}
+            -> RUN to each node; refused items -> LEASE_DONE credits
+        RESULT {items:[{id,e,ok,r?,er?}]}
+            -> LEASE_DONE credit, answers to parked WAITs
+        NODE_BOOT {}
+            -> requeues that node's old leases, then OK
+        QUERY {op:"status"|"wait"|"stats", id?}
+            -> QUERY_REPLY
+    Events (to "monitor"): job.enqueued, job.leased, job.succeeded,
+    job.failed, job.requeued.
 
     Start-up recovery: every job found leased goes back to its queue (same
     position), its attempt already counting the interrupted run, so its

@@ -1,7 +1,7 @@
 /*  shoal_err.h - the one error enum of Shoal.
 
     The numbers are also the error codes carried on the wire (the "code"
-    field of an ERROR reply) and in process exit statuses of the CLI, so
+    field of an ERROR reply), so
     they are never renumbered: new codes are appended.
 */
 #ifndef SHOAL_ERR_H_INCLUDED

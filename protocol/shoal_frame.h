@@ -36,7 +36,7 @@
 typedef enum {
     SHOAL_M_OK = 1,        /* generic success reply (corr = request id) */
     SHOAL_M_ERROR = 2,     /* {code, text}; corr = request id */
-    SHOAL_M_PING = 3,      /* {} -> OK {version, host, uptime_ms} */
+    SHOAL_M_PING = 3,      /* {} -> OK {version, protocol, ...} */
     SHOAL_M_SUBMIT = 10,   /* client -> control: one job */
     SHOAL_M_STATUS = 11,   /* client -> control: {id} */
     SHOAL_M_WAIT = 12,     /* client -> control: {id}; reply when final */
@@ -48,9 +48,9 @@ typedef enum {
     SHOAL_M_JOBS_READY = 42,   /* store -> scheduler: {jobs:[...]} */
     SHOAL_M_LEASE = 43,        /* scheduler -> store: {items:[...]} */
     SHOAL_M_RUN = 44,          /* store -> node: one leased job */
-    SHOAL_M_RESULT = 45,       /* node -> store: {id, epoch, ok, ...} */
-    SHOAL_M_CREDIT = 46,       /* node -> scheduler: {free} */
-    SHOAL_M_FILL = 47,         /* scheduler -> store: {after, max} */
+    SHOAL_M_RESULT = 45,       /* node -> store: {items:[...]} */
+    SHOAL_M_CREDIT = 46,       /* node -> scheduler: {capacity..} */
+    SHOAL_M_FILL = 47,         /* scheduler -> store: {} */
     SHOAL_M_EVENT = 48,        /* any -> monitor: {topic, ...} */
     SHOAL_M_QUERY = 49,        /* control -> store: status/wait/stats */
     SHOAL_M_QUERY_REPLY = 50,  /* store -> control */
@@ -88,7 +88,8 @@ shoal_err_t shoal_frame_end (shoal_wr_t *wr, size_t frame_max);
 /*  Parses and validates a whole frame: header fields strictly typed, body
     one map within lim, no trailing bytes. On success *body and *body_len
     borrow from data. Errors: TOO_LARGE (frame or a field over a limit),
-    VERSION (major version not 1; checked before the rest of the header),
+    VERSION (major version not 1; checked right after the frame size,
+    the header length and the array head, before any other field),
     MALFORMED (anything else). */
 shoal_err_t shoal_frame_parse (const uint8_t *data, size_t size,
                                const shoal_limits_t *lim, shoal_hdr_t *hdr,

@@ -12,3 +12,12 @@ shoal_limits_default (void)
     };
     return lim;
 }
+
+shoal_limits_t
+shoal_limits_bus (void)
+{
+    shoal_limits_t lim = shoal_limits_default ();
+    lim.frame_max = SHOAL_BUS_FRAME_MAX;
+    lim.depth_max = SHOAL_DEPTH_MAX + 4;
+    return lim;
+}

@@ -28,7 +28,13 @@ typedef struct {
     uint32_t count_max; /* elements of one array, pairs of one map */
 } shoal_limits_t;
 
-/*  The defaults above, as a value. */
+/*  The defaults above, as a value: what a client may send. */
 shoal_limits_t shoal_limits_default (void);
+
+/*  Limits between the actors of one host: a bigger frame
+    (SHOAL_BUS_FRAME_MAX) and four more levels of nesting, because an
+    internal message wraps a client's body (a batch of items, a job record
+    around a payload). */
+shoal_limits_t shoal_limits_bus (void);
 
 #endif

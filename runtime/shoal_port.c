@@ -37,8 +37,7 @@ s_port_new (const char *bus_endpoint, const char *name,
     }
     strcpy (self->name, name);
     self->clock = *clock;
-    self->lim = shoal_limits_default ();
-    self->lim.frame_max = SHOAL_BUS_FRAME_MAX;
+    self->lim = shoal_limits_bus ();
     if (shoal_idgen_init (&self->ids)) {
         shoal_error ("port %s: getrandom failed", name);
         goto fail;
@@ -244,19 +243,37 @@ shoal_port_send (shoal_port_t *self)
                          shoal_wr_size (self->wr));
 }
 
-shoal_err_t
-shoal_port_error (shoal_port_t *self, const shoal_hdr_t *req, shoal_err_t code,
-                  const char *fmt, ...)
+static void
+s_begin_error (shoal_port_t *self, const shoal_hdr_t *req, shoal_err_t code,
+               const char *fmt, va_list ap)
 {
     char text[256];
-    va_list ap;
-    va_start (ap, fmt);
     vsnprintf (text, sizeof text, fmt, ap);
-    va_end (ap);
     shoal_wr_t *w = shoal_port_begin (self, SHOAL_M_ERROR, req->from, &req->id);
     shoal_wr_map (w, 2);
     shoal_wr_kv_uint (w, "code", (uint64_t) code);
     shoal_wr_kv_str (w, "text", text);
+}
+
+shoal_err_t
+shoal_port_defer_error (shoal_port_t *self, const shoal_hdr_t *req,
+                        shoal_err_t code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    s_begin_error (self, req, code, fmt, ap);
+    va_end (ap);
+    return shoal_port_defer (self);
+}
+
+shoal_err_t
+shoal_port_error (shoal_port_t *self, const shoal_hdr_t *req, shoal_err_t code,
+                  const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    s_begin_error (self, req, code, fmt, ap);
+    va_end (ap);
     return shoal_port_send (self);
 }
 

@@ -202,10 +202,11 @@ s_run_host (shoal_config_t *cfg, int sigfd, bool verbose)
     if (!sup) {
         goto done;
     }
-    if (shoal_supervisor_add_thread (sup, "store", shoal_store_actor, NULL) ||
-        shoal_supervisor_add_thread (sup, "scheduler", shoal_scheduler_actor,
+    /* The monitor first, so that it sees every other actor start. */
+    if (shoal_supervisor_add_thread (sup, "monitor", shoal_monitor_actor,
                                      NULL) ||
-        shoal_supervisor_add_thread (sup, "monitor", shoal_monitor_actor,
+        shoal_supervisor_add_thread (sup, "store", shoal_store_actor, NULL) ||
+        shoal_supervisor_add_thread (sup, "scheduler", shoal_scheduler_actor,
                                      NULL)) {
         goto done;
     }
