@@ -17,6 +17,7 @@
 #include "shoal_store.h"
 
 #include "shoal_actor.h"
+#include "shoal_event.h"
 #include "shoal_job.h"
 #include "shoal_json.h"
 #include "shoal_log.h"
@@ -671,6 +672,14 @@ shoal_control_actor (zsock_t *pipe, void *args_)
         s_self_destroy (&self);
         return;
     }
+    shoal_wr_t *ev = shoal_event_begin (self->port, 1);
+    shoal_event_head (ev, self->port, "host.control.up", 2);
+    shoal_wr_kv_str (
+        ev, "control",
+        shoal_config_get (((const shoal_actor_args_t *) args_)->config,
+                          "shoald/control"));
+    shoal_wr_kv_str (ev, "version", SHOAL_VERSION_STRING);
+    shoal_port_send (self->port);
     zmq_pollitem_t items[] = {
         {zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
         {zsock_resolve (shoal_port_sock (self->port)), 0, ZMQ_POLLIN, 0},

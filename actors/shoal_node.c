@@ -11,6 +11,7 @@
 #include "shoal_store.h"
 
 #include "shoal_actor.h"
+#include "shoal_event.h"
 #include "shoal_job.h"
 #include "shoal_log.h"
 #include "shoal_mp.h"
@@ -338,6 +339,11 @@ shoal_node_actor (zsock_t *pipe, void *args_)
         return;
     }
     s_send_credit (self, true);
+    shoal_wr_t *ev = shoal_event_begin (self->port, 1);
+    shoal_event_head (ev, self->port, "node.up", 2);
+    shoal_wr_kv_str (ev, "actor", shoal_port_name (self->port));
+    shoal_wr_kv_uint (ev, "capacity", self->capacity);
+    shoal_port_send (self->port);
     shoal_wr_t *r = shoal_wr_new ();
     zmq_pollitem_t items[] = {
         {zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},

@@ -3,7 +3,7 @@
 # codes, --json output, and clean shutdown.
 . "$(dirname "$0")/lib.sh"
 
-expect_rc "no daemon: exit 3" 3 "$SHOAL" -e "ipc://$TMP/nobody.sock" ping
+SHOAL_TIMEOUT=0.5 expect_rc "no daemon: exit 3" 3 "$SHOAL" -e "ipc://$TMP/nobody.sock" ping
 expect_rc "no command: usage 2" 2 "$SHOAL"
 expect_rc "unknown command: usage 2" 2 "$SHOAL" frobnicate
 expect_rc "submit without --type: 2" 2 "$SHOAL" submit
@@ -60,5 +60,17 @@ wait $mon
 check "monitor printed 3 json events" test "$(grep -c '"topic":"job\.' "$TMP/mon")" -eq 3
 
 check "shutdown exits 0" stop_shoald
+
+# SIGTERM is an orderly stop too, and the data survives it.
+start_shoald || exit 1
+kill -TERM "$SHOALD_PID"
+wait "$SHOALD_PID"
+rc=$?
+SHOALD_PID=""
+check "SIGTERM: exit 0 (got $rc)" test "$rc" -eq 0
+check "SIGTERM: stop logged" grep -q "shoald: stopped" "$TMP/shoald.log"
+start_shoald || exit 1
+expect_rc "jobs kept across restarts" 0 "$SHOAL" status "$id"
+check "shutdown after restart" stop_shoald
 check "no lingering lock holder" "$SHOALD" --data "$DATA" --control "$SHOAL_ENDPOINT" --monitor "$MONITOR_EP" --version
 finish
