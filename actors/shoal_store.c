@@ -180,7 +180,7 @@ s_get_job (self_t *self, const shoal_id_t *id, shoal_job_t *job)
     in place; afterwards they are re-pointed into the scratch copy, valid
     until the next s_put_job. */
 static shoal_err_t
-s_put_job (self_t *self, shoal_job_t *job)
+s_put_job_ex (self_t *self, shoal_job_t *job, bool refresh)
 {
     shoal_wr_reset (self->rec);
     shoal_job_encode (job, self->rec);
@@ -190,11 +190,17 @@ s_put_job (self_t *self, shoal_job_t *job)
                             shoal_wr_data (self->rec),
                             shoal_wr_size (self->rec));
     }
-    if (rc == SHOAL_OK && (job->payload || job->result)) {
+    if (rc == SHOAL_OK && refresh && (job->payload || job->result)) {
         rc = shoal_job_decode (shoal_wr_data (self->rec),
                                shoal_wr_size (self->rec), &self->lim, job);
     }
     return rc;
+}
+
+static shoal_err_t
+s_put_job (self_t *self, shoal_job_t *job)
+{
+    return s_put_job_ex (self, job, true);
 }
 
 static shoal_err_t
@@ -406,7 +412,9 @@ s_apply_submit (self_t *self, shoal_in_t *in)
             self->p_count[SHOAL_JOB_ENQUEUED]++;
             job.seq = self->p_next_seq++;
             job.created_us = job.updated_us = now;
-            shoal_err_t e = s_put_job (self, &job);
+            /* the payload borrows from the request, not the map: no
+               refresh needed */
+            shoal_err_t e = s_put_job_ex (self, &job, false);
             if (e == SHOAL_OK) {
                 e = s_put_ready (self, &job);
             }

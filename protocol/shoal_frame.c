@@ -64,6 +64,52 @@ shoal_mtype_name (uint32_t type)
     }
 }
 
+/*  Hand-written encoders for the fixed header layout: the header is on
+    every message's path, and one pass over a stack of known fields costs
+    a fifth of thirteen calls through the generic packer (bench/). The
+    output is ordinary msgpack, smallest encoding first, as the packer's. */
+static uint8_t *
+s_put_uint (uint8_t *p, uint64_t v)
+{
+    if (v < 128) {
+        *p++ = (uint8_t) v;
+        return p;
+    }
+    int n = v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffffu ? 4 : 8;
+    *p++ = n == 1 ? 0xcc : n == 2 ? 0xcd : n == 4 ? 0xce : 0xcf;
+    for (int i = n - 1; i >= 0; i--) {
+        *p++ = (uint8_t) (v >> (8 * i));
+    }
+    return p;
+}
+
+static uint8_t *
+s_put_name (uint8_t *p, const char *s, size_t n)
+{
+    /* names are at most SHOAL_NAME_MAX (64) bytes: fixstr or str8 */
+    if (n < 32) {
+        *p++ = (uint8_t) (0xa0 | n);
+    } else {
+        *p++ = 0xd9;
+        *p++ = (uint8_t) n;
+    }
+    memcpy (p, s, n);
+    return p + n;
+}
+
+static uint8_t *
+s_put_id (uint8_t *p, const shoal_id_t *id)
+{
+    *p++ = 0xc4;
+    *p++ = 16;
+    memcpy (p, id->b, 16);
+    return p + 16;
+}
+
+/*  2 (hlen) + 1 (array) + 9 (version, type) + 2 x 66 (names) + 2 x 18
+    (ids) + 3 x 9 (ts, attempt, deadline) */
+#define S_HDR_BYTES_MAX (2 + 1 + 9 + 2 * 66 + 2 * 18 + 3 * 9)
+
 shoal_err_t
 shoal_frame_begin (shoal_wr_t *wr, const shoal_hdr_t *hdr)
 {
@@ -72,31 +118,31 @@ shoal_frame_begin (shoal_wr_t *wr, const shoal_hdr_t *hdr)
     if (to_len > SHOAL_NAME_MAX || from_len > SHOAL_NAME_MAX) {
         return SHOAL_ERR_TOO_LARGE;
     }
-    static const uint8_t placeholder[2] = {0, 0};
     shoal_wr_reset (wr);
-    shoal_wr_raw (wr, placeholder, 2);
-    shoal_wr_array (wr, S_HDR_FIELDS);
-    shoal_wr_uint (wr, SHOAL_PROTO_VERSION);
-    shoal_wr_uint (wr, hdr->type);
-    shoal_wr_strn (wr, hdr->to, to_len);
-    shoal_wr_strn (wr, hdr->from, from_len);
-    shoal_wr_bin (wr, hdr->id.b, 16);
+    uint8_t *start = shoal_wr_reserve (wr, S_HDR_BYTES_MAX);
+    if (!start) {
+        return SHOAL_ERR_NOMEM;
+    }
+    uint8_t *p = start + 2;
+    *p++ = 0x90 | S_HDR_FIELDS;
+    p = s_put_uint (p, SHOAL_PROTO_VERSION);
+    p = s_put_uint (p, hdr->type);
+    p = s_put_name (p, hdr->to, to_len);
+    p = s_put_name (p, hdr->from, from_len);
+    p = s_put_id (p, &hdr->id);
     if (hdr->has_corr) {
-        shoal_wr_bin (wr, hdr->corr.b, 16);
+        p = s_put_id (p, &hdr->corr);
     } else {
-        shoal_wr_nil (wr);
+        *p++ = 0xc0;
     }
-    shoal_wr_uint (wr, hdr->ts_us);
-    shoal_wr_uint (wr, hdr->attempt);
-    shoal_wr_uint (wr, hdr->deadline_us);
-    shoal_err_t rc = shoal_wr_error (wr);
-    if (rc == SHOAL_OK) {
-        size_t hlen = shoal_wr_size (wr) - 2;
-        uint8_t *p = shoal_wr_data_mut (wr);
-        p[0] = (uint8_t) (hlen >> 8);
-        p[1] = (uint8_t) hlen;
-    }
-    return rc;
+    p = s_put_uint (p, hdr->ts_us);
+    p = s_put_uint (p, hdr->attempt);
+    p = s_put_uint (p, hdr->deadline_us);
+    size_t hlen = (size_t) (p - start) - 2;
+    start[0] = (uint8_t) (hlen >> 8);
+    start[1] = (uint8_t) hlen;
+    shoal_wr_commit (wr, (size_t) (p - start));
+    return SHOAL_OK;
 }
 
 shoal_err_t

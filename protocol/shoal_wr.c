@@ -138,6 +138,34 @@ shoal_wr_bin (shoal_wr_t *self, const void *p, size_t len)
     S_PACK (self, msgpack_pack_bin_with_body (&self->pk, p, len));
 }
 
+uint8_t *
+shoal_wr_reserve (shoal_wr_t *self, size_t max)
+{
+    if (self->failed) {
+        return NULL;
+    }
+    if (self->buf.alloc - self->buf.size < max) {
+        size_t want = self->buf.alloc ? self->buf.alloc * 2 : 8192;
+        while (want - self->buf.size < max) {
+            want *= 2;
+        }
+        char *data = realloc (self->buf.data, want);
+        if (!data) {
+            self->failed = true;
+            return NULL;
+        }
+        self->buf.data = data;
+        self->buf.alloc = want;
+    }
+    return (uint8_t *) self->buf.data + self->buf.size;
+}
+
+void
+shoal_wr_commit (shoal_wr_t *self, size_t used)
+{
+    self->buf.size += used;
+}
+
 void
 shoal_wr_raw (shoal_wr_t *self, const void *p, size_t len)
 {

@@ -46,6 +46,13 @@ void shoal_wr_bool (shoal_wr_t *self, bool v);
 void shoal_wr_nil (shoal_wr_t *self);
 void shoal_wr_bin (shoal_wr_t *self, const void *p, size_t len);
 
+/*  Reserves max bytes at the end for a caller that encodes in place;
+    returns where to write (valid until the next call on the writer), or
+    NULL when out of memory (the writer then fails). Follow with
+    shoal_wr_commit (used <= max) to keep what was written. */
+uint8_t *shoal_wr_reserve (shoal_wr_t *self, size_t max);
+void shoal_wr_commit (shoal_wr_t *self, size_t used);
+
 /*  Appends bytes that are already msgpack (or, for framing, raw). */
 void shoal_wr_raw (shoal_wr_t *self, const void *p, size_t len);
 

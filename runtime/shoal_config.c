@@ -28,7 +28,7 @@ static const s_key_t s_keys[] = {
     {"store/batch_max", "4096", 1, 65536},
     {"executors/count", "4", 0, 256},
     {"executors/mode", "thread", 1, 0},
-    {"executors/prefetch", "8", 1, 1024},
+    {"executors/prefetch", "64", 1, 1024},
     {"supervisor/max_restarts", "5", 0, 1000},
     {"supervisor/period", "10000", 1, 3600000},
     {"supervisor/heartbeat", "1000", 10, 60000},

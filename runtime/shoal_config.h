@@ -16,7 +16,7 @@
         store/batch_max          4096          intents per transaction
         executors/count          4
         executors/mode           thread        (thread | process)
-        executors/prefetch       8             jobs queued per executor
+        executors/prefetch       64            jobs queued per executor
         supervisor/max_restarts  5
         supervisor/period        10000         milliseconds
         supervisor/heartbeat     1000          ms between process beats

@@ -131,14 +131,19 @@ shoal_port_new_id (shoal_port_t *self, shoal_id_t *id)
 shoal_wr_t *
 shoal_port_begin_hdr (shoal_port_t *self, shoal_hdr_t *hdr)
 {
+    /* One clock read serves both the id and the timestamp. */
+    uint64_t now_us = 0;
+    if (shoal_id_is_zero (&hdr->id) || hdr->ts_us == 0) {
+        now_us = shoal_clock_now_us (&self->clock);
+    }
     if (shoal_id_is_zero (&hdr->id)) {
-        shoal_port_new_id (self, &hdr->id);
+        shoal_idgen_next (&self->ids, now_us / 1000, &hdr->id);
     }
     if (hdr->ts_us == 0) {
-        hdr->ts_us = shoal_clock_now_us (&self->clock);
+        hdr->ts_us = now_us;
     }
     if (hdr->from[0] == '\0') {
-        strcpy (hdr->from, self->name);
+        memcpy (hdr->from, self->name, sizeof hdr->from);
     }
     /* An over-long name fails the message; send reports it. */
     self->bad_begin = shoal_frame_begin (self->wr, hdr) != SHOAL_OK;
@@ -150,14 +155,25 @@ shoal_port_begin (shoal_port_t *self, uint32_t type, const char *to,
                   const shoal_id_t *corr)
 {
     shoal_hdr_t hdr;
-    memset (&hdr, 0, sizeof hdr);
     hdr.type = type;
-    snprintf (hdr.to, sizeof hdr.to, "%s", to);
+    hdr.id = (shoal_id_t){{0}};
+    hdr.ts_us = 0;
+    hdr.attempt = 0;
+    hdr.deadline_us = 0;
+    hdr.from[0] = '\0';
+    hdr.has_corr = false;
+    size_t n = strnlen (to, sizeof hdr.to);
+    memcpy (hdr.to, to, n);
+    hdr.to[n < sizeof hdr.to ? n : sizeof hdr.to - 1] = '\0';
     if (corr) {
         hdr.corr = *corr;
         hdr.has_corr = true;
     }
-    return shoal_port_begin_hdr (self, &hdr);
+    shoal_wr_t *w = shoal_port_begin_hdr (self, &hdr);
+    if (n >= sizeof hdr.to) {
+        self->bad_begin = true; /* name too long: refuse, don't truncate */
+    }
+    return w;
 }
 
 static shoal_err_t

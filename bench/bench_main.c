@@ -1,0 +1,125 @@
+/*  shoal_bench - Shoal against raw libzmq and raw LMDB, in one run.
+
+    usage: shoal_bench [--quick] [--only bus|durable] [--messages N]
+
+    Sections: bus forwarding (throughput, round trip; peer as a thread
+    and as a process; one-frame vs two-frame wire format) and durable
+    acknowledged submits per sync mode with a raw LMDB baseline. Ends
+    with a markdown summary with the targets. Not part of ctest: the
+    numbers depend on the machine, so nothing here passes or fails a
+    build; the exit code is non-zero only when a measurement could not
+    be made (a lost reply, a refused submit).
+
+    Hidden: `--child-peer FMT ENDPOINT` is the process peer of the bus
+    section (this binary re-executed).
+*/
+#include "bench_util.h"
+
+#include "shoal_log.h"
+
+#include <czmq.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out, "usage: shoal_bench [--quick] [--only bus|durable] "
+                  "[--messages N]\n"
+                  "  --quick        smaller counts, one run per cell\n"
+                  "  --only WHAT    run only the bus or the durable section\n"
+                  "  --messages N   messages per bus throughput run "
+                  "(default 200000)\n");
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc >= 2 && streq (argv[1], "--child-peer")) {
+        return bench_peer_main (argc, argv);
+    }
+    bench_opts_t opts = {
+        .bus = true,
+        .durable = true,
+        .messages = 200000,
+        .roundtrips = 20000,
+        .repeats = 3,
+        .jobs = {200000, 200000, 200000},
+        .e2e_jobs = 50000,
+    };
+    bool messages_set = false;
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--quick")) {
+            opts.quick = true;
+        } else if (streq (argv[i], "--only") && i + 1 < argc) {
+            const char *what = argv[++i];
+            if (streq (what, "bus")) {
+                opts.durable = false;
+            } else if (streq (what, "durable")) {
+                opts.bus = false;
+            } else {
+                s_usage (stderr);
+                return 2;
+            }
+        } else if (streq (argv[i], "--messages") && i + 1 < argc) {
+            char *end;
+            long long n = strtoll (argv[++i], &end, 10);
+            if (*end || n < 1000 || n > 100000000) {
+                fprintf (stderr, "shoal_bench: --messages wants 1000 .. "
+                                 "100000000\n");
+                return 2;
+            }
+            opts.messages = (uint64_t) n;
+            messages_set = true;
+        } else if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
+            s_usage (stdout);
+            return 0;
+        } else {
+            s_usage (stderr);
+            return 2;
+        }
+    }
+    if (opts.quick) {
+        if (!messages_set) {
+            opts.messages = 50000;
+        }
+        opts.roundtrips = 5000;
+        opts.repeats = 1;
+        for (int m = 0; m < BENCH_SYNCS; m++) {
+            opts.jobs[m] = 50000;
+        }
+        opts.e2e_jobs = 10000;
+    }
+    static char exe[PATH_MAX];
+    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    opts.exe = exe;
+
+    /* No CZMQ signal handler: Ctrl-C kills the run, which is fine for a
+       benchmark (temp folders are under /tmp/shoal-bench-*). */
+    zsys_handler_set (NULL);
+    signal (SIGPIPE, SIG_IGN);
+    shoal_log_setup ("shoal_bench", false);
+
+    bench_results_t res;
+    memset (&res, 0, sizeof res);
+    bench_loadavg (res.load_start, sizeof res.load_start);
+    uint64_t t0 = bench_now_ns ();
+    int rc = 0;
+    if (opts.bus) {
+        rc = bench_bus_run (&opts, &res);
+    }
+    if (rc == 0 && opts.durable) {
+        rc = bench_durable_run (&opts, &res);
+    }
+    bench_loadavg (res.load_end, sizeof res.load_end);
+    bench_print_summary (&opts, &res);
+    printf ("total time %.1f s%s\n", (double) (bench_now_ns () - t0) / 1e9,
+            rc ? "; FAILED: see the messages above" : "");
+    zsys_shutdown ();
+    return rc ? 1 : 0;
+}

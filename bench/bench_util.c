@@ -1,0 +1,371 @@
+/*  bench_util.c - timing, percentiles, temp folders and the summary.
+
+    The summary is markdown so it can be pasted into docs/benchmarks.md
+    as is; it carries the machine facts and library versions a reader
+    needs to compare it with another run.
+*/
+#include "bench_util.h"
+
+#include "shoal_version.h"
+
+#include <czmq.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+const size_t bench_sizes[BENCH_SIZES] = {64, 1024};
+const char *const bench_sync_names[BENCH_SYNCS] = {"full", "meta", "none"};
+
+/* Targets stated in the issue. */
+#define TARGET_TPUT_RATIO 0.8
+#define TARGET_P99_RATIO  1.5
+#define TARGET_DURABLE    200000.0
+
+uint64_t
+bench_now_ns (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+static int
+s_cmp_u64 (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+static int
+s_cmp_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+/*  Nearest rank: the smallest sample with at least p of all at or below. */
+static double
+s_rank (const uint64_t *sorted, size_t n, double p)
+{
+    size_t k = (size_t) (p * (double) n + 0.999999);
+    if (k == 0) {
+        k = 1;
+    }
+    if (k > n) {
+        k = n;
+    }
+    return (double) sorted[k - 1] / 1000.0;
+}
+
+void
+bench_percentiles (uint64_t *samples, size_t n, bench_pct_t *out)
+{
+    qsort (samples, n, sizeof *samples, s_cmp_u64);
+    out->p50 = s_rank (samples, n, 0.50);
+    out->p99 = s_rank (samples, n, 0.99);
+    out->p999 = s_rank (samples, n, 0.999);
+    out->max = (double) samples[n - 1] / 1000.0;
+}
+
+double
+bench_median (double *v, size_t n)
+{
+    qsort (v, n, sizeof *v, s_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int
+bench_tmpdir (char *path, size_t cap)
+{
+    if (snprintf (path, cap, "/tmp/shoal-bench-XXXXXX") >= (int) cap ||
+        !mkdtemp (path)) {
+        perror ("shoal_bench: mkdtemp");
+        return -1;
+    }
+    return 0;
+}
+
+void
+bench_pin_all (const cpu_set_t *mask)
+{
+    DIR *d = opendir ("/proc/self/task");
+    if (!d) {
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir (d))) {
+        if (e->d_name[0] != '.') {
+            sched_setaffinity ((pid_t) atoi (e->d_name), sizeof *mask, mask);
+        }
+    }
+    closedir (d);
+}
+
+void
+bench_rmdir (const char *path)
+{
+    DIR *d = opendir (path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir (d))) {
+            if (streq (e->d_name, ".") || streq (e->d_name, "..")) {
+                continue;
+            }
+            char file[512];
+            snprintf (file, sizeof file, "%s/%s", path, e->d_name);
+            unlink (file);
+        }
+        closedir (d);
+    }
+    rmdir (path);
+}
+
+void
+bench_loadavg (char *out, size_t cap)
+{
+    snprintf (out, cap, "?");
+    FILE *f = fopen ("/proc/loadavg", "r");
+    if (f) {
+        double a, b, c;
+        if (fscanf (f, "%lf %lf %lf", &a, &b, &c) == 3) {
+            snprintf (out, cap, "%.2f %.2f %.2f", a, b, c);
+        }
+        fclose (f);
+    }
+}
+
+const char *
+bench_fmt_count (double v, char *buf, size_t cap)
+{
+    char digits[32];
+    snprintf (digits, sizeof digits, "%.0f", v < 0 ? 0 : v);
+    size_t n = strlen (digits), o = 0;
+    for (size_t i = 0; i < n && o + 2 < cap; i++) {
+        if (i > 0 && (n - i) % 3 == 0) {
+            buf[o++] = ',';
+        }
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+void
+bench_section (const char *title)
+{
+    printf ("\n== %s ==\n", title);
+    fflush (stdout);
+}
+
+/*  "AMD EPYC 7B13" from /proc/cpuinfo, or "?". */
+static void
+s_cpu_model (char *out, size_t cap)
+{
+    snprintf (out, cap, "?");
+    FILE *f = fopen ("/proc/cpuinfo", "r");
+    if (!f) {
+        return;
+    }
+    char line[512];
+    while (fgets (line, sizeof line, f)) {
+        if (strncmp (line, "model name", 10) == 0) {
+            char *colon = strchr (line, ':');
+            if (colon) {
+                colon++;
+                while (*colon == ' ' || *colon == '\t') {
+                    colon++;
+                }
+                colon[strcspn (colon, "\n")] = '\0';
+                snprintf (out, cap, "%s", colon);
+            }
+            break;
+        }
+    }
+    fclose (f);
+}
+
+/*  The file system type of path, as fsync cost depends on it (tmpfs
+    makes sync=full meaningless). */
+static const char *
+s_fs_name (const char *path)
+{
+    struct statfs st;
+    if (statfs (path, &st) != 0) {
+        return "file system unknown";
+    }
+    switch ((unsigned long) st.f_type) {
+        case 0xEF53UL:
+            return "ext2/3/4";
+        case 0x01021994UL:
+            return "tmpfs: fsync is free, sync modes mean nothing";
+        case 0x58465342UL:
+            return "xfs";
+        case 0x9123683EUL:
+            return "btrfs";
+        case 0x794C7630UL:
+            return "overlayfs";
+        default:
+            return "file system type not known to shoal_bench";
+    }
+}
+
+static const char *
+s_met (bool ok)
+{
+    return ok ? "yes" : "**NO**";
+}
+
+static void
+s_print_tput_row (const char *what, const bench_tput_t *t)
+{
+    char a[32], b[32], c[32];
+    double ratio = t->raw > 0 ? t->shoal / t->raw : 0;
+    printf ("| %s | %s msgs/s (bus actor alone: %s, %.2fx) | %s msgs/s | "
+            "%.2fx | >= %.1fx | %s |\n",
+            what, bench_fmt_count (t->shoal, a, sizeof a),
+            bench_fmt_count (t->bus_only, c, sizeof c),
+            t->raw > 0 ? t->bus_only / t->raw : 0,
+            bench_fmt_count (t->raw, b, sizeof b), ratio, TARGET_TPUT_RATIO,
+            s_met (ratio >= TARGET_TPUT_RATIO));
+}
+
+static void
+s_print_lat_row (const char *what, const bench_lat_t *l)
+{
+    double ratio = l->raw.p99 > 0 ? l->shoal.p99 / l->raw.p99 : 0;
+    printf ("| %s | %.1f / %.1f / %.1f us | %.1f / %.1f / %.1f us | "
+            "%.2fx (p99) | <= %.1fx | %s |\n",
+            what, l->shoal.p50, l->shoal.p99, l->shoal.p999, l->raw.p50,
+            l->raw.p99, l->raw.p999, ratio, TARGET_P99_RATIO,
+            s_met (ratio <= TARGET_P99_RATIO));
+}
+
+void
+bench_print_summary (const bench_opts_t *opts, const bench_results_t *res)
+{
+    static const char *const row_name[BENCH_ROWS] = {
+        "thread peer, inproc", "thread peer, inproc, all threads on one CPU",
+        "process peer, ipc"};
+    char cpu[256], a[32], b[32];
+    s_cpu_model (cpu, sizeof cpu);
+    struct utsname u;
+    if (uname (&u) != 0) {
+        memset (&u, 0, sizeof u);
+    }
+    int major, minor, patch;
+    zmq_version (&major, &minor, &patch);
+    time_t now = time (NULL);
+    char date[32];
+    strftime (date, sizeof date, "%Y-%m-%d", gmtime (&now));
+
+    bench_section ("Summary (markdown for docs/benchmarks.md)");
+    printf ("\n### shoal_bench %s%s (%s)\n\n", SHOAL_VERSION_STRING,
+            opts->quick ? " --quick" : "", date);
+    printf ("- Machine: %ld CPUs (nproc), %s, Linux %s %s\n",
+            sysconf (_SC_NPROCESSORS_ONLN), cpu, u.release, u.machine);
+    printf ("- Load average (1/5/15 min) at start: %s, at end: %s%s\n",
+            res->load_start, res->load_end,
+            atof (res->load_start) > 0.5
+                ? " (the machine was busy before the run: expect noise)"
+                : "");
+    printf ("- Libraries: libzmq %d.%d.%d, CZMQ %d.%d.%d, %s\n", major, minor,
+            patch, CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH,
+            bench_lmdb_version ());
+    if (opts->bus) {
+        printf ("- Bus: %llu messages per throughput run, median of %u "
+                "runs interleaved with the baseline; window %u messages, "
+                "receiver returns a credit every %u (credits cross the same "
+                "forwarder); %u round trips per latency run, alternating "
+                "with the baseline in 10 blocks. \"bus actor alone\": "
+                "shoal_bus_actor between raw DEALERs (pre-encoded frames, "
+                "no port encode/parse). Thread-peer rows are repeated with "
+                "every thread on one CPU because with 3 threads on 2 CPUs "
+                "the OS-scheduled numbers vary 2-4x from run to run; the "
+                "one-CPU rows are stable (rate = 1 / CPU cost per "
+                "message)\n",
+                (unsigned long long) opts->messages, opts->repeats, res->window,
+                res->credit_every, opts->roundtrips);
+    }
+    if (opts->durable) {
+        printf ("- Durable: 16 client DEALERs x 64 SUBMITs in flight over "
+                "ipc:// to an in-process host (bus, store, scheduler, "
+                "monitor, control; no executors); median of %u runs, each "
+                "on a fresh host and data folder (/tmp, %s); raw LMDB "
+                "commits the same number of records of the store's record "
+                "size at the median run's jobs per commit\n",
+                opts->repeats, s_fs_name ("/tmp"));
+    }
+    printf ("\n| Measurement | Shoal | Raw baseline | Shoal/raw | Target | "
+            "Met |\n|---|---|---|---|---|---|\n");
+    for (int row = 0; row < BENCH_ROWS; row++) {
+        for (int s = 0; s < BENCH_SIZES; s++) {
+            if (res->tput[row][s].done) {
+                char what[128];
+                snprintf (what, sizeof what, "Bus throughput, %s, %zu B",
+                          row_name[row], bench_sizes[s]);
+                s_print_tput_row (what, &res->tput[row][s]);
+            }
+        }
+    }
+    for (int row = 0; row < BENCH_ROWS; row++) {
+        for (int s = 0; s < BENCH_SIZES; s++) {
+            if (res->lat[row][s].done) {
+                char what[128];
+                snprintf (what, sizeof what,
+                          "Round trip p50/p99/p99.9, %s, %zu B", row_name[row],
+                          bench_sizes[s]);
+                s_print_lat_row (what, &res->lat[row][s]);
+            }
+        }
+    }
+    for (int k = 0; k < 2 * BENCH_SIZES; k++) {
+        int s = k % BENCH_SIZES;
+        const bench_tput_t *t = &res->frames[k / BENCH_SIZES][s];
+        if (t->done) {
+            printf ("| Wire format, raw forwarder, %zu B%s: two frames "
+                    "[header][body] vs one frame (chosen) | %s msgs/s "
+                    "(two) | %s msgs/s (one) | %.2fx | - | - |\n",
+                    bench_sizes[s], k < BENCH_SIZES ? "" : ", one CPU",
+                    bench_fmt_count (t->shoal, a, sizeof a),
+                    bench_fmt_count (t->raw, b, sizeof b),
+                    t->raw > 0 ? t->shoal / t->raw : 0);
+        }
+    }
+    for (int m = 0; m < BENCH_SYNCS; m++) {
+        const bench_dur_t *d = &res->dur[m];
+        if (!d->done) {
+            continue;
+        }
+        char target[64] = "-", met[16] = "-";
+        if (m == BENCH_SYNC_FULL) {
+            snprintf (target, sizeof target, ">= %s/s",
+                      bench_fmt_count (TARGET_DURABLE, a, sizeof a));
+            snprintf (met, sizeof met, "%s",
+                      s_met (d->complete && d->rate >= TARGET_DURABLE));
+        }
+        printf ("| Durable acked submits, sync=%s (raw: LMDB, %u-byte "
+                "records, %.0f per txn) | %s/s%s | %s records/s | %.2fx | "
+                "%s | %s |\n",
+                bench_sync_names[m], d->value_len, d->batch,
+                bench_fmt_count (d->rate, a, sizeof a),
+                d->complete ? "" : " (time cap hit)",
+                bench_fmt_count (d->lmdb_rate, b, sizeof b),
+                d->lmdb_rate > 0 ? d->rate / d->lmdb_rate : 0, target, met);
+    }
+    if (res->e2e.done) {
+        printf ("| End to end, sync=full, 4 thread executors, noop jobs "
+                "(%llu jobs) | %s submits/s acked, %s jobs/s done%s | - | - "
+                "| - | - |\n",
+                (unsigned long long) res->e2e.jobs,
+                bench_fmt_count (res->e2e.submit_rate, a, sizeof a),
+                bench_fmt_count (res->e2e.done_rate, b, sizeof b),
+                res->e2e.complete ? "" : " (time cap hit)");
+    }
+    printf ("\n");
+    fflush (stdout);
+}
