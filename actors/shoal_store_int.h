@@ -1,0 +1,109 @@
+/*  shoal_store_int.h - private to the store actor's files.
+
+    The store is one actor in three files: shoal_store.c (the group-commit
+    pipeline: batches, passes, commit, publish), shoal_store_records.c
+    (job records, indexes, accumulated effects, replies) and
+    shoal_store_intents.c (what each message does to the data). They share
+    self_t; nothing outside actors/shoal_store*.c includes this header.
+*/
+#ifndef SHOAL_STORE_INT_H_INCLUDED
+#define SHOAL_STORE_INT_H_INCLUDED
+
+#include "shoal_store.h"
+#include "shoal_scheduler.h"
+
+#include "shoal_actor.h"
+#include "shoal_db.h"
+#include "shoal_event.h"
+#include "shoal_job.h"
+#include "shoal_log.h"
+#include "shoal_mp.h"
+#include "shoal_port.h"
+
+#include <string.h>
+
+#define S_FILL_CHUNK 4096
+
+/*  A WAIT query parked until its job is final. */
+typedef struct {
+    shoal_id_t job;
+    shoal_id_t corr;
+    char to[SHOAL_NAME_MAX + 1];
+    uint64_t deadline_us;
+} s_waiter_t;
+
+/*  Credits to hand back to the scheduler, per node. */
+typedef struct {
+    char node[SHOAL_NAME_MAX + 1];
+    uint32_t count;
+} s_credit_t;
+
+#define S_CREDITS_MAX 512
+
+typedef struct {
+    zsock_t *pipe;
+    shoal_port_t *port;
+    shoal_db_t *db;
+    shoal_txn_t *txn; /* open only during an apply pass */
+    shoal_wr_t *rec;  /* job record scratch */
+    shoal_limits_t lim;
+    bool verbose;
+    bool terminated;
+    size_t batch_max;
+    shoal_in_t *batch;
+    size_t nbatch;
+
+    /* durable counters, committed with each batch */
+    uint64_t next_seq;
+    uint64_t count[SHOAL_JOB__COUNT];
+    /* their values during an apply pass */
+    uint64_t p_next_seq;
+    uint64_t p_count[SHOAL_JOB__COUNT];
+
+    /* accumulators of one apply pass */
+    shoal_wr_t *ready; /* JOBS_READY items */
+    uint32_t nready;
+    shoal_wr_t *events; /* EVENT items */
+    uint32_t nevents;
+    s_credit_t credits[S_CREDITS_MAX];
+    size_t ncredits;
+    zlistx_t *new_waiters; /* s_waiter_t *, added after commit */
+    zlistx_t *done_jobs;   /* shoal_id_t *, final this pass */
+
+    zlistx_t *waiters; /* s_waiter_t *, parked */
+    uint64_t stale_results;
+    uint64_t commits;
+} self_t;
+
+/*  shoal_store.c */
+void store_free_ptr (void **item);
+zlistx_t *store_list_new (void);
+
+/*  shoal_store_records.c: records and indexes (inside self->txn) */
+void store_move_state (self_t *self, shoal_job_t *job, int state);
+shoal_err_t store_get_job (self_t *self, const shoal_id_t *id,
+                           shoal_job_t *job);
+shoal_err_t store_put_job_ex (self_t *self, shoal_job_t *job, bool refresh);
+shoal_err_t store_put_job (self_t *self, shoal_job_t *job);
+shoal_err_t store_put_ready (self_t *self, const shoal_job_t *job);
+shoal_err_t store_del_ready (self_t *self, const shoal_job_t *job);
+shoal_err_t store_put_lease (self_t *self, const shoal_job_t *job);
+shoal_err_t store_del_lease (self_t *self, const shoal_id_t *id);
+
+/*  shoal_store_records.c: effects sent after the commit */
+void store_note_ready (self_t *self, const shoal_job_t *job);
+void store_note_event (self_t *self, const char *topic, const shoal_job_t *job);
+void store_note_credit (self_t *self, const char *node);
+shoal_err_t store_reply_code (self_t *self, const char *to,
+                              const shoal_id_t *corr, shoal_err_t code,
+                              const char *text);
+shoal_err_t store_reply_job (self_t *self, const char *to,
+                             const shoal_id_t *corr, const shoal_job_t *job);
+shoal_err_t store_wake_waiters (self_t *self, const shoal_job_t *job);
+
+/*  shoal_store_intents.c */
+shoal_err_t store_apply (self_t *self, shoal_in_t *in);
+shoal_err_t store_requeue_leases (self_t *self, const char *node,
+                                  uint64_t *count);
+
+#endif

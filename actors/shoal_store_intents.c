@@ -1,0 +1,472 @@
+/*  shoal_store_intents.c - what each message does to the data: submit,
+    lease, result, requeue, fill, queries. Per-item problems are answered;
+    a returned error fails the whole batch (storage trouble). */
+#include "shoal_store_int.h"
+
+static shoal_err_t
+s_apply_submit (self_t *self, shoal_in_t *in)
+{
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (in->body, in->body_len, "items", &rd, &n)) {
+        return shoal_port_defer_error (self->port, &in->hdr,
+                                       SHOAL_ERR_MALFORMED,
+                                       "STORE_SUBMIT needs items");
+    }
+    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_STORE_ACKS,
+                                      in->hdr.from, &in->hdr.id);
+    shoal_wr_map (w, 1);
+    shoal_wr_str (w, "items");
+    shoal_wr_array (w, n);
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *item = rd.p;
+        if (shoal_rd_skip (&rd, self->lim.depth_max)) {
+            return SHOAL_ERR_MALFORMED; /* validated on receipt: unreachable */
+        }
+        size_t item_len = (size_t) (rd.p - item);
+        shoal_job_t job;
+        memset (&job, 0, sizeof job);
+        const uint8_t *idp;
+        uint32_t idlen;
+        uint64_t prio = SHOAL_PRIO_NORMAL;
+        shoal_err_t code = SHOAL_OK;
+        if (shoal_map_bin (item, item_len, "id", &idp, &idlen) || idlen != 16 ||
+            shoal_map_strcpy (item, item_len, "q", job.queue,
+                              sizeof job.queue) ||
+            shoal_map_strcpy (item, item_len, "t", job.type, sizeof job.type) ||
+            (shoal_map_uint (item, item_len, "p", &prio) == SHOAL_OK &&
+             prio >= SHOAL_PRIO__COUNT)) {
+            code = SHOAL_ERR_INVALID;
+        }
+        if (code == SHOAL_OK) {
+            memcpy (job.id.b, idp, 16);
+            const void *old;
+            size_t old_len;
+            shoal_err_t e = shoal_txn_get (self->txn, SHOAL_DBI_JOBS, job.id.b,
+                                           16, &old, &old_len);
+            if (e == SHOAL_OK) {
+                code = SHOAL_ERR_STATE; /* id already used */
+            } else if (e != SHOAL_ERR_NOT_FOUND) {
+                return e;
+            }
+        }
+        if (code == SHOAL_OK) {
+            shoal_mp_val_t pv;
+            shoal_map_find (item, item_len, "pl", &pv, &job.payload,
+                            &job.payload_len);
+            job.priority = (uint8_t) prio;
+            job.state = SHOAL_JOB_ENQUEUED;
+            self->p_count[SHOAL_JOB_ENQUEUED]++;
+            job.seq = self->p_next_seq++;
+            job.created_us = job.updated_us = now;
+            /* the payload borrows from the request, not the map: no
+               refresh needed */
+            shoal_err_t e = store_put_job_ex (self, &job, false);
+            if (e == SHOAL_OK) {
+                e = store_put_ready (self, &job);
+            }
+            if (e) {
+                return e;
+            }
+            store_note_ready (self, &job);
+            store_note_event (self, "job.enqueued", &job);
+        }
+        shoal_wr_map (w, 2);
+        shoal_wr_kv_uint (w, "code", (uint64_t) code);
+        shoal_wr_kv_uint (w, "seq", code ? 0 : job.seq);
+    }
+    return shoal_port_defer (self->port);
+}
+
+static shoal_err_t
+s_apply_lease (self_t *self, shoal_in_t *in)
+{
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (in->body, in->body_len, "items", &rd, &n)) {
+        return SHOAL_OK; /* internal sender bug: logged by nobody else */
+    }
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t two, idlen, nlen;
+        const uint8_t *idp;
+        const char *node;
+        if (shoal_rd_array (&rd, &two) || two != 2 ||
+            shoal_rd_bin (&rd, &idp, &idlen) || idlen != 16 ||
+            shoal_rd_str (&rd, &node, &nlen) || nlen > SHOAL_NAME_MAX) {
+            shoal_warn ("store: malformed LEASE item from %s", in->hdr.from);
+            return SHOAL_OK;
+        }
+        char nodename[SHOAL_NAME_MAX + 1];
+        memcpy (nodename, node, nlen);
+        nodename[nlen] = '\0';
+        shoal_id_t id;
+        memcpy (id.b, idp, 16);
+        shoal_job_t job;
+        shoal_err_t rc = store_get_job (self, &id, &job);
+        if (rc == SHOAL_ERR_NOT_FOUND ||
+            (rc == SHOAL_OK && job.state != SHOAL_JOB_ENQUEUED)) {
+            store_note_credit (self, nodename); /* taken already: refuse */
+            continue;
+        }
+        if (rc) {
+            return rc;
+        }
+        if ((rc = store_del_ready (self, &job))) {
+            return rc;
+        }
+        store_move_state (self, &job, SHOAL_JOB_LEASED);
+        job.attempt++;
+        job.epoch++;
+        job.started_us = job.updated_us = now;
+        snprintf (job.executor, sizeof job.executor, "%s", nodename);
+        if ((rc = store_put_job (self, &job)) ||
+            (rc = store_put_lease (self, &job))) {
+            return rc;
+        }
+        shoal_wr_t *w =
+            shoal_port_begin (self->port, SHOAL_M_RUN, nodename, NULL);
+        shoal_wr_map (w, 6 + (job.payload != NULL));
+        shoal_wr_kv_bin (w, "id", job.id.b, 16);
+        shoal_wr_kv_str (w, "t", job.type);
+        shoal_wr_kv_str (w, "q", job.queue);
+        shoal_wr_kv_uint (w, "a", job.attempt);
+        shoal_wr_kv_uint (w, "e", job.epoch);
+        shoal_wr_kv_uint (w, "p", job.priority);
+        if (job.payload) {
+            shoal_wr_kv_raw (w, "pl", job.payload, job.payload_len);
+        }
+        if ((rc = shoal_port_defer (self->port))) {
+            return rc;
+        }
+        store_note_event (self, "job.leased", &job);
+    }
+    return SHOAL_OK;
+}
+
+/*  One result: item is a validated map {id, e, ok, r?, er?}. */
+static shoal_err_t
+s_apply_result (self_t *self, const char *from, const uint8_t *item,
+                size_t item_len)
+{
+    const uint8_t *idp;
+    uint32_t idlen;
+    uint64_t epoch;
+    bool ok;
+    if (shoal_map_bin (item, item_len, "id", &idp, &idlen) || idlen != 16 ||
+        shoal_map_uint (item, item_len, "e", &epoch) ||
+        shoal_map_bool (item, item_len, "ok", &ok)) {
+        shoal_warn ("store: malformed RESULT from %s", from);
+        return SHOAL_OK;
+    }
+    shoal_id_t id;
+    memcpy (id.b, idp, 16);
+    shoal_job_t job;
+    shoal_err_t rc = store_get_job (self, &id, &job);
+    if (rc == SHOAL_ERR_NOT_FOUND) {
+        return SHOAL_OK;
+    }
+    if (rc) {
+        return rc;
+    }
+    if (job.state != SHOAL_JOB_LEASED || job.epoch != epoch ||
+        !streq (job.executor, from)) {
+        /* Fencing: a late result from a lease that was taken back. */
+        self->stale_results++;
+        char text[SHOAL_ID_TEXT];
+        shoal_id_format (&id, text);
+        shoal_warn ("store: stale result for job %s from %s (epoch %llu, "
+                    "current %llu)",
+                    text, from, (unsigned long long) epoch,
+                    (unsigned long long) job.epoch);
+        return SHOAL_OK;
+    }
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    shoal_mp_val_t v;
+    job.result = NULL;
+    if (shoal_map_find (item, item_len, "r", &v, &job.result,
+                        &job.result_len)) {
+        job.result = NULL;
+    }
+    job.error[0] = '\0';
+    if (!ok) {
+        const char *er;
+        uint32_t erlen;
+        if (shoal_map_str (item, item_len, "er", &er, &erlen) == SHOAL_OK) {
+            size_t n =
+                erlen < sizeof job.error - 1 ? erlen : sizeof job.error - 1;
+            memcpy (job.error, er, n);
+            job.error[n] = '\0';
+        } else {
+            snprintf (job.error, sizeof job.error, "failed");
+        }
+    }
+    store_move_state (self, &job, ok ? SHOAL_JOB_SUCCEEDED : SHOAL_JOB_FAILED);
+    job.finished_us = job.updated_us = now;
+    if ((rc = store_put_job (self, &job)) ||
+        (rc = store_del_lease (self, &id))) {
+        return rc;
+    }
+    store_note_credit (self, job.executor);
+    store_note_event (self, ok ? "job.succeeded" : "job.failed", &job);
+    return store_wake_waiters (self, &job);
+}
+
+static shoal_err_t
+s_apply_results (self_t *self, shoal_in_t *in)
+{
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (in->body, in->body_len, "items", &rd, &n)) {
+        shoal_warn ("store: malformed RESULT from %s", in->hdr.from);
+        return SHOAL_OK;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *item = rd.p;
+        if (shoal_rd_skip (&rd, self->lim.depth_max)) {
+            return SHOAL_OK;
+        }
+        shoal_err_t rc =
+            s_apply_result (self, in->hdr.from, item, (size_t) (rd.p - item));
+        if (rc) {
+            return rc;
+        }
+    }
+    return SHOAL_OK;
+}
+
+/*  Puts one leased job back in its queue (crash recovery, node restart). */
+static shoal_err_t
+s_requeue (self_t *self, const shoal_id_t *id)
+{
+    shoal_job_t job;
+    shoal_err_t rc = store_get_job (self, id, &job);
+    if (rc == SHOAL_ERR_NOT_FOUND) {
+        return store_del_lease (self, id);
+    }
+    if (rc) {
+        return rc;
+    }
+    if (job.state == SHOAL_JOB_LEASED) {
+        store_move_state (self, &job, SHOAL_JOB_ENQUEUED);
+        job.updated_us = shoal_clock_now_us (shoal_port_clock (self->port));
+        job.executor[0] = '\0';
+        if ((rc = store_put_job (self, &job)) ||
+            (rc = store_put_ready (self, &job))) {
+            return rc;
+        }
+        store_note_ready (self, &job);
+        store_note_event (self, "job.requeued", &job);
+    }
+    return store_del_lease (self, id);
+}
+
+/*  Requeues every lease held by node (all of them when node is NULL). */
+shoal_err_t
+store_requeue_leases (self_t *self, const char *node, uint64_t *count)
+{
+    zlistx_t *ids = store_list_new ();
+    if (!ids) {
+        return SHOAL_ERR_NOMEM;
+    }
+    shoal_cursor_t *cur;
+    shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_LEASES, &cur);
+    if (rc == SHOAL_OK) {
+        shoal_kv_t kv;
+        for (rc = shoal_cursor_seek (cur, NULL, 0, &kv); rc == SHOAL_OK;
+             rc = shoal_cursor_next (cur, &kv)) {
+            bool mine = !node || (kv.val_len == strlen (node) &&
+                                  memcmp (kv.val, node, kv.val_len) == 0);
+            if (mine && kv.key_len == 16) {
+                shoal_id_t *id = malloc (sizeof *id);
+                if (!id) {
+                    rc = SHOAL_ERR_NOMEM;
+                    break;
+                }
+                memcpy (id->b, kv.key, 16);
+                zlistx_add_end (ids, id);
+            }
+        }
+        shoal_cursor_close (&cur);
+        if (rc == SHOAL_ERR_NOT_FOUND) {
+            rc = SHOAL_OK;
+        }
+    }
+    for (shoal_id_t *id = zlistx_first (ids); id && rc == SHOAL_OK;
+         id = zlistx_next (ids)) {
+        rc = s_requeue (self, id);
+    }
+    *count = zlistx_size (ids);
+    zlistx_destroy (&ids);
+    return rc;
+}
+
+static shoal_err_t
+s_apply_node_boot (self_t *self, shoal_in_t *in)
+{
+    uint64_t n = 0;
+    shoal_err_t rc = store_requeue_leases (self, in->hdr.from, &n);
+    if (rc) {
+        return rc;
+    }
+    if (n > 0) {
+        shoal_info ("store: %s restarted; requeued %llu job(s)", in->hdr.from,
+                    (unsigned long long) n);
+    }
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_OK, in->hdr.from, &in->hdr.id);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_uint (w, "requeued", n);
+    return shoal_port_defer (self->port);
+}
+
+/*  FILL: every ready job, in index order, in chunks. */
+static shoal_err_t
+s_apply_fill (self_t *self, shoal_in_t *in)
+{
+    shoal_cursor_t *cur;
+    shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_READY, &cur);
+    if (rc) {
+        return rc;
+    }
+    shoal_wr_t *chunk = shoal_wr_new ();
+    if (!chunk) {
+        shoal_cursor_close (&cur);
+        return SHOAL_ERR_NOMEM;
+    }
+    uint32_t n = 0;
+    shoal_kv_t kv;
+    bool more = true;
+    rc = shoal_cursor_seek (cur, NULL, 0, &kv);
+    while (more) {
+        if (rc == SHOAL_OK) {
+            char queue[SHOAL_NAME_MAX + 1];
+            uint8_t prio;
+            uint64_t seq;
+            if (kv.val_len == 16 &&
+                shoal_ready_key_parse (kv.key, kv.key_len, queue, &prio,
+                                       &seq) == SHOAL_OK) {
+                shoal_wr_array (chunk, 4);
+                shoal_wr_bin (chunk, kv.val, 16);
+                shoal_wr_str (chunk, queue);
+                shoal_wr_uint (chunk, prio);
+                shoal_wr_uint (chunk, seq);
+                n++;
+            }
+            rc = shoal_cursor_next (cur, &kv);
+        }
+        more = rc == SHOAL_OK;
+        if (n == S_FILL_CHUNK || !more) {
+            shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_JOBS_READY,
+                                              in->hdr.from, &in->hdr.id);
+            shoal_wr_map (w, 2);
+            shoal_wr_kv_bool (w, "done", !more);
+            shoal_wr_str (w, "jobs");
+            shoal_wr_array (w, n);
+            shoal_wr_raw (w, shoal_wr_data (chunk), shoal_wr_size (chunk));
+            shoal_err_t e = shoal_port_defer (self->port);
+            if (e) {
+                rc = e;
+                break;
+            }
+            shoal_wr_reset (chunk);
+            n = 0;
+        }
+    }
+    shoal_wr_destroy (&chunk);
+    shoal_cursor_close (&cur);
+    return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+}
+
+static shoal_err_t
+s_apply_query (self_t *self, shoal_in_t *in)
+{
+    char op[16];
+    if (shoal_map_strcpy (in->body, in->body_len, "op", op, sizeof op)) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID, "query needs op");
+    }
+    if (streq (op, "stats")) {
+        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
+                                          in->hdr.from, &in->hdr.id);
+        shoal_wr_map (w, 5);
+        shoal_wr_kv_uint (w, "code", SHOAL_OK);
+        shoal_wr_str (w, "jobs");
+        shoal_wr_map (w, SHOAL_JOB__COUNT);
+        for (int s = 0; s < SHOAL_JOB__COUNT; s++) {
+            shoal_wr_kv_uint (w, shoal_job_state_name (s), self->p_count[s]);
+        }
+        shoal_wr_kv_uint (w, "stale_results", self->stale_results);
+        shoal_wr_kv_uint (w, "commits", self->commits);
+        shoal_wr_kv_uint (w, "map_size", shoal_db_map_size (self->db));
+        return shoal_port_defer (self->port);
+    }
+    const uint8_t *idp;
+    uint32_t idlen;
+    if (!streq (op, "status") && !streq (op, "wait")) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID, "unknown query op");
+    }
+    if (shoal_map_bin (in->body, in->body_len, "id", &idp, &idlen) ||
+        idlen != 16) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID, "query needs a job id");
+    }
+    shoal_id_t id;
+    memcpy (id.b, idp, 16);
+    shoal_job_t job;
+    shoal_err_t rc = store_get_job (self, &id, &job);
+    if (rc == SHOAL_ERR_NOT_FOUND) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_NOT_FOUND, "no such job");
+    }
+    if (rc) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id, rc,
+                                 shoal_strerror (rc));
+    }
+    if (streq (op, "status") || shoal_job_state_final (job.state)) {
+        return store_reply_job (self, in->hdr.from, &in->hdr.id, &job);
+    }
+    s_waiter_t *w = calloc (1, sizeof *w);
+    if (!w) {
+        return SHOAL_ERR_NOMEM;
+    }
+    w->job = id;
+    w->corr = in->hdr.id;
+    snprintf (w->to, sizeof w->to, "%s", in->hdr.from);
+    w->deadline_us = in->hdr.deadline_us;
+    zlistx_add_end (self->new_waiters, w);
+    return SHOAL_OK;
+}
+
+shoal_err_t
+store_apply (self_t *self, shoal_in_t *in)
+{
+    switch (in->hdr.type) {
+        case SHOAL_M_STORE_SUBMIT:
+            return s_apply_submit (self, in);
+        case SHOAL_M_LEASE:
+            return s_apply_lease (self, in);
+        case SHOAL_M_RESULT:
+            return s_apply_results (self, in);
+        case SHOAL_M_FILL:
+            return s_apply_fill (self, in);
+        case SHOAL_M_QUERY:
+            return s_apply_query (self, in);
+        case SHOAL_M_NODE_BOOT:
+            return s_apply_node_boot (self, in);
+        case SHOAL_M_PING: {
+            shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK,
+                                              in->hdr.from, &in->hdr.id);
+            shoal_wr_map (w, 0);
+            return shoal_port_defer (self->port);
+        }
+        case SHOAL_M_ERROR:
+            return SHOAL_OK; /* e.g. a RUN to a node that is gone */
+        default:
+            return shoal_port_error (
+                self->port, &in->hdr, SHOAL_ERR_UNKNOWN_TYPE,
+                "store does not handle %s", shoal_mtype_name (in->hdr.type));
+    }
+}

@@ -1,0 +1,237 @@
+/*  shoal_store_records.c - the store's job records, indexes, and the
+    effects a pass accumulates (notifications, events, credits, replies).
+    Everything here runs inside the pass's write transaction. */
+#include "shoal_store_int.h"
+
+void
+store_move_state (self_t *self, shoal_job_t *job, int state)
+{
+    if (self->p_count[job->state] > 0) {
+        self->p_count[job->state]--;
+    }
+    self->p_count[state]++;
+    job->state = (uint8_t) state;
+}
+
+shoal_err_t
+store_get_job (self_t *self, const shoal_id_t *id, shoal_job_t *job)
+{
+    const void *v;
+    size_t len;
+    shoal_err_t rc =
+        shoal_txn_get (self->txn, SHOAL_DBI_JOBS, id->b, 16, &v, &len);
+    if (rc == SHOAL_OK) {
+        rc = shoal_job_decode (v, len, &self->lim, job);
+        if (rc) {
+            char text[SHOAL_ID_TEXT];
+            shoal_id_format (id, text);
+            shoal_error ("store: job %s record undecodable: %s", text,
+                         shoal_strerror (rc));
+            rc = SHOAL_ERR_CORRUPT;
+        }
+    }
+    return rc;
+}
+
+/*  Writes job. The record is encoded into a scratch writer first because
+    job's payload/result may borrow from the very page the put rewrites
+    in place; afterwards they are re-pointed into the scratch copy, valid
+    until the next store_put_job. */
+shoal_err_t
+store_put_job_ex (self_t *self, shoal_job_t *job, bool refresh)
+{
+    shoal_wr_reset (self->rec);
+    shoal_job_encode (job, self->rec);
+    shoal_err_t rc = shoal_wr_error (self->rec);
+    if (rc == SHOAL_OK) {
+        rc = shoal_txn_put (self->txn, SHOAL_DBI_JOBS, job->id.b, 16,
+                            shoal_wr_data (self->rec),
+                            shoal_wr_size (self->rec));
+    }
+    if (rc == SHOAL_OK && refresh && (job->payload || job->result)) {
+        rc = shoal_job_decode (shoal_wr_data (self->rec),
+                               shoal_wr_size (self->rec), &self->lim, job);
+    }
+    return rc;
+}
+
+shoal_err_t
+store_put_job (self_t *self, shoal_job_t *job)
+{
+    return store_put_job_ex (self, job, true);
+}
+
+shoal_err_t
+store_put_ready (self_t *self, const shoal_job_t *job)
+{
+    uint8_t key[SHOAL_READY_KEY_MAX];
+    size_t klen = shoal_ready_key (job->queue, job->priority, job->seq, key);
+    return shoal_txn_put (self->txn, SHOAL_DBI_READY, key, klen, job->id.b, 16);
+}
+
+shoal_err_t
+store_del_ready (self_t *self, const shoal_job_t *job)
+{
+    uint8_t key[SHOAL_READY_KEY_MAX];
+    size_t klen = shoal_ready_key (job->queue, job->priority, job->seq, key);
+    shoal_err_t rc = shoal_txn_del (self->txn, SHOAL_DBI_READY, key, klen);
+    return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+}
+
+shoal_err_t
+store_put_lease (self_t *self, const shoal_job_t *job)
+{
+    return shoal_txn_put (self->txn, SHOAL_DBI_LEASES, job->id.b, 16,
+                          job->executor, strlen (job->executor));
+}
+
+shoal_err_t
+store_del_lease (self_t *self, const shoal_id_t *id)
+{
+    shoal_err_t rc = shoal_txn_del (self->txn, SHOAL_DBI_LEASES, id->b, 16);
+    return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+}
+
+void
+store_note_ready (self_t *self, const shoal_job_t *job)
+{
+    shoal_wr_array (self->ready, 4);
+    shoal_wr_bin (self->ready, job->id.b, 16);
+    shoal_wr_str (self->ready, job->queue);
+    shoal_wr_uint (self->ready, job->priority);
+    shoal_wr_uint (self->ready, job->seq);
+    self->nready++;
+}
+
+void
+store_note_event (self_t *self, const char *topic, const shoal_job_t *job)
+{
+    bool with_error = job->error[0] != '\0' && (job->state == SHOAL_JOB_FAILED);
+    shoal_event_head (self->events, self->port, topic, 6 + with_error);
+    shoal_wr_kv_bin (self->events, "id", job->id.b, 16);
+    shoal_wr_kv_str (self->events, "queue", job->queue);
+    shoal_wr_kv_str (self->events, "type", job->type);
+    shoal_wr_kv_str (self->events, "priority", shoal_prio_name (job->priority));
+    shoal_wr_kv_uint (self->events, "attempt", job->attempt);
+    shoal_wr_kv_str (self->events, "state", shoal_job_state_name (job->state));
+    if (with_error) {
+        shoal_wr_kv_str (self->events, "error", job->error);
+    }
+    self->nevents++;
+}
+
+void
+store_note_credit (self_t *self, const char *node)
+{
+    for (size_t i = 0; i < self->ncredits; i++) {
+        if (streq (self->credits[i].node, node)) {
+            self->credits[i].count++;
+            return;
+        }
+    }
+    if (self->ncredits < S_CREDITS_MAX) {
+        s_credit_t *c = &self->credits[self->ncredits++];
+        snprintf (c->node, sizeof c->node, "%s", node);
+        c->count = 1;
+    }
+}
+
+/*  Writes the public view of a job: what STATUS and WAIT return. */
+static void
+s_write_job_view (shoal_wr_t *w, const shoal_job_t *job)
+{
+    char id[SHOAL_ID_TEXT];
+    shoal_id_format (&job->id, id);
+    uint32_t n = 11 + (job->payload != NULL) + (job->result != NULL) +
+                 (job->error[0] != '\0') + (job->executor[0] != '\0');
+    shoal_wr_map (w, n);
+    shoal_wr_kv_str (w, "id", id);
+    shoal_wr_kv_str (w, "queue", job->queue);
+    shoal_wr_kv_str (w, "type", job->type);
+    shoal_wr_kv_str (w, "priority", shoal_prio_name (job->priority));
+    shoal_wr_kv_str (w, "state", shoal_job_state_name (job->state));
+    shoal_wr_kv_uint (w, "attempt", job->attempt);
+    shoal_wr_kv_uint (w, "epoch", job->epoch);
+    shoal_wr_kv_uint (w, "created_us", job->created_us);
+    shoal_wr_kv_uint (w, "updated_us", job->updated_us);
+    shoal_wr_kv_uint (w, "started_us", job->started_us);
+    shoal_wr_kv_uint (w, "finished_us", job->finished_us);
+    if (job->payload) {
+        shoal_wr_kv_raw (w, "payload", job->payload, job->payload_len);
+    }
+    if (job->result) {
+        shoal_wr_kv_raw (w, "result", job->result, job->result_len);
+    }
+    if (job->error[0]) {
+        shoal_wr_kv_str (w, "error", job->error);
+    }
+    if (job->executor[0]) {
+        shoal_wr_kv_str (w, "executor", job->executor);
+    }
+}
+
+shoal_err_t
+store_reply_code (self_t *self, const char *to, const shoal_id_t *corr,
+                  shoal_err_t code, const char *text)
+{
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY, to, corr);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_uint (w, "code", (uint64_t) code);
+    shoal_wr_kv_str (w, "text", text);
+    return shoal_port_defer (self->port);
+}
+
+shoal_err_t
+store_reply_job (self_t *self, const char *to, const shoal_id_t *corr,
+                 const shoal_job_t *job)
+{
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY, to, corr);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_uint (w, "code", SHOAL_OK);
+    shoal_wr_str (w, "job");
+    s_write_job_view (w, job);
+    shoal_err_t rc = shoal_port_defer (self->port);
+    if (rc == SHOAL_ERR_TOO_LARGE) {
+        /* Payload and result together exceed one frame: say so, and let
+           the rest of the batch commit. */
+        rc = store_reply_code (self, to, corr, SHOAL_ERR_TOO_LARGE,
+                               "job record too large for one reply");
+    }
+    return rc;
+}
+
+/*  Wakes the waiters parked on a job that just became final. */
+static shoal_err_t
+s_wake_list (self_t *self, zlistx_t *list, const shoal_job_t *job)
+{
+    for (s_waiter_t *w = zlistx_first (list); w; w = zlistx_next (list)) {
+        if (memcmp (&w->job, &job->id, sizeof job->id) == 0) {
+            shoal_err_t rc = store_reply_job (self, w->to, &w->corr, job);
+            if (rc) {
+                return rc;
+            }
+        }
+    }
+    return SHOAL_OK;
+}
+
+shoal_err_t
+store_wake_waiters (self_t *self, const shoal_job_t *job)
+{
+    shoal_err_t rc = s_wake_list (self, self->waiters, job);
+    if (rc == SHOAL_OK) {
+        rc = s_wake_list (self, self->new_waiters, job);
+    }
+    if (rc) {
+        return rc;
+    }
+    shoal_id_t *done = malloc (sizeof *done);
+    if (!done) {
+        return SHOAL_ERR_NOMEM;
+    }
+    *done = job->id;
+    zlistx_add_end (self->done_jobs, done);
+    return SHOAL_OK;
+}
