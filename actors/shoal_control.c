@@ -23,6 +23,7 @@
 #include "shoal_log.h"
 #include "shoal_mp.h"
 #include "shoal_port.h"
+#include "shoal_retry.h"
 #include "shoal_version.h"
 
 #include <errno.h>
@@ -69,6 +70,7 @@ typedef struct {
     uint64_t pending_timeout_ms;
     uint64_t next_sweep_ms;
     char monitor[256];
+    char endpoint[256]; /* our own, for the started event */
     char sync[8];
     uint64_t bad_frames;
 } self_t;
@@ -280,6 +282,70 @@ s_batch_room (self_t *self)
     return true;
 }
 
+/*  The optional parts of a SUBMIT: idempotency key, delay or start
+    time, timeout, retry policy. */
+typedef struct {
+    char key[SHOAL_KEY_MAX + 1];
+    uint64_t run_at_us;
+    uint32_t timeout_ms;
+    bool has_retry;
+    shoal_retry_t retry;
+} s_submit_opts_t;
+
+static shoal_err_t
+s_submit_opts (self_t *self, const uint8_t *body, size_t len,
+               s_submit_opts_t *o, char *why, size_t why_cap)
+{
+    memset (o, 0, sizeof *o);
+    shoal_err_t rc = shoal_map_strcpy (body, len, "key", o->key, sizeof o->key);
+    if ((rc && rc != SHOAL_ERR_NOT_FOUND) || (rc == SHOAL_OK && !o->key[0])) {
+        snprintf (why, why_cap, "\"key\" must be a string of 1-%d bytes",
+                  SHOAL_KEY_MAX);
+        return SHOAL_ERR_INVALID;
+    }
+    uint64_t delay_ms = 0, run_at = 0, timeout = 0;
+    shoal_err_t d = shoal_map_uint (body, len, "delay_ms", &delay_ms);
+    shoal_err_t a = shoal_map_uint (body, len, "run_at_us", &run_at);
+    shoal_err_t t = shoal_map_uint (body, len, "timeout_ms", &timeout);
+    if ((d && d != SHOAL_ERR_NOT_FOUND) || (a && a != SHOAL_ERR_NOT_FOUND) ||
+        (d == SHOAL_OK && a == SHOAL_OK) ||
+        delay_ms > 10ull * 365 * 86400 * 1000) {
+        snprintf (why, why_cap,
+                  "use either \"delay_ms\" or \"run_at_us\" "
+                  "(unsigned integers)");
+        return SHOAL_ERR_INVALID;
+    }
+    if ((t && t != SHOAL_ERR_NOT_FOUND) || timeout > UINT32_MAX) {
+        snprintf (why, why_cap, "\"timeout_ms\" must be 1..%u", UINT32_MAX);
+        return SHOAL_ERR_INVALID;
+    }
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    o->run_at_us = d == SHOAL_OK ? now + delay_ms * 1000 : run_at;
+    o->timeout_ms = (uint32_t) timeout;
+    const char *rp;
+    uint32_t rplen;
+    rc = shoal_map_str (body, len, "retry", &rp, &rplen);
+    if (rc == SHOAL_OK) {
+        char text[256];
+        if (rplen >= sizeof text) {
+            snprintf (why, why_cap, "\"retry\" policy too long");
+            return SHOAL_ERR_INVALID;
+        }
+        memcpy (text, rp, rplen);
+        text[rplen] = '\0';
+        char err[128];
+        if (shoal_retry_parse (text, &o->retry, err, sizeof err)) {
+            snprintf (why, why_cap, "\"retry\": %s", err);
+            return SHOAL_ERR_INVALID;
+        }
+        o->has_retry = true;
+    } else if (rc != SHOAL_ERR_NOT_FOUND) {
+        snprintf (why, why_cap, "\"retry\" must be a policy string");
+        return SHOAL_ERR_INVALID;
+    }
+    return SHOAL_OK;
+}
+
 static void
 s_handle_submit (self_t *self, const s_env_t *env, const uint8_t *body,
                  size_t len)
@@ -321,6 +387,12 @@ s_handle_submit (self_t *self, const s_env_t *env, const uint8_t *body,
     const uint8_t *pl = NULL;
     size_t pl_len = 0;
     shoal_map_find (body, len, "payload", &v, &pl, &pl_len);
+    s_submit_opts_t o;
+    char why[160];
+    if (s_submit_opts (self, body, len, &o, why, sizeof why)) {
+        s_reply_error (self, env, SHOAL_ERR_INVALID, why);
+        return;
+    }
     /* Keep a batch within one bus frame: flush before it would outgrow
        it (one client frame is at most a quarter of a bus frame). */
     if (shoal_wr_size (self->items) + len > SHOAL_BUS_FRAME_MAX - len - 1024) {
@@ -333,13 +405,28 @@ s_handle_submit (self_t *self, const s_env_t *env, const uint8_t *body,
     shoal_id_t id;
     shoal_idgen_next (&self->ids,
                       shoal_clock_now_ms (shoal_port_clock (self->port)), &id);
-    shoal_wr_map (self->items, 4 + (pl != NULL));
+    shoal_wr_map (self->items, 4 + (pl != NULL) + (o.key[0] != '\0') +
+                                   (o.run_at_us != 0) + (o.timeout_ms != 0) +
+                                   o.has_retry);
     shoal_wr_kv_bin (self->items, "id", id.b, 16);
     shoal_wr_kv_str (self->items, "q", queue);
     shoal_wr_kv_str (self->items, "t", type);
     shoal_wr_kv_uint (self->items, "p", prio);
     if (pl) {
         shoal_wr_kv_raw (self->items, "pl", pl, pl_len);
+    }
+    if (o.key[0]) {
+        shoal_wr_kv_str (self->items, "k", o.key);
+    }
+    if (o.run_at_us) {
+        shoal_wr_kv_uint (self->items, "ra", o.run_at_us);
+    }
+    if (o.timeout_ms) {
+        shoal_wr_kv_uint (self->items, "to", o.timeout_ms);
+    }
+    if (o.has_retry) {
+        shoal_wr_str (self->items, "rp");
+        shoal_retry_encode (&o.retry, self->items);
     }
     self->batch_envs[self->nitems] = *env;
     self->batch_ids[self->nitems] = id;
@@ -413,6 +500,51 @@ s_handle_query (self_t *self, const s_env_t *env, uint32_t type,
     }
 }
 
+/*  LIST and DLQ: the client's body travels to the store as the query's
+    args, untouched (the store validates it). */
+static void
+s_handle_passthrough (self_t *self, const s_env_t *env, uint32_t type,
+                      const uint8_t *body, size_t len)
+{
+    char op[24] = "list";
+    if (type == SHOAL_M_DLQ) {
+        char sub[16];
+        if (shoal_map_strcpy (body, len, "op", sub, sizeof sub) ||
+            (!streq (sub, "retry") && !streq (sub, "purge"))) {
+            s_reply_error (self, env, SHOAL_ERR_INVALID,
+                           "DLQ needs \"op\": \"retry\" or \"purge\"");
+            return;
+        }
+        snprintf (op, sizeof op, "dlq_%s", sub);
+    }
+    s_env_t *copy = malloc (sizeof *copy);
+    if (!copy) {
+        s_reply_error (self, env, SHOAL_ERR_NOMEM, "out of memory");
+        return;
+    }
+    *copy = *env;
+    shoal_hdr_t hdr;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.type = SHOAL_M_QUERY;
+    shoal_port_new_id (self->port, &hdr.id);
+    strcpy (hdr.to, SHOAL_STORE_NAME);
+    shoal_id_t msg_id = hdr.id;
+    shoal_wr_t *w = shoal_port_begin_hdr (self->port, &hdr);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_str (w, "op", op);
+    shoal_wr_kv_raw (w, "args", body, len);
+    if (s_pending_add (self, &msg_id, type, copy, NULL, 1, 0)) {
+        free (copy);
+        s_reply_error (self, env, SHOAL_ERR_NOMEM, "out of memory");
+        return;
+    }
+    if (shoal_port_send (self->port)) {
+        s_pending_t *p = s_pending_take (self, &msg_id);
+        s_reply_error (self, env, SHOAL_ERR_UNREACHABLE, "store unreachable");
+        s_pending_free ((void **) &p);
+    }
+}
+
 static void
 s_handle_request (self_t *self, s_env_t *env, const uint8_t *data, size_t size)
 {
@@ -452,6 +584,10 @@ s_handle_request (self_t *self, s_env_t *env, const uint8_t *data, size_t size)
         case SHOAL_M_WAIT:
         case SHOAL_M_STATS:
             s_handle_query (self, env, hdr.type, body, len, hdr.deadline_us);
+            break;
+        case SHOAL_M_LIST:
+        case SHOAL_M_DLQ:
+            s_handle_passthrough (self, env, hdr.type, body, len);
             break;
         case SHOAL_M_SHUTDOWN: {
             shoal_wr_t *w = s_reply_begin (self, env, SHOAL_M_OK);
@@ -535,12 +671,22 @@ s_handle_acks (self_t *self, shoal_in_t *in, s_pending_t *p)
     }
     for (uint32_t i = 0; i < p->n; i++) {
         uint64_t code = SHOAL_ERR_STORAGE, seq = 0;
+        bool existing = false;
         if (i < n) {
             const uint8_t *item = rd.p;
             if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX) == SHOAL_OK) {
                 size_t ilen = (size_t) (rd.p - item);
+                const uint8_t *idp;
+                uint32_t idlen;
                 shoal_map_uint (item, ilen, "code", &code);
                 shoal_map_uint (item, ilen, "seq", &seq);
+                /* An idempotency key matched: the first job's id. */
+                if (shoal_map_bin (item, ilen, "id", &idp, &idlen) ==
+                        SHOAL_OK &&
+                    idlen == 16) {
+                    memcpy (p->job_ids[i].b, idp, 16);
+                    existing = true;
+                }
             }
         }
         if (code != SHOAL_OK) {
@@ -553,9 +699,10 @@ s_handle_acks (self_t *self, shoal_in_t *in, s_pending_t *p)
         char id[SHOAL_ID_TEXT];
         shoal_id_format (&p->job_ids[i], id);
         shoal_wr_t *w = s_reply_begin (self, &p->envs[i], SHOAL_M_OK);
-        shoal_wr_map (w, 2);
+        shoal_wr_map (w, 3);
         shoal_wr_kv_str (w, "id", id);
         shoal_wr_kv_uint (w, "seq", seq);
+        shoal_wr_kv_bool (w, "existing", existing);
         s_reply_send (self, &p->envs[i]);
     }
 }
@@ -651,6 +798,7 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     zsock_set_sndhwm (self->router, 100000);
     zsock_set_rcvhwm (self->router, 100000);
     const char *ep = shoal_config_get (args->config, "shoald/control");
+    snprintf (self->endpoint, sizeof self->endpoint, "%s", ep);
     if (zsock_bind (self->router, "%s", ep) < 0) {
         shoal_error ("control: cannot bind %s: %s", ep,
                      zmq_strerror (zmq_errno ()));
@@ -674,10 +822,7 @@ shoal_control_actor (zsock_t *pipe, void *args_)
     }
     shoal_wr_t *ev = shoal_event_begin (self->port, 1);
     shoal_event_head (ev, self->port, "host.control.up", 2);
-    shoal_wr_kv_str (
-        ev, "control",
-        shoal_config_get (((const shoal_actor_args_t *) args_)->config,
-                          "shoald/control"));
+    shoal_wr_kv_str (ev, "control", self->endpoint);
     shoal_wr_kv_str (ev, "version", SHOAL_VERSION_STRING);
     shoal_port_send (self->port);
     zmq_pollitem_t items[] = {

@@ -103,7 +103,8 @@ s_sleep (self_t *self, uint64_t ms)
 /*  Runs one job. Result value goes to r (msgpack), error text to er. */
 static s_outcome_t
 s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
-       shoal_wr_t *r, char *er, size_t er_cap)
+       uint32_t timeout_ms, shoal_wr_t *r, char *er, size_t er_cap, char *ec,
+       size_t ec_cap)
 {
     if (streq (type, "noop")) {
         return S_OK;
@@ -115,6 +116,7 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
         return S_OK;
     }
     if (streq (type, "fail")) {
+        /* {"message": text, "class": error class for retry rules} */
         const char *m;
         uint32_t mlen;
         if (pl &&
@@ -122,6 +124,9 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
             snprintf (er, er_cap, "%.*s", (int) mlen, m);
         } else {
             snprintf (er, er_cap, "failed");
+        }
+        if (pl && shoal_map_str (pl, pl_len, "class", &m, &mlen) == SHOAL_OK) {
+            snprintf (ec, ec_cap, "%.*s", (int) mlen, m);
         }
         return S_FAIL;
     }
@@ -134,7 +139,16 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
             return S_FAIL;
         }
         s_flush_results (self); /* don't hold finished results hostage */
-        return s_sleep (self, ms) ? S_OK : S_ABANDON;
+        bool cut = timeout_ms && ms > timeout_ms;
+        if (!s_sleep (self, cut ? timeout_ms : ms)) {
+            return S_ABANDON;
+        }
+        if (cut) {
+            snprintf (er, er_cap, "timed out after %u ms", timeout_ms);
+            snprintf (ec, ec_cap, "timeout");
+            return S_FAIL;
+        }
+        return S_OK;
     }
     snprintf (er, er_cap, "no handler for type %s", type);
     return S_FAIL;
@@ -162,9 +176,15 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     if (pl && v.type != SHOAL_MP_MAP && !streq (type, "echo")) {
         pl = NULL; /* handlers with parameters take a map */
     }
+    uint64_t timeout_ms = 0;
+    shoal_map_uint (in->body, in->body_len, "to", &timeout_ms);
     char er[SHOAL_ERRTEXT_MAX] = "";
+    char ec[SHOAL_CLASS_MAX + 1] = "error";
     shoal_wr_reset (r);
-    s_outcome_t out = s_run (self, type, pl, pl_len, r, er, sizeof er);
+    s_outcome_t out =
+        s_run (self, type, pl, pl_len,
+               timeout_ms > UINT32_MAX ? UINT32_MAX : (uint32_t) timeout_ms, r,
+               er, sizeof er, ec, sizeof ec);
     if (out == S_ABANDON) {
         return;
     }
@@ -178,7 +198,7 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     }
     bool has_r =
         out == S_OK && shoal_wr_size (r) > 0 && shoal_wr_error (r) == SHOAL_OK;
-    shoal_wr_map (self->results, 3 + has_r + (out == S_FAIL));
+    shoal_wr_map (self->results, 3 + has_r + 2 * (out == S_FAIL));
     shoal_wr_kv_bin (self->results, "id", idp, 16);
     shoal_wr_kv_uint (self->results, "e", epoch);
     shoal_wr_kv_bool (self->results, "ok", out == S_OK);
@@ -188,6 +208,7 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     }
     if (out == S_FAIL) {
         shoal_wr_kv_str (self->results, "er", er);
+        shoal_wr_kv_str (self->results, "ec", ec);
     }
     self->nresults++;
     self->done++;

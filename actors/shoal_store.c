@@ -15,6 +15,8 @@
 */
 #include "shoal_store_int.h"
 
+#include <sys/random.h>
+
 void
 store_free_ptr (void **item)
 {
@@ -86,6 +88,7 @@ s_pass_reset (self_t *self)
     zlistx_purge (self->new_waiters);
     zlistx_purge (self->done_jobs);
     self->p_next_seq = self->next_seq;
+    self->p_next_due_us = self->next_due_us;
     memcpy (self->p_count, self->count, sizeof self->count);
 }
 
@@ -106,8 +109,15 @@ s_pass (self_t *self, bool recovery)
                         (unsigned long long) n);
         }
     }
+    if (rc == SHOAL_OK) {
+        rc = store_run_timers (
+            self, shoal_clock_now_us (shoal_port_clock (self->port)));
+    }
     for (size_t i = 0; i < self->nbatch && rc == SHOAL_OK; i++) {
         rc = store_apply (self, &self->batch[i]);
+    }
+    if (rc == SHOAL_OK) {
+        rc = store_next_due (self, &self->p_next_due_us);
     }
     if (rc == SHOAL_OK) {
         rc = s_save_meta (self);
@@ -125,6 +135,7 @@ s_publish (self_t *self)
 {
     self->commits++;
     self->next_seq = self->p_next_seq;
+    self->next_due_us = self->p_next_due_us;
     memcpy (self->count, self->p_count, sizeof self->count);
     shoal_port_flush (self->port);
     if (self->nready > 0) {
@@ -244,7 +255,9 @@ s_self_handle_port (self_t *self)
            shoal_port_next (self->port, &self->batch[self->nbatch])) {
         self->nbatch++;
     }
-    if (self->nbatch > 0) {
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    bool due = self->next_due_us && self->next_due_us <= now;
+    if (self->nbatch > 0 || due) {
         s_run_batch (self, false);
     }
     for (size_t i = 0; i < self->nbatch; i++) {
@@ -285,10 +298,14 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     self->pipe = pipe;
     self->verbose = args->verbose;
     self->lim = shoal_limits_bus ();
-    int64_t batch_max, map_size;
+    int64_t batch_max, map_size, lease_ms, grace_ms;
     shoal_sync_t sync;
     shoal_err_t rc;
-    if ((rc = shoal_config_int (args->config, "store/batch_max", 1, 65536,
+    if ((rc = shoal_config_int (args->config, "store/lease", 1, 86400000,
+                                &lease_ms)) ||
+        (rc = shoal_config_int (args->config, "store/lease_grace", 0, 3600000,
+                                &grace_ms)) ||
+        (rc = shoal_config_int (args->config, "store/batch_max", 1, 65536,
                                 &batch_max)) ||
         (rc = shoal_config_int (args->config, "store/map_size", 1 << 20,
                                 (int64_t) 1 << 40, &map_size)) ||
@@ -297,6 +314,11 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
         return SHOAL_ERR_CONFIG;
     }
     self->batch_max = (size_t) batch_max;
+    self->lease_us = (uint64_t) lease_ms * 1000;
+    self->lease_grace_us = (uint64_t) grace_ms * 1000;
+    if (getrandom (&self->rng, sizeof self->rng, 0) != sizeof self->rng) {
+        return SHOAL_ERR_IO;
+    }
     self->batch = calloc (self->batch_max, sizeof *self->batch);
     self->rec = shoal_wr_new ();
     self->ready = shoal_wr_new ();
@@ -357,7 +379,15 @@ shoal_store_actor (zsock_t *pipe, void *args)
         {zsock_resolve (shoal_port_sock (self->port)), 0, ZMQ_POLLIN, 0},
     };
     while (!self->terminated) {
+        /* Wake for parked WAITs (deadlines) and for the next timer. */
         long timeout = zlistx_size (self->waiters) ? 100 : -1;
+        if (self->next_due_us) {
+            uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+            long until = self->next_due_us > now
+                             ? (long) ((self->next_due_us - now) / 1000) + 1
+                             : 0;
+            timeout = timeout < 0 || until < timeout ? until : timeout;
+        }
         if (zmq_poll (items, 2, timeout) < 0) {
             if (zmq_errno () == EINTR) {
                 continue;
@@ -367,9 +397,7 @@ shoal_store_actor (zsock_t *pipe, void *args)
         if (items[0].revents & ZMQ_POLLIN) {
             self->terminated = shoal_actor_pipe_term (pipe, "store");
         }
-        if (items[1].revents & ZMQ_POLLIN) {
-            s_self_handle_port (self);
-        }
+        s_self_handle_port (self); /* messages, or timers that fell due */
         if (zlistx_size (self->waiters)) {
             s_expire_waiters (self);
         }

@@ -72,7 +72,15 @@ typedef struct {
 
     zlistx_t *waiters; /* s_waiter_t *, parked */
     uint64_t stale_results;
+    uint64_t expired_leases;
     uint64_t commits;
+
+    /* time */
+    uint64_t next_due_us;   /* earliest delayed run or lease expiry */
+    uint64_t p_next_due_us; /* its value after the current pass */
+    uint64_t lease_us;      /* lease of a job without a timeout */
+    uint64_t lease_grace_us;
+    uint64_t rng; /* jitter for retry backoff */
 } self_t;
 
 /*  shoal_store.c */
@@ -90,6 +98,19 @@ shoal_err_t store_del_ready (self_t *self, const shoal_job_t *job);
 shoal_err_t store_put_lease (self_t *self, const shoal_job_t *job);
 shoal_err_t store_del_lease (self_t *self, const shoal_id_t *id);
 
+/*  shoal_store_records.c: time indexes and idempotency keys */
+shoal_err_t store_put_delayed (self_t *self, const shoal_job_t *job);
+shoal_err_t store_del_delayed (self_t *self, const shoal_job_t *job);
+shoal_err_t store_put_expiry (self_t *self, const shoal_job_t *job);
+shoal_err_t store_del_expiry (self_t *self, const shoal_job_t *job);
+shoal_err_t store_put_dead (self_t *self, const shoal_job_t *job);
+shoal_err_t store_del_dead (self_t *self, const shoal_job_t *job);
+shoal_err_t store_idem_get (self_t *self, const char *key, shoal_id_t *id);
+shoal_err_t store_idem_put (self_t *self, const char *key,
+                            const shoal_id_t *id);
+/*  Earliest delayed run or lease expiry (0 = none), for the poll timer. */
+shoal_err_t store_next_due (self_t *self, uint64_t *due_us);
+
 /*  shoal_store_records.c: effects sent after the commit */
 void store_note_ready (self_t *self, const shoal_job_t *job);
 void store_note_event (self_t *self, const char *topic, const shoal_job_t *job);
@@ -97,12 +118,31 @@ void store_note_credit (self_t *self, const char *node);
 shoal_err_t store_reply_code (self_t *self, const char *to,
                               const shoal_id_t *corr, shoal_err_t code,
                               const char *text);
+/*  The public view of a job (what STATUS shows); full adds payload and
+    result, list views leave them out. */
+void store_write_job_view (shoal_wr_t *w, const shoal_job_t *job, bool full);
 shoal_err_t store_reply_job (self_t *self, const char *to,
                              const shoal_id_t *corr, const shoal_job_t *job);
 shoal_err_t store_wake_waiters (self_t *self, const shoal_job_t *job);
 
+/*  shoal_store_attempts.c */
+/*  Ends job's leased attempt: succeeded, retry scheduled, or dead. */
+shoal_err_t store_end_attempt (self_t *self, shoal_job_t *job, bool ok,
+                               uint64_t now);
+/*  Releases due delayed jobs and takes back expired leases. */
+shoal_err_t store_run_timers (self_t *self, uint64_t now);
+
 /*  shoal_store_intents.c */
 shoal_err_t store_apply (self_t *self, shoal_in_t *in);
+/*  shoal_store_lists.c: list, dlq retry, dlq purge (args: the client's
+    request body) */
+shoal_err_t store_query_list (self_t *self, shoal_in_t *in, const uint8_t *args,
+                              size_t len);
+shoal_err_t store_query_dlq_retry (self_t *self, shoal_in_t *in,
+                                   const uint8_t *args, size_t len);
+shoal_err_t store_query_dlq_purge (self_t *self, shoal_in_t *in,
+                                   const uint8_t *args, size_t len);
+
 shoal_err_t store_requeue_leases (self_t *self, const char *node,
                                   uint64_t *count);
 

@@ -3,6 +3,74 @@
     a returned error fails the whole batch (storage trouble). */
 #include "shoal_store_int.h"
 
+/*  Reads one submitted item into job. INVALID for a bad item. */
+static shoal_err_t
+s_read_item (const uint8_t *item, size_t len, shoal_job_t *job)
+{
+    const uint8_t *idp;
+    uint32_t idlen;
+    uint64_t prio = SHOAL_PRIO_NORMAL, timeout = 0;
+    memset (job, 0, sizeof *job);
+    if (shoal_map_bin (item, len, "id", &idp, &idlen) || idlen != 16 ||
+        shoal_map_strcpy (item, len, "q", job->queue, sizeof job->queue) ||
+        shoal_map_strcpy (item, len, "t", job->type, sizeof job->type) ||
+        (shoal_map_uint (item, len, "p", &prio) == SHOAL_OK &&
+         prio >= SHOAL_PRIO__COUNT) ||
+        (shoal_map_uint (item, len, "to", &timeout) == SHOAL_OK &&
+         timeout > UINT32_MAX)) {
+        return SHOAL_ERR_INVALID;
+    }
+    shoal_err_t rc =
+        shoal_map_strcpy (item, len, "k", job->key, sizeof job->key);
+    if (rc && rc != SHOAL_ERR_NOT_FOUND) {
+        return SHOAL_ERR_INVALID;
+    }
+    memcpy (job->id.b, idp, 16);
+    job->priority = (uint8_t) prio;
+    job->timeout_ms = (uint32_t) timeout;
+    shoal_map_uint (item, len, "ra", &job->run_at_us);
+    shoal_mp_val_t v;
+    if (shoal_map_find (item, len, "pl", &v, &job->payload,
+                        &job->payload_len)) {
+        job->payload = NULL;
+    }
+    if (shoal_map_find (item, len, "rp", &v, &job->retry, &job->retry_len) ||
+        v.type != SHOAL_MP_MAP) {
+        job->retry = NULL;
+    }
+    return SHOAL_OK;
+}
+
+/*  Commits one new job (ready now, or scheduled for run_at). */
+static shoal_err_t
+s_insert_job (self_t *self, shoal_job_t *job, uint64_t now)
+{
+    job->created_us = job->updated_us = now;
+    job->seq = self->p_next_seq++;
+    bool later = job->run_at_us > now;
+    job->state = later ? SHOAL_JOB_SCHEDULED : SHOAL_JOB_ENQUEUED;
+    if (!later) {
+        job->run_at_us = 0;
+    }
+    self->p_count[job->state]++;
+    /* the payload borrows from the request, not the map: no refresh */
+    shoal_err_t rc = store_put_job_ex (self, job, false);
+    if (rc == SHOAL_OK) {
+        rc =
+            later ? store_put_delayed (self, job) : store_put_ready (self, job);
+    }
+    if (rc == SHOAL_OK && job->key[0]) {
+        rc = store_idem_put (self, job->key, &job->id);
+    }
+    if (rc == SHOAL_OK) {
+        if (!later) {
+            store_note_ready (self, job);
+        }
+        store_note_event (self, later ? "job.scheduled" : "job.enqueued", job);
+    }
+    return rc;
+}
+
 static shoal_err_t
 s_apply_submit (self_t *self, shoal_in_t *in)
 {
@@ -24,23 +92,19 @@ s_apply_submit (self_t *self, shoal_in_t *in)
         if (shoal_rd_skip (&rd, self->lim.depth_max)) {
             return SHOAL_ERR_MALFORMED; /* validated on receipt: unreachable */
         }
-        size_t item_len = (size_t) (rd.p - item);
         shoal_job_t job;
-        memset (&job, 0, sizeof job);
-        const uint8_t *idp;
-        uint32_t idlen;
-        uint64_t prio = SHOAL_PRIO_NORMAL;
-        shoal_err_t code = SHOAL_OK;
-        if (shoal_map_bin (item, item_len, "id", &idp, &idlen) || idlen != 16 ||
-            shoal_map_strcpy (item, item_len, "q", job.queue,
-                              sizeof job.queue) ||
-            shoal_map_strcpy (item, item_len, "t", job.type, sizeof job.type) ||
-            (shoal_map_uint (item, item_len, "p", &prio) == SHOAL_OK &&
-             prio >= SHOAL_PRIO__COUNT)) {
-            code = SHOAL_ERR_INVALID;
+        shoal_err_t code = s_read_item (item, (size_t) (rd.p - item), &job);
+        bool existing = false;
+        if (code == SHOAL_OK && job.key[0]) {
+            /* Idempotency: the same key answers with the first job's id. */
+            shoal_err_t e = store_idem_get (self, job.key, &job.id);
+            if (e == SHOAL_OK) {
+                existing = true;
+            } else if (e != SHOAL_ERR_NOT_FOUND) {
+                return e;
+            }
         }
-        if (code == SHOAL_OK) {
-            memcpy (job.id.b, idp, 16);
+        if (code == SHOAL_OK && !existing) {
             const void *old;
             size_t old_len;
             shoal_err_t e = shoal_txn_get (self->txn, SHOAL_DBI_JOBS, job.id.b,
@@ -49,32 +113,16 @@ s_apply_submit (self_t *self, shoal_in_t *in)
                 code = SHOAL_ERR_STATE; /* id already used */
             } else if (e != SHOAL_ERR_NOT_FOUND) {
                 return e;
-            }
-        }
-        if (code == SHOAL_OK) {
-            shoal_mp_val_t pv;
-            shoal_map_find (item, item_len, "pl", &pv, &job.payload,
-                            &job.payload_len);
-            job.priority = (uint8_t) prio;
-            job.state = SHOAL_JOB_ENQUEUED;
-            self->p_count[SHOAL_JOB_ENQUEUED]++;
-            job.seq = self->p_next_seq++;
-            job.created_us = job.updated_us = now;
-            /* the payload borrows from the request, not the map: no
-               refresh needed */
-            shoal_err_t e = store_put_job_ex (self, &job, false);
-            if (e == SHOAL_OK) {
-                e = store_put_ready (self, &job);
-            }
-            if (e) {
+            } else if ((e = s_insert_job (self, &job, now))) {
                 return e;
             }
-            store_note_ready (self, &job);
-            store_note_event (self, "job.enqueued", &job);
         }
-        shoal_wr_map (w, 2);
+        shoal_wr_map (w, existing ? 3 : 2);
         shoal_wr_kv_uint (w, "code", (uint64_t) code);
-        shoal_wr_kv_uint (w, "seq", code ? 0 : job.seq);
+        shoal_wr_kv_uint (w, "seq", code || existing ? 0 : job.seq);
+        if (existing) {
+            shoal_wr_kv_bin (w, "id", job.id.b, 16);
+        }
     }
     return shoal_port_defer (self->port);
 }
@@ -120,14 +168,26 @@ s_apply_lease (self_t *self, shoal_in_t *in)
         job.attempt++;
         job.epoch++;
         job.started_us = job.updated_us = now;
+        /* The lease outlives the run's own timeout by a grace period, so
+           an executor that enforces the timeout reports before the lease
+           is taken back; without a timeout the store's default applies. */
+        job.lease_expires_us =
+            now +
+            (job.timeout_ms ? (uint64_t) job.timeout_ms * 1000
+                            : self->lease_us) +
+            self->lease_grace_us;
         snprintf (job.executor, sizeof job.executor, "%s", nodename);
         if ((rc = store_put_job (self, &job)) ||
-            (rc = store_put_lease (self, &job))) {
+            (rc = store_put_lease (self, &job)) ||
+            (rc = store_put_expiry (self, &job))) {
             return rc;
         }
         shoal_wr_t *w =
             shoal_port_begin (self->port, SHOAL_M_RUN, nodename, NULL);
-        shoal_wr_map (w, 6 + (job.payload != NULL));
+        shoal_wr_map (w, 6 + (job.payload != NULL) + (job.timeout_ms != 0));
+        if (job.timeout_ms) {
+            shoal_wr_kv_uint (w, "to", job.timeout_ms);
+        }
         shoal_wr_kv_bin (w, "id", job.id.b, 16);
         shoal_wr_kv_str (w, "t", job.type);
         shoal_wr_kv_str (w, "q", job.queue);
@@ -190,6 +250,7 @@ s_apply_result (self_t *self, const char *from, const uint8_t *item,
         job.result = NULL;
     }
     job.error[0] = '\0';
+    job.error_class[0] = '\0';
     if (!ok) {
         const char *er;
         uint32_t erlen;
@@ -201,16 +262,12 @@ s_apply_result (self_t *self, const char *from, const uint8_t *item,
         } else {
             snprintf (job.error, sizeof job.error, "failed");
         }
+        if (shoal_map_strcpy (item, item_len, "ec", job.error_class,
+                              sizeof job.error_class)) {
+            snprintf (job.error_class, sizeof job.error_class, "error");
+        }
     }
-    store_move_state (self, &job, ok ? SHOAL_JOB_SUCCEEDED : SHOAL_JOB_FAILED);
-    job.finished_us = job.updated_us = now;
-    if ((rc = store_put_job (self, &job)) ||
-        (rc = store_del_lease (self, &id))) {
-        return rc;
-    }
-    store_note_credit (self, job.executor);
-    store_note_event (self, ok ? "job.succeeded" : "job.failed", &job);
-    return store_wake_waiters (self, &job);
+    return store_end_attempt (self, &job, ok, now);
 }
 
 static shoal_err_t
@@ -249,8 +306,12 @@ s_requeue (self_t *self, const shoal_id_t *id)
         return rc;
     }
     if (job.state == SHOAL_JOB_LEASED) {
+        if ((rc = store_del_expiry (self, &job))) {
+            return rc;
+        }
         store_move_state (self, &job, SHOAL_JOB_ENQUEUED);
         job.updated_us = shoal_clock_now_us (shoal_port_clock (self->port));
+        job.lease_expires_us = 0;
         job.executor[0] = '\0';
         if ((rc = store_put_job (self, &job)) ||
             (rc = store_put_ready (self, &job))) {
@@ -401,6 +462,22 @@ s_apply_query (self_t *self, shoal_in_t *in)
         shoal_wr_kv_uint (w, "commits", self->commits);
         shoal_wr_kv_uint (w, "map_size", shoal_db_map_size (self->db));
         return shoal_port_defer (self->port);
+    }
+    if (streq (op, "list") || streq (op, "dlq_retry") ||
+        streq (op, "dlq_purge")) {
+        shoal_mp_val_t v;
+        const uint8_t *args = (const uint8_t *) "\x80"; /* {} */
+        size_t alen = 1;
+        if (shoal_map_find (in->body, in->body_len, "args", &v, &args, &alen) ==
+                SHOAL_OK &&
+            v.type != SHOAL_MP_MAP) {
+            return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                     SHOAL_ERR_INVALID, "args must be a map");
+        }
+        return streq (op, "list") ? store_query_list (self, in, args, alen)
+               : streq (op, "dlq_retry")
+                   ? store_query_dlq_retry (self, in, args, alen)
+                   : store_query_dlq_purge (self, in, args, alen);
     }
     const uint8_t *idp;
     uint32_t idlen;

@@ -137,13 +137,16 @@ store_note_credit (self_t *self, const char *node)
 }
 
 /*  Writes the public view of a job: what STATUS and WAIT return. */
-static void
-s_write_job_view (shoal_wr_t *w, const shoal_job_t *job)
+void
+store_write_job_view (shoal_wr_t *w, const shoal_job_t *job, bool full)
 {
     char id[SHOAL_ID_TEXT];
     shoal_id_format (&job->id, id);
-    uint32_t n = 11 + (job->payload != NULL) + (job->result != NULL) +
-                 (job->error[0] != '\0') + (job->executor[0] != '\0');
+    bool pl = full && job->payload, res = full && job->result;
+    uint32_t n = 11 + pl + res + (job->error[0] != '\0') +
+                 (job->executor[0] != '\0') + (job->run_at_us != 0) +
+                 (job->timeout_ms != 0) + (job->key[0] != '\0') +
+                 (job->error_class[0] != '\0') + (job->lease_expires_us != 0);
     shoal_wr_map (w, n);
     shoal_wr_kv_str (w, "id", id);
     shoal_wr_kv_str (w, "queue", job->queue);
@@ -156,11 +159,26 @@ s_write_job_view (shoal_wr_t *w, const shoal_job_t *job)
     shoal_wr_kv_uint (w, "updated_us", job->updated_us);
     shoal_wr_kv_uint (w, "started_us", job->started_us);
     shoal_wr_kv_uint (w, "finished_us", job->finished_us);
-    if (job->payload) {
+    if (pl) {
         shoal_wr_kv_raw (w, "payload", job->payload, job->payload_len);
     }
-    if (job->result) {
+    if (res) {
         shoal_wr_kv_raw (w, "result", job->result, job->result_len);
+    }
+    if (job->run_at_us) {
+        shoal_wr_kv_uint (w, "run_at_us", job->run_at_us);
+    }
+    if (job->lease_expires_us) {
+        shoal_wr_kv_uint (w, "lease_expires_us", job->lease_expires_us);
+    }
+    if (job->timeout_ms) {
+        shoal_wr_kv_uint (w, "timeout_ms", job->timeout_ms);
+    }
+    if (job->key[0]) {
+        shoal_wr_kv_str (w, "key", job->key);
+    }
+    if (job->error_class[0]) {
+        shoal_wr_kv_str (w, "error_class", job->error_class);
     }
     if (job->error[0]) {
         shoal_wr_kv_str (w, "error", job->error);
@@ -191,7 +209,7 @@ store_reply_job (self_t *self, const char *to, const shoal_id_t *corr,
     shoal_wr_map (w, 2);
     shoal_wr_kv_uint (w, "code", SHOAL_OK);
     shoal_wr_str (w, "job");
-    s_write_job_view (w, job);
+    store_write_job_view (w, job, true);
     shoal_err_t rc = shoal_port_defer (self->port);
     if (rc == SHOAL_ERR_TOO_LARGE) {
         /* Payload and result together exceed one frame: say so, and let
@@ -234,4 +252,119 @@ store_wake_waiters (self_t *self, const shoal_job_t *job)
     *done = job->id;
     zlistx_add_end (self->done_jobs, done);
     return SHOAL_OK;
+}
+
+/*  ---------------------------------------------------------------------
+    Time indexes: delayed jobs, lease expiry, the dead-letter queue */
+
+static shoal_err_t
+s_put_time (self_t *self, shoal_dbi_t dbi, uint64_t t, const shoal_id_t *id,
+            const char *val)
+{
+    uint8_t key[SHOAL_TIME_KEY];
+    shoal_time_key (t, id->b, key);
+    return shoal_txn_put (self->txn, dbi, key, sizeof key, val,
+                          val ? strlen (val) : 0);
+}
+
+static shoal_err_t
+s_del_time (self_t *self, shoal_dbi_t dbi, uint64_t t, const shoal_id_t *id)
+{
+    uint8_t key[SHOAL_TIME_KEY];
+    shoal_time_key (t, id->b, key);
+    shoal_err_t rc = shoal_txn_del (self->txn, dbi, key, sizeof key);
+    return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+}
+
+shoal_err_t
+store_put_delayed (self_t *self, const shoal_job_t *job)
+{
+    return s_put_time (self, SHOAL_DBI_DELAYED, job->run_at_us, &job->id, NULL);
+}
+
+shoal_err_t
+store_del_delayed (self_t *self, const shoal_job_t *job)
+{
+    return s_del_time (self, SHOAL_DBI_DELAYED, job->run_at_us, &job->id);
+}
+
+shoal_err_t
+store_put_expiry (self_t *self, const shoal_job_t *job)
+{
+    return s_put_time (self, SHOAL_DBI_EXPIRY, job->lease_expires_us, &job->id,
+                       job->executor);
+}
+
+shoal_err_t
+store_del_expiry (self_t *self, const shoal_job_t *job)
+{
+    return s_del_time (self, SHOAL_DBI_EXPIRY, job->lease_expires_us, &job->id);
+}
+
+shoal_err_t
+store_put_dead (self_t *self, const shoal_job_t *job)
+{
+    return s_put_time (self, SHOAL_DBI_DEAD, job->finished_us, &job->id, NULL);
+}
+
+shoal_err_t
+store_del_dead (self_t *self, const shoal_job_t *job)
+{
+    return s_del_time (self, SHOAL_DBI_DEAD, job->finished_us, &job->id);
+}
+
+shoal_err_t
+store_idem_get (self_t *self, const char *key, shoal_id_t *id)
+{
+    const void *v;
+    size_t len;
+    shoal_err_t rc =
+        shoal_txn_get (self->txn, SHOAL_DBI_IDEM, key, strlen (key), &v, &len);
+    if (rc == SHOAL_OK) {
+        if (len != 16) {
+            return SHOAL_ERR_CORRUPT;
+        }
+        memcpy (id->b, v, 16);
+    }
+    return rc;
+}
+
+shoal_err_t
+store_idem_put (self_t *self, const char *key, const shoal_id_t *id)
+{
+    return shoal_txn_put (self->txn, SHOAL_DBI_IDEM, key, strlen (key), id->b,
+                          16);
+}
+
+/*  The first time in a time index, or 0 if it is empty. */
+static shoal_err_t
+s_first_time (self_t *self, shoal_dbi_t dbi, uint64_t *t)
+{
+    shoal_cursor_t *cur;
+    shoal_err_t rc = shoal_cursor_open (self->txn, dbi, &cur);
+    if (rc) {
+        return rc;
+    }
+    shoal_kv_t kv;
+    rc = shoal_cursor_seek (cur, NULL, 0, &kv);
+    *t = 0;
+    if (rc == SHOAL_OK && kv.key_len == SHOAL_TIME_KEY) {
+        *t = shoal_time_key_time (kv.key);
+    }
+    shoal_cursor_close (&cur);
+    return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+}
+
+shoal_err_t
+store_next_due (self_t *self, uint64_t *due_us)
+{
+    uint64_t a, b;
+    shoal_err_t rc = s_first_time (self, SHOAL_DBI_DELAYED, &a);
+    if (rc == SHOAL_OK) {
+        rc = s_first_time (self, SHOAL_DBI_EXPIRY, &b);
+    }
+    if (rc == SHOAL_OK) {
+        *due_us = !a ? b : !b ? a : a < b ? a : b;
+    }
+    return rc;
 }

@@ -31,6 +31,10 @@ shoal_mtype_name (uint32_t type)
             return "SHUTDOWN";
         case SHOAL_M_STATS:
             return "STATS";
+        case SHOAL_M_LIST:
+            return "LIST";
+        case SHOAL_M_DLQ:
+            return "DLQ";
         case SHOAL_M_STORE_SUBMIT:
             return "STORE_SUBMIT";
         case SHOAL_M_STORE_ACKS:

@@ -42,6 +42,8 @@ typedef enum {
     SHOAL_M_WAIT = 12,     /* client -> control: {id}; reply when final */
     SHOAL_M_SHUTDOWN = 13, /* client -> control */
     SHOAL_M_STATS = 14,    /* client -> control */
+    SHOAL_M_LIST = 15,     /* client -> control: {state?, queue?, ...} */
+    SHOAL_M_DLQ = 16,      /* client -> control: {op: retry|purge, id?} */
     /* internal, between actors of one host */
     SHOAL_M_STORE_SUBMIT = 40, /* control -> store: {items:[job...]} */
     SHOAL_M_STORE_ACKS = 41,   /* store -> control: {items:[...]} */

@@ -26,6 +26,8 @@ static const s_key_t s_keys[] = {
     {"store/sync", "full", 1, 0},
     {"store/map_size", "268435456", 1 << 20, (int64_t) 1 << 40},
     {"store/batch_max", "4096", 1, 65536},
+    {"store/lease", "300000", 1, 86400000},
+    {"store/lease_grace", "10000", 0, 3600000},
     {"executors/count", "4", 0, 256},
     {"executors/mode", "thread", 1, 0},
     {"executors/prefetch", "64", 1, 1024},
@@ -38,8 +40,11 @@ static const s_key_t s_keys[] = {
 #define S_NKEYS (sizeof s_keys / sizeof s_keys[0])
 
 struct _shoal_config_t {
-    zconfig_t *file;   /* NULL when running on defaults */
-    zhash_t *override; /* key -> strdup'd value */
+    zconfig_t *file; /* NULL when running on defaults */
+    /* One slot per known key (strdup'd). A plain array, not a zhash:
+       zhash_lookup writes a cursor, and actor threads read the config
+       concurrently. */
+    char *override[sizeof s_keys / sizeof s_keys[0]];
     char *path;
 };
 
@@ -80,10 +85,9 @@ shoal_config_load (const char *path, shoal_err_t *err)
 {
     shoal_config_t *self = calloc (1, sizeof *self);
     shoal_err_t rc = SHOAL_ERR_NOMEM;
-    if (!self || !(self->override = zhash_new ())) {
+    if (!self) {
         goto fail;
     }
-    zhash_autofree (self->override);
     if (path) {
         rc = SHOAL_ERR_CONFIG;
         if (!zsys_file_exists (path)) {
@@ -118,7 +122,9 @@ shoal_config_destroy (shoal_config_t **self_p)
     if (self_p && *self_p) {
         shoal_config_t *self = *self_p;
         zconfig_destroy (&self->file);
-        zhash_destroy (&self->override);
+        for (size_t i = 0; i < S_NKEYS; i++) {
+            free (self->override[i]);
+        }
         free (self->path);
         free (self);
         *self_p = NULL;
@@ -128,12 +134,18 @@ shoal_config_destroy (shoal_config_t **self_p)
 shoal_err_t
 shoal_config_set (shoal_config_t *self, const char *key, const char *value)
 {
-    if (!s_find (key)) {
+    const s_key_t *k = s_find (key);
+    if (!k) {
         shoal_error ("config: unknown key '%s'", key);
         return SHOAL_ERR_CONFIG;
     }
-    /* zhash_update frees the old copy (autofree) */
-    zhash_update (self->override, key, (void *) value);
+    char *copy = strdup (value);
+    if (!copy) {
+        return SHOAL_ERR_NOMEM;
+    }
+    size_t i = (size_t) (k - s_keys);
+    free (self->override[i]);
+    self->override[i] = copy;
     return SHOAL_OK;
 }
 
@@ -144,7 +156,7 @@ shoal_config_get (const shoal_config_t *self, const char *key)
     if (!k) {
         return NULL;
     }
-    const char *v = zhash_lookup (self->override, key);
+    const char *v = self->override[k - s_keys];
     if (v) {
         return v;
     }

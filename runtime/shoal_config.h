@@ -14,6 +14,10 @@
         store/sync               full          (full | meta | none)
         store/map_size           268435456     bytes, grows on demand
         store/batch_max          4096          intents per transaction
+        store/lease              300000        ms a job without a timeout
+                                               may run before its lease
+                                               is taken back
+        store/lease_grace        10000         ms added to every lease
         executors/count          4
         executors/mode           thread        (thread | process)
         executors/prefetch       64            jobs queued per executor

@@ -18,8 +18,8 @@
 #define S_MAP_DEFAULT ((size_t) 256 << 20)
 #define S_MAP_MAX     ((size_t) 1 << 40)
 
-static const char *const s_dbi_names[SHOAL_DBI__COUNT] = {"meta", "jobs",
-                                                          "ready", "leases"};
+static const char *const s_dbi_names[SHOAL_DBI__COUNT] = {
+    "meta", "jobs", "ready", "leases", "delayed", "expiry", "idem", "dead"};
 
 struct _shoal_db_t {
     MDB_env *env;
@@ -344,6 +344,26 @@ shoal_txn_del (shoal_txn_t *txn, shoal_dbi_t dbi, const void *key,
 {
     MDB_val k = {key_len, (void *) key};
     return s_err (mdb_del (txn->txn, txn->db->dbi[dbi], &k, NULL), "del");
+}
+
+void
+shoal_time_key (uint64_t time_us, const void *id16, uint8_t buf[SHOAL_TIME_KEY])
+{
+    for (int i = 0; i < 8; i++) {
+        buf[i] = (uint8_t) (time_us >> (56 - 8 * i));
+    }
+    memcpy (buf + 8, id16, 16);
+}
+
+uint64_t
+shoal_time_key_time (const void *key)
+{
+    const uint8_t *p = key;
+    uint64_t t = 0;
+    for (int i = 0; i < 8; i++) {
+        t = (t << 8) | p[i];
+    }
+    return t;
 }
 
 shoal_err_t

@@ -30,10 +30,14 @@ typedef enum {
 } shoal_sync_t;
 
 typedef enum {
-    SHOAL_DBI_META,   /* schema version, counters */
-    SHOAL_DBI_JOBS,   /* job id (16 bytes) -> job record */
-    SHOAL_DBI_READY,  /* queue NUL priority seq(be64) -> job id */
-    SHOAL_DBI_LEASES, /* job id -> lease record */
+    SHOAL_DBI_META,    /* schema version, counters */
+    SHOAL_DBI_JOBS,    /* job id (16 bytes) -> job record */
+    SHOAL_DBI_READY,   /* queue NUL priority seq(be64) -> job id */
+    SHOAL_DBI_LEASES,  /* job id -> executor name */
+    SHOAL_DBI_DELAYED, /* run_at(be64) job id -> (empty): scheduled jobs */
+    SHOAL_DBI_EXPIRY,  /* lease expiry(be64) job id -> executor name */
+    SHOAL_DBI_IDEM,    /* idempotency key -> job id */
+    SHOAL_DBI_DEAD,    /* dead_at(be64) job id -> (empty): the DLQ */
     SHOAL_DBI__COUNT
 } shoal_dbi_t;
 
@@ -97,6 +101,13 @@ shoal_err_t shoal_txn_get (shoal_txn_t *txn, shoal_dbi_t dbi, const void *key,
 /*  Deletes key. NOT_FOUND if it was absent. */
 shoal_err_t shoal_txn_del (shoal_txn_t *txn, shoal_dbi_t dbi, const void *key,
                            size_t key_len);
+
+/*  Time-index keys: time(be64) followed by a job id, so a cursor walks
+    them in time order. buf holds SHOAL_TIME_KEY bytes. */
+#define SHOAL_TIME_KEY 24
+void shoal_time_key (uint64_t time_us, const void *id16,
+                     uint8_t buf[SHOAL_TIME_KEY]);
+uint64_t shoal_time_key_time (const void *key);
 
 /*  Number of entries in dbi. */
 shoal_err_t shoal_txn_count (shoal_txn_t *txn, shoal_dbi_t dbi,

@@ -63,7 +63,10 @@ void
 shoal_job_encode (const shoal_job_t *job, shoal_wr_t *wr)
 {
     uint32_t n = 13 + (job->payload ? 1 : 0) + (job->result ? 1 : 0) +
-                 (job->error[0] ? 1 : 0) + (job->executor[0] ? 1 : 0);
+                 (job->error[0] ? 1 : 0) + (job->executor[0] ? 1 : 0) +
+                 (job->error_class[0] ? 1 : 0) + (job->key[0] ? 1 : 0) +
+                 (job->run_at_us ? 1 : 0) + (job->lease_expires_us ? 1 : 0) +
+                 (job->timeout_ms ? 1 : 0) + (job->retry ? 1 : 0);
     shoal_wr_map (wr, n);
     shoal_wr_kv_bin (wr, "id", job->id.b, 16);
     shoal_wr_kv_str (wr, "q", job->queue);
@@ -89,6 +92,24 @@ shoal_job_encode (const shoal_job_t *job, shoal_wr_t *wr)
     }
     if (job->executor[0]) {
         shoal_wr_kv_str (wr, "x", job->executor);
+    }
+    if (job->error_class[0]) {
+        shoal_wr_kv_str (wr, "ec", job->error_class);
+    }
+    if (job->key[0]) {
+        shoal_wr_kv_str (wr, "k", job->key);
+    }
+    if (job->run_at_us) {
+        shoal_wr_kv_uint (wr, "ra", job->run_at_us);
+    }
+    if (job->lease_expires_us) {
+        shoal_wr_kv_uint (wr, "lx", job->lease_expires_us);
+    }
+    if (job->timeout_ms) {
+        shoal_wr_kv_uint (wr, "to", job->timeout_ms);
+    }
+    if (job->retry) {
+        shoal_wr_kv_raw (wr, "rp", job->retry, job->retry_len);
     }
 }
 
@@ -181,9 +202,26 @@ shoal_job_decode (const uint8_t *data, size_t size, const shoal_limits_t *lim,
             job->started_us = v.u;
         } else if (is_uint && s_key (&k, "f")) {
             job->finished_us = v.u;
+        } else if (is_uint && s_key (&k, "ra")) {
+            job->run_at_us = v.u;
+        } else if (is_uint && s_key (&k, "lx")) {
+            job->lease_expires_us = v.u;
+        } else if (is_uint && s_key (&k, "to") && v.u <= UINT32_MAX) {
+            job->timeout_ms = (uint32_t) v.u;
+        } else if (s_key (&k, "ec")) {
+            rc = s_copy_str (&v, job->error_class, sizeof job->error_class);
+        } else if (s_key (&k, "k")) {
+            rc = s_copy_str (&v, job->key, sizeof job->key);
+        } else if (s_key (&k, "rp")) {
+            if (v.type != SHOAL_MP_MAP) {
+                return SHOAL_ERR_MALFORMED;
+            }
+            job->retry = start;
+            job->retry_len = raw_len;
         } else if (s_key (&k, "p") || s_key (&k, "s") || s_key (&k, "a") ||
                    s_key (&k, "e") || s_key (&k, "n") || s_key (&k, "c") ||
-                   s_key (&k, "u") || s_key (&k, "st") || s_key (&k, "f")) {
+                   s_key (&k, "u") || s_key (&k, "st") || s_key (&k, "f") ||
+                   s_key (&k, "ra") || s_key (&k, "lx") || s_key (&k, "to")) {
             return SHOAL_ERR_MALFORMED; /* known key, wrong type/range */
         }
         if (rc) {

@@ -5,7 +5,9 @@
         id bin16, q queue, t type, p priority, s state, a attempt,
         e epoch, n seq, c created_us, u updated_us, st started_us,
         f finished_us, pl payload (any msgpack), r result (any msgpack),
-        er error text, x executor
+        er error text, x executor, ra run_at_us, lx lease expiry (us),
+        to timeout_ms, rp retry policy (msgpack map), k idempotency key,
+        ec error class of the last failure
     Decoding borrows payload/result/strings from the bytes it was given.
 */
 #ifndef SHOAL_JOB_H_INCLUDED
@@ -39,6 +41,8 @@ typedef enum {
 } shoal_job_state_t;
 
 #define SHOAL_ERRTEXT_MAX 512
+#define SHOAL_KEY_MAX     256 /* idempotency keys */
+#define SHOAL_CLASS_MAX   64  /* error classes: "error", "timeout", "exit:3" */
 
 typedef struct {
     shoal_id_t id;
@@ -59,6 +63,13 @@ typedef struct {
     const uint8_t *result; /* borrowed msgpack value, or NULL */
     size_t result_len;
     char error[SHOAL_ERRTEXT_MAX];
+    char error_class[SHOAL_CLASS_MAX + 1];
+    char key[SHOAL_KEY_MAX + 1]; /* idempotency key, "" if none */
+    uint64_t run_at_us;          /* scheduled: when it becomes ready */
+    uint64_t lease_expires_us;   /* leased: when the lease runs out */
+    uint32_t timeout_ms;         /* per-run execution timeout, 0 = none */
+    const uint8_t *retry;        /* borrowed retry policy map, or NULL */
+    size_t retry_len;
 } shoal_job_t;
 
 const char *shoal_prio_name (int prio);

@@ -94,9 +94,8 @@ shoal_err_t shoal_port_error (shoal_port_t *self, const shoal_hdr_t *req,
     __attribute__ ((format (printf, 4, 5)));
 
 /*  Same, but kept in the outbox (see shoal_port_defer). */
-shoal_err_t shoal_port_defer_error (shoal_port_t *self,
-                                    const shoal_hdr_t *req, shoal_err_t code,
-                                    const char *fmt, ...)
+shoal_err_t shoal_port_defer_error (shoal_port_t *self, const shoal_hdr_t *req,
+                                    shoal_err_t code, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 
 /*  Receives and parses one message. flags: 0 or ZMQ_DONTWAIT. Errors:

@@ -11,11 +11,13 @@
         5  wait: the job did not finish within --timeout
 */
 #include "shoal_clock.h"
+#include "shoal_duration.h"
 #include "shoal_job.h"
 #include "shoal_json.h"
 #include "shoal_log.h"
 #include "shoal_mp.h"
 #include "shoal_port.h"
+#include "shoal_retry.h"
 #include "shoal_version.h"
 
 #include <errno.h>
@@ -56,9 +58,20 @@ s_usage (FILE *out)
         "commands:\n"
         "  ping                          check that shoald answers\n"
         "  submit --type T [--queue Q] [--priority critical|high|normal|low]\n"
-        "         [--payload JSON]       submit a job; prints its id last,\n"
+        "         [--payload JSON] [--key K] [--delay DUR | --at TIME]\n"
+        "         [--timeout DUR] [--retry POLICY]\n"
+        "                                submit a job; prints its id last,\n"
         "                                after it is committed\n"
-        "  status ID [--json]            show a job\n"
+        "         POLICY: none | fixed|linear|exponential:max=N,delay=D\n"
+        "                 [,max_delay=D][,multiplier=X][,jitter=F]\n"
+        "                 [,on=CLASS|..][,not_on=CLASS|..]\n"
+        "         DUR: 500ms, 10s, 5m, 2h; TIME: 2026-12-01T09:30:00Z or "
+        "@UNIX\n"
+        "  status ID [--json]            show a job (also: show ID)\n"
+        "  list [--state S] [--queue Q] [--type T] [--limit N] [--after C]\n"
+        "       [--all] [--json]         list jobs, oldest first\n"
+        "  dlq list|show ID|retry ID|purge ID|purge --all\n"
+        "                                the dead-letter queue\n"
         "  wait [--timeout S] [--json] ID\n"
         "                                wait until the job finishes\n"
         "                                (exit 0 succeeded, 4 failed, 5 "
@@ -205,6 +218,44 @@ s_cmd_ping (s_cli_t *cli, int argc, char **argv)
     return rc;
 }
 
+/*  "2026-12-01T09:30:00Z" (UTC; fractional seconds allowed) or
+    "@1795600000" (Unix seconds) to microseconds since the epoch. */
+static int
+s_parse_time (const char *text, uint64_t *us)
+{
+    char *end;
+    if (text[0] == '@') {
+        errno = 0;
+        double secs = strtod (text + 1, &end);
+        if (errno || *end || secs < 0 || secs > 1e11) {
+            return -1;
+        }
+        *us = (uint64_t) (secs * 1e6);
+        return 0;
+    }
+    struct tm tm;
+    memset (&tm, 0, sizeof tm);
+    end = strptime (text, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end) {
+        return -1;
+    }
+    double frac = 0;
+    if (*end == '.') {
+        char *fend;
+        frac = strtod (end, &fend);
+        end = fend;
+    }
+    if (strcmp (end, "Z") != 0 && strcmp (end, "+00:00") != 0) {
+        return -1; /* times are UTC: say so explicitly */
+    }
+    time_t t = timegm (&tm);
+    if (t < 0) {
+        return -1;
+    }
+    *us = (uint64_t) t * 1000000u + (uint64_t) (frac * 1e6);
+    return 0;
+}
+
 static int
 s_cmd_submit (s_cli_t *cli, int argc, char **argv)
 {
@@ -213,11 +264,19 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
         {"queue", required_argument, NULL, 'q'},
         {"priority", required_argument, NULL, 'p'},
         {"payload", required_argument, NULL, 'P'},
+        {"key", required_argument, NULL, 'k'},
+        {"delay", required_argument, NULL, 'd'},
+        {"at", required_argument, NULL, 'a'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"retry", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0}};
     const char *type = NULL, *queue = NULL, *prio = NULL, *payload = NULL;
+    const char *key = NULL, *retry = NULL;
+    uint64_t delay_us = 0, at_us = 0, timeout_us = 0;
+    bool has_delay = false;
     int c;
     optind = 1;
-    while ((c = getopt_long (argc, argv, "t:q:p:P:", opts, NULL)) != -1) {
+    while ((c = getopt_long (argc, argv, "t:q:p:P:k:", opts, NULL)) != -1) {
         switch (c) {
             case 't':
                 type = optarg;
@@ -231,8 +290,51 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
             case 'P':
                 payload = optarg;
                 break;
+            case 'k':
+                key = optarg;
+                break;
+            case 'r':
+                retry = optarg;
+                break;
+            case 'd':
+                if (shoal_duration_parse (optarg, &delay_us)) {
+                    return s_usage_error ("--delay '%s': a duration like "
+                                          "500ms, 10s, 5m or 2h",
+                                          optarg);
+                }
+                has_delay = true;
+                break;
+            case 'a':
+                if (s_parse_time (optarg, &at_us)) {
+                    return s_usage_error (
+                        "--at '%s': a UTC time like 2026-12-01T09:30:00Z "
+                        "or @UNIXSECONDS",
+                        optarg);
+                }
+                break;
+            case 'T':
+                if (shoal_duration_parse (optarg, &timeout_us) ||
+                    timeout_us < 1000 || timeout_us / 1000 > UINT32_MAX) {
+                    return s_usage_error ("--timeout '%s': a duration like "
+                                          "30s (at least 1ms)",
+                                          optarg);
+                }
+                break;
             default:
                 return s_usage_error ("bad option for %s", "submit");
+        }
+    }
+    if (has_delay && at_us) {
+        return s_usage_error ("use --delay or --at, not both%s", "");
+    }
+    if (key && (!*key || strlen (key) > SHOAL_KEY_MAX)) {
+        return s_usage_error ("--key: 1 to %d bytes", SHOAL_KEY_MAX);
+    }
+    if (retry) {
+        shoal_retry_t policy;
+        char err[128];
+        if (shoal_retry_parse (retry, &policy, err, sizeof err)) {
+            return s_usage_error ("--retry '%s': %s", retry, err);
         }
     }
     if (optind < argc) {
@@ -266,8 +368,25 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
     }
     shoal_id_t id;
     shoal_wr_t *w = s_begin (cli, SHOAL_M_SUBMIT, &id, 0);
-    shoal_wr_map (w, 1 + (queue != NULL) + (prio != NULL) + (pj != NULL));
+    shoal_wr_map (w, 1 + (queue != NULL) + (prio != NULL) + (pj != NULL) +
+                         (key != NULL) + (retry != NULL) + has_delay +
+                         (at_us != 0) + (timeout_us != 0));
     shoal_wr_kv_str (w, "type", type);
+    if (key) {
+        shoal_wr_kv_str (w, "key", key);
+    }
+    if (retry) {
+        shoal_wr_kv_str (w, "retry", retry);
+    }
+    if (has_delay) {
+        shoal_wr_kv_uint (w, "delay_ms", delay_us / 1000);
+    }
+    if (at_us) {
+        shoal_wr_kv_uint (w, "run_at_us", at_us);
+    }
+    if (timeout_us) {
+        shoal_wr_kv_uint (w, "timeout_ms", timeout_us / 1000);
+    }
     if (queue) {
         shoal_wr_kv_str (w, "queue", queue);
     }
@@ -694,16 +813,239 @@ s_cmd_monitor (s_cli_t *cli, int argc, char **argv)
     return rc;
 }
 
+/*  One line of a job list. */
+static void
+s_print_row (const uint8_t *job, size_t len)
+{
+    char id[40] = "", state[16] = "", queue[72] = "", type[72] = "",
+         prio[16] = "";
+    uint64_t attempt = 0, created = 0;
+    shoal_map_strcpy (job, len, "id", id, sizeof id);
+    shoal_map_strcpy (job, len, "state", state, sizeof state);
+    shoal_map_strcpy (job, len, "queue", queue, sizeof queue);
+    shoal_map_strcpy (job, len, "type", type, sizeof type);
+    shoal_map_strcpy (job, len, "priority", prio, sizeof prio);
+    shoal_map_uint (job, len, "attempt", &attempt);
+    shoal_map_uint (job, len, "created_us", &created);
+    time_t secs = (time_t) (created / 1000000);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    char when[32];
+    strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char error[80] = "";
+    shoal_map_strcpy (job, len, "error", error, sizeof error);
+    printf ("%-32s  %-9s  %-12s  %-12s  %-8s  %7llu  %s  %s\n", id, state,
+            queue, type, prio, (unsigned long long) attempt, when, error);
+}
+
+/*  list and dlq list: pages through LIST replies. */
+static int
+s_list (s_cli_t *cli, int argc, char **argv, const char *force_state)
+{
+    static const struct option opts[] = {
+        {"state", required_argument, NULL, 's'},
+        {"queue", required_argument, NULL, 'q'},
+        {"type", required_argument, NULL, 't'},
+        {"limit", required_argument, NULL, 'n'},
+        {"after", required_argument, NULL, 'a'},
+        {"all", no_argument, NULL, 'A'},
+        {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0}};
+    const char *state = force_state, *queue = NULL, *type = NULL;
+    char after[80] = "";
+    long limit = 50;
+    bool all = false, as_json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "s:q:t:n:a:Aj", opts, NULL)) != -1) {
+        switch (c) {
+            case 's':
+                if (force_state) {
+                    return s_usage_error ("dlq list lists dead jobs only%s",
+                                          "");
+                }
+                state = optarg;
+                break;
+            case 'q':
+                queue = optarg;
+                break;
+            case 't':
+                type = optarg;
+                break;
+            case 'a':
+                snprintf (after, sizeof after, "%s", optarg);
+                break;
+            case 'A':
+                all = true;
+                break;
+            case 'j':
+                as_json = true;
+                break;
+            case 'n': {
+                char *end;
+                limit = strtol (optarg, &end, 10);
+                if (*end || limit < 1 || limit > 1000) {
+                    return s_usage_error ("--limit '%s': 1 to 1000", optarg);
+                }
+                break;
+            }
+            default:
+                return s_usage_error ("bad option for %s", "list");
+        }
+    }
+    if (optind < argc) {
+        return s_usage_error ("list: unexpected argument '%s'", argv[optind]);
+    }
+    if (!as_json) {
+        printf ("%-32s  %-9s  %-12s  %-12s  %-8s  %7s  %-20s  %s\n", "ID",
+                "STATE", "QUEUE", "TYPE", "PRIORITY", "ATTEMPT", "CREATED",
+                "ERROR");
+    }
+    for (;;) {
+        shoal_id_t id;
+        shoal_wr_t *w = s_begin (cli, SHOAL_M_LIST, &id, 0);
+        shoal_wr_map (w, 1 + (state != NULL) + (queue != NULL) +
+                             (type != NULL) + (after[0] != '\0'));
+        shoal_wr_kv_uint (w, "limit", (uint64_t) limit);
+        if (state) {
+            shoal_wr_kv_str (w, "state", state);
+        }
+        if (queue) {
+            shoal_wr_kv_str (w, "queue", queue);
+        }
+        if (type) {
+            shoal_wr_kv_str (w, "type", type);
+        }
+        if (after[0]) {
+            shoal_wr_kv_str (w, "after", after);
+        }
+        shoal_in_t in;
+        int rc = s_call (cli, &id, cli->timeout_ms, &in);
+        if (rc) {
+            return rc;
+        }
+        if (in.hdr.type != SHOAL_M_OK) {
+            rc = s_refused (&in);
+            shoal_in_close (&in);
+            return rc;
+        }
+        shoal_rd_t rd;
+        uint32_t n = 0;
+        if (shoal_map_array (in.body, in.body_len, "jobs", &rd, &n) ==
+            SHOAL_OK) {
+            for (uint32_t i = 0; i < n; i++) {
+                const uint8_t *job = rd.p;
+                if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
+                    break;
+                }
+                size_t jlen = (size_t) (rd.p - job);
+                if (as_json) {
+                    s_print_json (job, jlen);
+                } else {
+                    s_print_row (job, jlen);
+                }
+            }
+        }
+        char next[80] = "";
+        shoal_map_strcpy (in.body, in.body_len, "next", next, sizeof next);
+        shoal_in_close (&in);
+        if (!next[0]) {
+            return 0;
+        }
+        if (!all) {
+            fprintf (stderr, "shoal: more: --after %s (or --all)\n", next);
+            return 0;
+        }
+        snprintf (after, sizeof after, "%s", next);
+    }
+}
+
+static int
+s_cmd_list (s_cli_t *cli, int argc, char **argv)
+{
+    return s_list (cli, argc, argv, NULL);
+}
+
+/*  dlq retry ID, dlq purge ID|--all */
+static int
+s_dlq_op (s_cli_t *cli, const char *op, const char *jid)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_DLQ, &id, 0);
+    shoal_wr_map (w, 1 + (jid != NULL));
+    shoal_wr_kv_str (w, "op", op);
+    if (jid) {
+        shoal_wr_kv_str (w, "id", jid);
+    }
+    shoal_in_t in;
+    int rc = s_call (cli, &id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    if (in.hdr.type != SHOAL_M_OK) {
+        rc = s_refused (&in);
+    } else if (streq (op, "purge")) {
+        uint64_t purged = 0;
+        bool more = false;
+        shoal_map_uint (in.body, in.body_len, "purged", &purged);
+        shoal_map_bool (in.body, in.body_len, "more", &more);
+        printf ("purged %llu dead job(s)%s\n", (unsigned long long) purged,
+                more ? "; more remain, run it again" : "");
+    } else {
+        printf ("%s requeued\n", jid);
+    }
+    shoal_in_close (&in);
+    return rc;
+}
+
+static int
+s_cmd_dlq (s_cli_t *cli, int argc, char **argv)
+{
+    if (argc < 2) {
+        return s_usage_error ("dlq needs list, show, retry or purge%s", "");
+    }
+    const char *sub = argv[1];
+    if (streq (sub, "list")) {
+        return s_list (cli, argc - 1, argv + 1, "dead");
+    }
+    shoal_id_t tmp;
+    bool one = argc == 3 &&
+               shoal_id_parse (argv[2], strlen (argv[2]), &tmp) == SHOAL_OK;
+    if (streq (sub, "show")) {
+        if (!one) {
+            return s_usage_error ("dlq show needs one job id%s", "");
+        }
+        return s_cmd_status (cli, argc - 1, argv + 1);
+    }
+    if (streq (sub, "retry")) {
+        if (!one) {
+            return s_usage_error ("dlq retry needs one job id%s", "");
+        }
+        return s_dlq_op (cli, "retry", argv[2]);
+    }
+    if (streq (sub, "purge")) {
+        if (argc == 3 && streq (argv[2], "--all")) {
+            return s_dlq_op (cli, "purge", NULL);
+        }
+        if (!one) {
+            return s_usage_error ("dlq purge needs a job id or --all%s", "");
+        }
+        return s_dlq_op (cli, "purge", argv[2]);
+    }
+    return s_usage_error ("unknown dlq command '%s'", sub);
+}
+
 typedef struct {
     const char *name;
     int (*fn) (s_cli_t *, int, char **);
 } s_cmd_t;
 
 static const s_cmd_t s_cmds[] = {
-    {"ping", s_cmd_ping},         {"submit", s_cmd_submit},
-    {"status", s_cmd_status},     {"wait", s_cmd_wait},
-    {"stats", s_cmd_stats},       {"monitor", s_cmd_monitor},
-    {"shutdown", s_cmd_shutdown},
+    {"list", s_cmd_list},       {"dlq", s_cmd_dlq},
+    {"show", s_cmd_status},     {"ping", s_cmd_ping},
+    {"submit", s_cmd_submit},   {"status", s_cmd_status},
+    {"wait", s_cmd_wait},       {"stats", s_cmd_stats},
+    {"monitor", s_cmd_monitor}, {"shutdown", s_cmd_shutdown},
 };
 
 int

@@ -42,11 +42,36 @@ expect_rc "wait timeout: exit 5" 5 "$SHOAL" wait --timeout 0.2 "$id"
 expect_rc "status of running job" 0 "$SHOAL" status --json "$id"
 check "state is leased" grep -q '"state":"leased"' "$TMP/out"
 
+# scheduling, idempotency, retry policies, the dead-letter queue
+id=$("$SHOAL" submit --type noop --delay 1h)
+expect_rc "delayed job status" 0 "$SHOAL" status --json "$id"
+check "delayed job is scheduled" grep -q '"state":"scheduled"' "$TMP/out"
+check "run_at is set" grep -q '"run_at_us":' "$TMP/out"
+a=$("$SHOAL" submit --type noop --key order-7)
+b=$("$SHOAL" submit --type noop --key order-7)
+check "same key, same job" test "$a" = "$b"
+expect_rc "bad retry policy: 2" 2 "$SHOAL" submit --type noop --retry sometimes
+check "says why" grep -q "unknown kind" "$TMP/err"
+expect_rc "bad --at: 2" 2 "$SHOAL" submit --type noop --at tomorrow
+expect_rc "bad --delay: 2" 2 "$SHOAL" submit --type noop --delay 5parsecs
+dead=$("$SHOAL" submit --type fail --retry none --payload '{"message":"to the dlq"}')
+expect_rc "wait dead job: 4" 4 "$SHOAL" wait --timeout 30 --json "$dead"
+check "state dead" grep -q '"state":"dead"' "$TMP/out"
+expect_rc "dlq list" 0 "$SHOAL" dlq list
+check "dlq lists it" grep -q "$dead" "$TMP/out"
+expect_rc "list --state dead --json" 0 "$SHOAL" list --state dead --json
+check "json lines" grep -q "\"id\":\"$dead\"" "$TMP/out"
+expect_rc "dlq retry" 0 "$SHOAL" dlq retry "$dead"
+expect_rc "retried job dies again" 4 "$SHOAL" wait --timeout 30 "$dead"
+expect_rc "dlq purge one" 0 "$SHOAL" dlq purge "$dead"
+expect_rc "purged job is gone" 1 "$SHOAL" status "$dead"
+expect_rc "dlq retry of a live job is refused" 1 "$SHOAL" dlq retry "$id"
+
 expect_rc "status unknown id: exit 1" 1 "$SHOAL" status 0123456789abcdef0123456789abcdef
 check "says not found" grep -q NOT_FOUND "$TMP/err"
 
 expect_rc "stats --json" 0 "$SHOAL" stats --json
-check "stats count succeeded" grep -q '"succeeded":2' "$TMP/out"
+check "stats count succeeded" grep -q '"succeeded":3' "$TMP/out"
 
 # monitor sees the events of a job
 "$SHOAL" monitor --topic job. --json --count 3 >"$TMP/mon" 2>/dev/null &

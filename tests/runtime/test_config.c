@@ -142,7 +142,8 @@ s_override_body (bool *shoal_test_failed_, const char *dir)
     CHECK (args);
     zlist_autofree (args);
     shoal_config_to_args (cfg, args);
-    CHECK_EQ (zlist_size (args), 2 * 16);
+    /* one --set pair per known key (the list grows with new keys) */
+    CHECK (zlist_size (args) >= 2 * 16 && zlist_size (args) % 2 == 0);
     bool saw_sync = false, saw_batch = false, pairs_ok = true;
     size_t i = 0;
     for (char *s = zlist_first (args); s; s = zlist_next (args), i++) {

@@ -1,0 +1,375 @@
+/*  test_jobs.c - job semantics on an in-process host with a fake clock:
+    delays, retries with backoff, the dead-letter queue, idempotency keys,
+    lease expiry and fencing of stale results. No sleeps: the test moves
+    the clock and pokes the store. */
+#include "host.h"
+#include "shoal_test.h"
+
+typedef struct {
+    const char *type;
+    const char *key;
+    uint64_t delay_ms;
+    const char *retry;
+    const char *fail_class; /* fail jobs: payload {message, class} */
+    uint32_t timeout_ms;
+} s_job_t;
+
+static bool
+s_submit (host_t *h, const s_job_t *j, char id_out[SHOAL_ID_TEXT],
+          bool *existing)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_SUBMIT, &id);
+    shoal_wr_map (w, 1 + (j->key != NULL) + (j->delay_ms != 0) +
+                         (j->retry != NULL) + (j->fail_class != NULL) +
+                         (j->timeout_ms != 0));
+    shoal_wr_kv_str (w, "type", j->type);
+    if (j->key) {
+        shoal_wr_kv_str (w, "key", j->key);
+    }
+    if (j->delay_ms) {
+        shoal_wr_kv_uint (w, "delay_ms", j->delay_ms);
+    }
+    if (j->retry) {
+        shoal_wr_kv_str (w, "retry", j->retry);
+    }
+    if (j->timeout_ms) {
+        shoal_wr_kv_uint (w, "timeout_ms", j->timeout_ms);
+    }
+    if (j->fail_class) {
+        shoal_wr_str (w, "payload");
+        shoal_wr_map (w, 2);
+        shoal_wr_kv_str (w, "message", "boom");
+        shoal_wr_kv_str (w, "class", j->fail_class);
+    }
+    shoal_in_t in;
+    if (!host_call (h, &id, &in)) {
+        return false;
+    }
+    bool ok = in.hdr.type == SHOAL_M_OK &&
+              shoal_map_strcpy (in.body, in.body_len, "id", id_out,
+                                SHOAL_ID_TEXT) == SHOAL_OK;
+    if (existing) {
+        *existing = false;
+        shoal_map_bool (in.body, in.body_len, "existing", existing);
+    }
+    shoal_in_close (&in);
+    return ok;
+}
+
+static uint64_t
+s_num (host_t *h, const char *jid, const char *field)
+{
+    uint64_t n = 0;
+    host_job_field (h, jid, field, NULL, 0, &n);
+    return n;
+}
+
+SHOAL_TEST (delayed_job_waits_for_its_time)
+{
+    host_t *h = host_new (1, NULL);
+    CHECK (h);
+    char id[SHOAL_ID_TEXT];
+    s_job_t j = {.type = "noop", .delay_ms = 60000};
+    CHECK (s_submit (h, &j, id, NULL));
+    CHECK (host_state_is (h, id, "scheduled"));
+    host_advance (h, 59000);
+    CHECK (host_poke (h));
+    CHECK (host_state_is (h, id, "scheduled"));
+    host_advance (h, 2000);
+    CHECK (host_poke (h));
+    CHECK (host_await_state (h, id, "succeeded"));
+    CHECK_EQ (s_num (h, id, "attempt"), 1);
+    host_destroy (&h);
+}
+
+SHOAL_TEST (retries_back_off_then_dead_letter)
+{
+    host_t *h = host_new (1, NULL);
+    CHECK (h);
+    char id[SHOAL_ID_TEXT];
+    s_job_t j = {.type = "fail",
+                 .retry = "fixed:max=3,delay=10s",
+                 .fail_class = "transient"};
+    CHECK (s_submit (h, &j, id, NULL));
+    CHECK (host_await_state (h, id, "scheduled"));
+    CHECK_EQ (s_num (h, id, "attempt"), 1);
+    /* not before the backoff */
+    host_advance (h, 9000);
+    CHECK (host_poke (h));
+    CHECK (host_state_is (h, id, "scheduled"));
+    host_advance (h, 1000);
+    CHECK (host_poke (h));
+    for (int i = 0; i < 10000 && s_num (h, id, "attempt") < 2; i++) {
+        host_poke (h);
+    }
+    CHECK (host_await_state (h, id, "scheduled"));
+    CHECK_EQ (s_num (h, id, "attempt"), 2);
+    host_advance (h, 10000);
+    CHECK (host_poke (h));
+    CHECK (host_await_state (h, id, "dead"));
+    CHECK_EQ (s_num (h, id, "attempt"), 3);
+    char cls[32];
+    CHECK (host_job_field (h, id, "error_class", cls, sizeof cls, NULL));
+    CHECK_STR (cls, "transient");
+    host_destroy (&h);
+}
+
+SHOAL_TEST (excluded_class_is_not_retried)
+{
+    host_t *h = host_new (1, NULL);
+    CHECK (h);
+    char id[SHOAL_ID_TEXT];
+    s_job_t j = {.type = "fail",
+                 .retry = "exponential:max=5,delay=1s,not_on=fatal",
+                 .fail_class = "fatal"};
+    CHECK (s_submit (h, &j, id, NULL));
+    CHECK (host_await_state (h, id, "dead"));
+    CHECK_EQ (s_num (h, id, "attempt"), 1);
+    host_destroy (&h);
+}
+
+static uint32_t
+s_list_count (host_t *h, const char *state)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_LIST, &id);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_str (w, "state", state);
+    shoal_in_t in;
+    uint32_t n = UINT32_MAX;
+    shoal_rd_t rd;
+    if (host_call (h, &id, &in)) {
+        if (in.hdr.type == SHOAL_M_OK &&
+            shoal_map_array (in.body, in.body_len, "jobs", &rd, &n)) {
+            n = UINT32_MAX;
+        }
+        shoal_in_close (&in);
+    }
+    return n;
+}
+
+static uint64_t
+s_dlq (host_t *h, const char *op, const char *jid, uint32_t *reply_type)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_DLQ, &id);
+    shoal_wr_map (w, 1 + (jid != NULL));
+    shoal_wr_kv_str (w, "op", op);
+    if (jid) {
+        shoal_wr_kv_str (w, "id", jid);
+    }
+    shoal_in_t in;
+    uint64_t purged = 0;
+    *reply_type = 0;
+    if (host_call (h, &id, &in)) {
+        *reply_type = in.hdr.type;
+        shoal_map_uint (in.body, in.body_len, "purged", &purged);
+        shoal_in_close (&in);
+    }
+    return purged;
+}
+
+SHOAL_TEST (dead_letter_queue_list_retry_purge)
+{
+    host_t *h = host_new (1, NULL);
+    CHECK (h);
+    char a[SHOAL_ID_TEXT], b[SHOAL_ID_TEXT];
+    s_job_t j = {.type = "fail"};
+    CHECK (s_submit (h, &j, a, NULL));
+    CHECK (s_submit (h, &j, b, NULL));
+    CHECK (host_await_state (h, a, "dead"));
+    CHECK (host_await_state (h, b, "dead"));
+    CHECK_EQ (s_list_count (h, "dead"), 2);
+    uint32_t type;
+    /* retry from the DLQ: runs again with fresh attempts, dies again */
+    s_dlq (h, "retry", a, &type);
+    CHECK_EQ (type, SHOAL_M_OK);
+    CHECK (host_await_state (h, a, "dead"));
+    CHECK_EQ (s_num (h, a, "attempt"), 1);
+    /* a job that is not dead cannot be retried from the DLQ */
+    char c[SHOAL_ID_TEXT];
+    s_job_t ok = {.type = "noop"};
+    CHECK (s_submit (h, &ok, c, NULL));
+    CHECK (host_await_state (h, c, "succeeded"));
+    s_dlq (h, "retry", c, &type);
+    CHECK_EQ (type, SHOAL_M_ERROR);
+    /* purge one, then all */
+    CHECK_EQ (s_dlq (h, "purge", a, &type), 1);
+    CHECK (!host_state_is (h, a, "dead")); /* gone */
+    CHECK_EQ (s_dlq (h, "purge", NULL, &type), 1);
+    CHECK_EQ (s_list_count (h, "dead"), 0);
+    CHECK (host_state_is (h, c, "succeeded")); /* untouched */
+    host_destroy (&h);
+}
+
+SHOAL_TEST (idempotency_key_returns_the_first_job)
+{
+    host_t *h = host_new (1, NULL);
+    CHECK (h);
+    char a[SHOAL_ID_TEXT], b[SHOAL_ID_TEXT], c[SHOAL_ID_TEXT];
+    bool existing = true;
+    s_job_t j = {.type = "noop", .key = "order-42"};
+    CHECK (s_submit (h, &j, a, &existing));
+    CHECK (!existing);
+    CHECK (s_submit (h, &j, b, &existing));
+    CHECK (existing);
+    CHECK_STR (a, b);
+    j.key = "order-43";
+    CHECK (s_submit (h, &j, c, &existing));
+    CHECK (!existing);
+    CHECK (strcmp (a, c) != 0);
+    CHECK (host_await_state (h, a, "succeeded"));
+    CHECK_EQ (s_list_count (h, "succeeded"), 2);
+    host_destroy (&h);
+}
+
+/*  A test-driven executor: joins the bus, takes RUNs, answers when told. */
+typedef struct {
+    shoal_port_t *port;
+} s_fake_node_t;
+
+static bool
+s_fake_node_join (host_t *h, s_fake_node_t *n)
+{
+    n->port = shoal_port_new (h->bus, "node.fake", &h->clock);
+    if (!n->port) {
+        return false;
+    }
+    shoal_wr_t *w =
+        shoal_port_begin (n->port, SHOAL_M_CREDIT, "scheduler", NULL);
+    shoal_wr_map (w, 3);
+    shoal_wr_kv_uint (w, "capacity", 4);
+    shoal_wr_kv_uint (w, "busy", 0);
+    shoal_wr_kv_bool (w, "boot", true);
+    return shoal_port_send (n->port) == SHOAL_OK;
+}
+
+/*  Waits for a RUN; returns its epoch. */
+static uint64_t
+s_fake_node_run (s_fake_node_t *n, shoal_id_t *job)
+{
+    shoal_in_t in;
+    uint64_t epoch = 0;
+    while (host_recv (n->port, NULL, &in)) {
+        bool run = in.hdr.type == SHOAL_M_RUN;
+        if (run) {
+            const uint8_t *idp;
+            uint32_t len;
+            shoal_map_uint (in.body, in.body_len, "e", &epoch);
+            if (shoal_map_bin (in.body, in.body_len, "id", &idp, &len) ==
+                SHOAL_OK) {
+                memcpy (job->b, idp, 16);
+            }
+        }
+        shoal_in_close (&in);
+        if (run) {
+            break;
+        }
+    }
+    return epoch;
+}
+
+static void
+s_fake_node_result (s_fake_node_t *n, const shoal_id_t *job, uint64_t epoch,
+                    bool ok)
+{
+    shoal_wr_t *w = shoal_port_begin (n->port, SHOAL_M_RESULT, "store", NULL);
+    shoal_wr_map (w, 1);
+    shoal_wr_str (w, "items");
+    shoal_wr_array (w, 1);
+    shoal_wr_map (w, 3);
+    shoal_wr_kv_bin (w, "id", job->b, 16);
+    shoal_wr_kv_uint (w, "e", epoch);
+    shoal_wr_kv_bool (w, "ok", ok);
+    shoal_port_send (n->port);
+}
+
+static uint64_t
+s_stale_results (host_t *h)
+{
+    shoal_id_t id;
+    shoal_wr_map (host_begin (h, SHOAL_M_STATS, &id), 0);
+    shoal_in_t in;
+    uint64_t n = UINT64_MAX;
+    if (host_call (h, &id, &in)) {
+        shoal_map_uint (in.body, in.body_len, "stale_results", &n);
+        shoal_in_close (&in);
+    }
+    return n;
+}
+
+SHOAL_TEST (expired_lease_is_retried_and_late_result_fenced)
+{
+    const char *kv[] = {"store/lease=5000", "store/lease_grace=0", NULL};
+    host_t *h = host_new (0, kv);
+    CHECK (h);
+    s_fake_node_t n;
+    CHECK (s_fake_node_join (h, &n));
+    char jid[SHOAL_ID_TEXT];
+    s_job_t j = {.type = "anything", .retry = "fixed:max=3,delay=1s"};
+    CHECK (s_submit (h, &j, jid, NULL));
+    shoal_id_t job;
+    uint64_t e1 = s_fake_node_run (&n, &job);
+    CHECK_EQ (e1, 1);
+    /* the executor goes quiet; the lease runs out */
+    host_advance (h, 4999);
+    CHECK (host_poke (h));
+    CHECK (host_state_is (h, jid, "leased"));
+    host_advance (h, 2);
+    CHECK (host_poke (h));
+    CHECK (host_state_is (h, jid, "scheduled"));
+    char cls[32];
+    CHECK (host_job_field (h, jid, "error_class", cls, sizeof cls, NULL));
+    CHECK_STR (cls, "lease_expired");
+    /* backoff, then a second lease with a new epoch */
+    host_advance (h, 1000);
+    CHECK (host_poke (h));
+    uint64_t e2 = s_fake_node_run (&n, &job);
+    CHECK_EQ (e2, 2);
+    /* the first run's late answer is refused and counted */
+    s_fake_node_result (&n, &job, e1, true);
+    CHECK (host_poke (h));
+    CHECK_EQ (s_stale_results (h), 1);
+    CHECK (host_state_is (h, jid, "leased"));
+    s_fake_node_result (&n, &job, e2, true);
+    CHECK (host_await_state (h, jid, "succeeded"));
+    CHECK_EQ (s_num (h, jid, "attempt"), 2);
+    shoal_port_destroy (&n.port);
+    host_destroy (&h);
+}
+
+SHOAL_TEST (timeout_fails_the_run_with_class_timeout)
+{
+    host_t *h = host_new (1, NULL);
+    CHECK (h);
+    char id[SHOAL_ID_TEXT];
+    /* the executor cuts a 10 minute sleep at its 50 ms timeout (real
+       time: the node's sleep is real, the class is what is checked) */
+    shoal_id_t rid;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_SUBMIT, &rid);
+    shoal_wr_map (w, 3);
+    shoal_wr_kv_str (w, "type", "sleep");
+    shoal_wr_kv_uint (w, "timeout_ms", 50);
+    shoal_wr_str (w, "payload");
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_uint (w, "ms", 600000);
+    shoal_in_t in;
+    CHECK (host_call (h, &rid, &in));
+    CHECK (shoal_map_strcpy (in.body, in.body_len, "id", id, sizeof id) ==
+           SHOAL_OK);
+    shoal_in_close (&in);
+    CHECK (host_await_state (h, id, "dead"));
+    char cls[32];
+    CHECK (host_job_field (h, id, "error_class", cls, sizeof cls, NULL));
+    CHECK_STR (cls, "timeout");
+    host_destroy (&h);
+}
+
+SHOAL_TEST_MAIN (delayed_job_waits_for_its_time,
+                 retries_back_off_then_dead_letter,
+                 excluded_class_is_not_retried,
+                 dead_letter_queue_list_retry_purge,
+                 idempotency_key_returns_the_first_job,
+                 expired_lease_is_retried_and_late_result_fenced,
+                 timeout_fails_the_run_with_class_timeout)
