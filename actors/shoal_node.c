@@ -7,6 +7,7 @@
     that $TERM still stops the node promptly.
 */
 #include "shoal_node.h"
+#include "shoal_exec.h"
 #include "shoal_scheduler.h"
 #include "shoal_store.h"
 
@@ -35,6 +36,7 @@ typedef struct {
     uint64_t batch_started_us;
     uint64_t next_credit_ms;
     uint64_t done;
+    shoal_exec_opts_t exec_opts;
 } self_t;
 
 typedef enum { S_OK, S_FAIL, S_ABANDON } s_outcome_t;
@@ -150,6 +152,21 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
         }
         return S_OK;
     }
+    if (streq (type, "exec")) {
+        s_flush_results (self); /* don't hold finished results hostage */
+        shoal_exec_opts_t opts = self->exec_opts;
+        if (timeout_ms) {
+            opts.max_timeout_ms = timeout_ms; /* the job's own timeout */
+        }
+        shoal_exec_outcome_t o = shoal_exec_run (
+            pl, pl_len, &opts, self->pipe, NULL, r, er, er_cap, ec, ec_cap);
+        if (o == SHOAL_EXEC_INTERRUPTED &&
+            shoal_actor_pipe_term (self->pipe, "node")) {
+            self->terminated = true;
+            return S_ABANDON; /* stays leased, requeued at restart */
+        }
+        return o == SHOAL_EXEC_OK ? S_OK : S_FAIL;
+    }
     snprintf (er, er_cap, "no handler for type %s", type);
     return S_FAIL;
 }
@@ -191,13 +208,16 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     if (self->nresults == 0) {
         self->batch_started_us = shoal_mono_us ();
     }
-    if (out == S_OK && shoal_wr_size (r) > SHOAL_FRAME_MAX) {
-        snprintf (er, sizeof er, "result larger than %u bytes",
-                  SHOAL_FRAME_MAX);
-        out = S_FAIL;
+    if (shoal_wr_size (r) > SHOAL_FRAME_MAX) {
+        if (out == S_OK) {
+            snprintf (er, sizeof er, "result larger than %u bytes",
+                      SHOAL_FRAME_MAX);
+            out = S_FAIL;
+        }
+        shoal_wr_reset (r); /* too large to send either way */
     }
-    bool has_r =
-        out == S_OK && shoal_wr_size (r) > 0 && shoal_wr_error (r) == SHOAL_OK;
+    /* A failed run may have a result too (exec: the captured output). */
+    bool has_r = shoal_wr_size (r) > 0 && shoal_wr_error (r) == SHOAL_OK;
     shoal_wr_map (self->results, 3 + has_r + 2 * (out == S_FAIL));
     shoal_wr_kv_bin (self->results, "id", idp, 16);
     shoal_wr_kv_uint (self->results, "e", epoch);
@@ -333,6 +353,16 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
         return SHOAL_ERR_CONFIG;
     }
     self->capacity = (uint32_t) prefetch;
+    self->exec_opts = shoal_exec_opts_default ();
+    /* A run without a timeout of its own ends before its lease does
+       (store/lease), so it is never run twice while still running. */
+    int64_t lease_ms;
+    if (shoal_config_int (args->config, "store/lease", 1, 86400000,
+                          &lease_ms)) {
+        return SHOAL_ERR_CONFIG;
+    }
+    self->exec_opts.default_timeout_ms = (uint32_t) lease_ms;
+    self->exec_opts.max_timeout_ms = (uint32_t) lease_ms;
     self->runs = zlistx_new ();
     self->results = shoal_wr_new ();
     if (!self->runs || !self->results) {

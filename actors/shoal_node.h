@@ -16,7 +16,10 @@
         echo            succeeds with the payload as result
         sleep {ms}      sleeps ms milliseconds (max 24 h), stops early on $TERM
                         (the job stays leased and is requeued on restart)
-        fail {message}  fails with message (default "failed")
+        fail {message, class}  fails with message (default "failed") and
+                        error class (default "error")
+        exec {argv, env?, cwd?, stdin?, timeout_ms?}  runs a program
+                        (actors/shoal_exec.h)
     Any other type fails with "no handler for type T".
 
     Runs as a thread actor or, with executors/mode = process, as a process

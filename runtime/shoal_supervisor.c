@@ -344,24 +344,25 @@ s_restart (shoal_supervisor_t *self, s_child_t *c, const char *reason)
 static shoal_err_t
 s_reap (shoal_supervisor_t *self)
 {
-    int status;
-    pid_t pid;
-    while ((pid = waitpid (-1, &status, WNOHANG)) > 0) {
-        for (size_t i = 0; i < self->nchildren; i++) {
-            s_child_t *c = self->children[i];
-            if (c->is_process && c->pid == pid) {
-                char why[64];
-                if (WIFSIGNALED (status)) {
-                    snprintf (why, sizeof why, "signal %d", WTERMSIG (status));
-                } else {
-                    snprintf (why, sizeof why, "exit %d", WEXITSTATUS (status));
-                }
-                c->pid = 0;
-                c->down = true;
-                if (s_restart (self, c, why)) {
-                    return SHOAL_ERR_STATE;
-                }
-            }
+    /* Only our own children: waitpid (-1) would also reap the processes
+       other threads start (the exec handler) and lose their status. */
+    for (size_t i = 0; i < self->nchildren; i++) {
+        s_child_t *c = self->children[i];
+        int status;
+        if (!c->is_process || c->pid <= 0 ||
+            waitpid (c->pid, &status, WNOHANG) != c->pid) {
+            continue;
+        }
+        char why[64];
+        if (WIFSIGNALED (status)) {
+            snprintf (why, sizeof why, "signal %d", WTERMSIG (status));
+        } else {
+            snprintf (why, sizeof why, "exit %d", WEXITSTATUS (status));
+        }
+        c->pid = 0;
+        c->down = true;
+        if (s_restart (self, c, why)) {
+            return SHOAL_ERR_STATE;
         }
     }
     return SHOAL_OK;

@@ -67,11 +67,28 @@ expect_rc "dlq purge one" 0 "$SHOAL" dlq purge "$dead"
 expect_rc "purged job is gone" 1 "$SHOAL" status "$dead"
 expect_rc "dlq retry of a live job is refused" 1 "$SHOAL" dlq retry "$id"
 
+# exec: a real subprocess; JSON on stdout becomes the result's json
+id=$("$SHOAL" submit --type exec --payload '{"argv":["sh","-c","read x; echo \"{\\\"n\\\": $N, \\\"in\\\": \\\"$x\\\"}\""],"env":{"N":"7"},"stdin":"hello"}')
+expect_rc "exec job succeeds" 0 "$SHOAL" wait --timeout 30 --json "$id"
+check "exec exit code 0" grep -q '"exit_code":0' "$TMP/out"
+check "exec stdout captured" grep -q '"stdout":"{' "$TMP/out"
+check "exec json result (env and stdin)" grep -q '"json":{"n":7,"in":"hello"}' "$TMP/out"
+id=$("$SHOAL" submit --type exec --payload '{"argv":["sh","-c","echo oops >&2; exit 3"]}')
+expect_rc "exec exit 3 fails" 4 "$SHOAL" wait --timeout 30 --json "$id"
+check "exec class exit:3" grep -q '"error_class":"exit:3"' "$TMP/out"
+check "exec stderr kept" grep -q '"stderr":"oops' "$TMP/out"
+id=$("$SHOAL" submit --type exec --timeout 200ms --payload '{"argv":["sleep","30"]}')
+expect_rc "exec timeout fails" 4 "$SHOAL" wait --timeout 30 --json "$id"
+check "exec class timeout" grep -q '"error_class":"timeout"' "$TMP/out"
+
 expect_rc "status unknown id: exit 1" 1 "$SHOAL" status 0123456789abcdef0123456789abcdef
 check "says not found" grep -q NOT_FOUND "$TMP/err"
 
 expect_rc "stats --json" 0 "$SHOAL" stats --json
-check "stats count succeeded" grep -q '"succeeded":3' "$TMP/out"
+n=$(sed -n 's/.*"succeeded":\([0-9]*\).*/\1/p' "$TMP/out")
+listed=$("$SHOAL" list --state succeeded --json --all | wc -l)
+check "stats count of succeeded ($n) matches the list ($listed)" \
+    test -n "$n" -a "$n" = "$listed" -a "$listed" -ge 4
 
 # monitor sees the events of a job
 "$SHOAL" monitor --topic job. --json --count 3 >"$TMP/mon" 2>/dev/null &
