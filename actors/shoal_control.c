@@ -507,7 +507,9 @@ s_handle_passthrough (self_t *self, const s_env_t *env, uint32_t type,
                       const uint8_t *body, size_t len)
 {
     char op[24] = "list";
-    if (type == SHOAL_M_DLQ) {
+    if (type == SHOAL_M_QUEUE) {
+        snprintf (op, sizeof op, "queue");
+    } else if (type == SHOAL_M_DLQ) {
         char sub[16];
         if (shoal_map_strcpy (body, len, "op", sub, sizeof sub) ||
             (!streq (sub, "retry") && !streq (sub, "purge"))) {
@@ -587,6 +589,7 @@ s_handle_request (self_t *self, s_env_t *env, const uint8_t *data, size_t size)
             break;
         case SHOAL_M_LIST:
         case SHOAL_M_DLQ:
+        case SHOAL_M_QUEUE:
             s_handle_passthrough (self, env, hdr.type, body, len);
             break;
         case SHOAL_M_SHUTDOWN: {

@@ -37,6 +37,7 @@ typedef struct {
     uint64_t next_credit_ms;
     uint64_t done;
     shoal_exec_opts_t exec_opts;
+    bool blocking; /* a handler that may take long is running */
 } self_t;
 
 typedef enum { S_OK, S_FAIL, S_ABANDON } s_outcome_t;
@@ -58,11 +59,66 @@ s_send_credit (self_t *self, bool boot)
     shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_CREDIT,
                                       SHOAL_SCHEDULER_NAME, NULL);
     shoal_wr_map (w, 3);
-    shoal_wr_kv_uint (w, "capacity", self->capacity);
+    /* While a blocking handler runs, take no new work: 0 slots. */
+    shoal_wr_kv_uint (w, "capacity", self->blocking ? 0 : self->capacity);
     shoal_wr_kv_uint (w, "busy", zlistx_size (self->runs));
     shoal_wr_kv_bool (w, "boot", boot);
     shoal_port_send (self->port);
     self->next_credit_ms = (uint64_t) zclock_mono () + S_CREDIT_MS;
+}
+
+/*  Hands the RUNs waiting in our FIFO back to the store (they have not
+    started: their attempt does not count), so other executors take them.
+    keep_first keeps the one running at the head. */
+static void
+s_release_waiting (self_t *self, bool keep_first)
+{
+    size_t n = zlistx_size (self->runs);
+    if (keep_first && n > 0) {
+        n--;
+    }
+    if (n == 0) {
+        return;
+    }
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_RELEASE, SHOAL_STORE_NAME, NULL);
+    shoal_wr_map (w, 1);
+    shoal_wr_str (w, "items");
+    shoal_wr_array (w, (uint32_t) n);
+    shoal_in_t *in = zlistx_first (self->runs);
+    if (keep_first) {
+        in = zlistx_next (self->runs);
+    }
+    for (; in; in = zlistx_next (self->runs)) {
+        const uint8_t *idp = NULL;
+        uint32_t idlen = 0;
+        uint64_t epoch = 0;
+        shoal_map_bin (in->body, in->body_len, "id", &idp, &idlen);
+        shoal_map_uint (in->body, in->body_len, "e", &epoch);
+        shoal_wr_map (w, 2);
+        shoal_wr_kv_bin (w, "id", idp ? idp : (const uint8_t *) "", idlen);
+        shoal_wr_kv_uint (w, "e", epoch);
+    }
+    shoal_port_send (self->port);
+    while (zlistx_size (self->runs) > (keep_first ? 1u : 0u)) {
+        zlistx_last (self->runs);
+        zlistx_delete (self->runs, zlistx_cursor (self->runs));
+    }
+}
+
+static void s_flush_results (self_t *self);
+
+/*  Around a handler that may block (sleep, exec): no work queues up
+    behind it, and the scheduler sees this executor as full. */
+static void
+s_blocking (self_t *self, bool on)
+{
+    if (on) {
+        s_flush_results (self); /* don't hold finished results hostage */
+        s_release_waiting (self, true);
+    }
+    self->blocking = on;
+    s_send_credit (self, false);
 }
 
 static void
@@ -140,9 +196,11 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
                       (unsigned long long) S_SLEEP_MAX_MS);
             return S_FAIL;
         }
-        s_flush_results (self); /* don't hold finished results hostage */
         bool cut = timeout_ms && ms > timeout_ms;
-        if (!s_sleep (self, cut ? timeout_ms : ms)) {
+        s_blocking (self, true);
+        bool slept = s_sleep (self, cut ? timeout_ms : ms);
+        s_blocking (self, false);
+        if (!slept) {
             return S_ABANDON;
         }
         if (cut) {
@@ -153,13 +211,14 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
         return S_OK;
     }
     if (streq (type, "exec")) {
-        s_flush_results (self); /* don't hold finished results hostage */
+        s_blocking (self, true);
         shoal_exec_opts_t opts = self->exec_opts;
         if (timeout_ms) {
             opts.max_timeout_ms = timeout_ms; /* the job's own timeout */
         }
         shoal_exec_outcome_t o = shoal_exec_run (
             pl, pl_len, &opts, self->pipe, NULL, r, er, er_cap, ec, ec_cap);
+        s_blocking (self, false);
         if (o == SHOAL_EXEC_INTERRUPTED &&
             shoal_actor_pipe_term (self->pipe, "node")) {
             self->terminated = true;
@@ -432,6 +491,9 @@ shoal_node_actor (zsock_t *pipe, void *args_)
         shoal_error ("node %s: out of memory", shoal_port_name (self->port));
     }
     s_flush_results (self);
+    /* Stopping: what waits here has not started; give it back so that
+       its attempt is not counted (the store stops after us). */
+    s_release_waiting (self, false);
     shoal_wr_destroy (&r);
     s_self_destroy (&self);
 }

@@ -1,16 +1,25 @@
-/*  shoal_scheduler.c - priority FIFOs, executor credit, batched leases.
+/*  shoal_scheduler.c - per-queue priority FIFOs, limits, fair dispatch.
 
-    Each priority is a ring buffer of job ids that grows by doubling. An
-    executor's free slots are capacity - inflight; inflight goes up when a
-    lease is asked for and down when the store reports the lease done
-    (result committed, or lease refused because the job was taken). Jobs
-    are handed to the executor with the most free slots, so a slow
-    executor does not collect a backlog while others idle.
+    Every queue has four FIFOs of ready job ids (critical, high, normal,
+    low), a pause flag, an optional concurrency limit and an optional rate
+    limit (GCRA). Executors have slots: capacity - inflight. Each lease the
+    scheduler asks for is remembered (job id -> executor, queue) until the
+    store reports it over (LEASE_DONE), which frees both the executor slot
+    and the queue's concurrency slot.
+
+    Dispatch order. Priorities are weighted, not absolute: under
+    contention the slots go 8:4:2:1 to critical:high:normal:low, so a flood
+    of critical work slows low work down but never starves it; with only
+    one priority waiting it gets every slot. Within a priority, queues take
+    turns (round robin), so one busy queue cannot starve another. FIFO
+    within a queue and priority. Rate-limited queues that are not
+    conforming wait; the actor wakes when the earliest becomes conforming.
 */
 #include "shoal_scheduler.h"
 #include "shoal_store.h"
 
 #include "shoal_actor.h"
+#include "shoal_gcra.h"
 #include "shoal_job.h"
 #include "shoal_log.h"
 #include "shoal_mp.h"
@@ -18,8 +27,13 @@
 
 #include <string.h>
 
-#define S_NODES_MAX 256
-#define S_LEASE_MAX 4096 /* leases per LEASE message */
+#define S_NODES_MAX  256
+#define S_QUEUES_MAX 4096
+#define S_LEASE_MAX  4096 /* leases per LEASE message */
+
+/*  8:4:2:1, interleaved so no priority waits a whole cycle. */
+static const uint8_t s_wheel[] = {0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0};
+#define S_WHEEL (sizeof s_wheel / sizeof s_wheel[0])
 
 typedef struct {
     shoal_id_t *ids;
@@ -33,21 +47,45 @@ typedef struct {
 } s_node_t;
 
 typedef struct {
+    char name[SHOAL_NAME_MAX + 1];
+    s_fifo_t ready[SHOAL_PRIO__COUNT];
+    bool paused;
+    uint32_t limit; /* concurrency; 0 = none */
+    uint32_t inflight;
+    bool rated;
+    shoal_gcra_t rate;
+} s_queue_t;
+
+typedef struct {
+    s_node_t *node;
+    s_queue_t *queue;
+} s_lease_t;
+
+typedef struct {
     zsock_t *pipe;
     shoal_port_t *port;
     bool verbose;
     bool terminated;
-    s_fifo_t ready[SHOAL_PRIO__COUNT];
+    bool host_paused;
     s_node_t nodes[S_NODES_MAX];
     size_t nnodes;
+    s_queue_t **queues;
+    size_t nqueues;
+    size_t rr[SHOAL_PRIO__COUNT]; /* round-robin position per priority */
+    size_t wheel;
+    zhashx_t *leases; /* job id (16 bytes) -> s_lease_t */
+    uint64_t wake_us; /* earliest rate-limit wake-up, 0 = none */
     uint64_t leased;
 } self_t;
+
+/*  ---------------------------------------------------------------------
+    FIFOs */
 
 static bool
 s_fifo_push (s_fifo_t *f, const shoal_id_t *id)
 {
     if (f->len == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 1024;
+        size_t cap = f->cap ? f->cap * 2 : 64;
         shoal_id_t *ids = malloc (cap * sizeof *ids);
         if (!ids) {
             return false;
@@ -73,10 +111,36 @@ s_fifo_pop (s_fifo_t *f, shoal_id_t *id)
     f->len--;
 }
 
-static void
-s_fifo_clear (s_fifo_t *f)
+/*  ---------------------------------------------------------------------
+    Queues, executors, leases */
+
+static s_queue_t *
+s_queue (self_t *self, const char *name, size_t len, bool create)
 {
-    f->head = f->len = 0;
+    for (size_t i = 0; i < self->nqueues; i++) {
+        s_queue_t *q = self->queues[i];
+        if (strlen (q->name) == len && memcmp (q->name, name, len) == 0) {
+            return q;
+        }
+    }
+    if (!create || len > SHOAL_NAME_MAX || self->nqueues == S_QUEUES_MAX) {
+        return NULL;
+    }
+    if (self->nqueues % 64 == 0) {
+        s_queue_t **grown =
+            realloc (self->queues, (self->nqueues + 64) * sizeof *grown);
+        if (!grown) {
+            return NULL;
+        }
+        self->queues = grown;
+    }
+    s_queue_t *q = calloc (1, sizeof *q);
+    if (!q) {
+        return NULL;
+    }
+    memcpy (q->name, name, len);
+    self->queues[self->nqueues++] = q;
+    return q;
 }
 
 static s_node_t *
@@ -113,64 +177,175 @@ s_freest (self_t *self)
     return best;
 }
 
-static bool
-s_pop_ready (self_t *self, shoal_id_t *id)
+static size_t
+s_hash_id (const void *key)
 {
-    for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
-        if (self->ready[p].len > 0) {
-            s_fifo_pop (&self->ready[p], id);
-            return true;
-        }
-    }
-    return false;
+    const uint8_t *b = key;
+    size_t h;
+    memcpy (&h, b + 8, sizeof h); /* the random half of the id */
+    return h;
 }
 
-/*  Leases as many ready jobs as there are free slots, in one message. */
+static int
+s_cmp_id (const void *a, const void *b)
+{
+    return memcmp (a, b, 16);
+}
+
+static void *
+s_dup_id (const void *key)
+{
+    void *copy = malloc (16);
+    if (copy) {
+        memcpy (copy, key, 16);
+    }
+    return copy;
+}
+
+static void
+s_free_ptr (void **p)
+{
+    free (*p);
+    *p = NULL;
+}
+
+/*  Forgets every lease and every ready job (the store restarted). */
+static void
+s_reset (self_t *self)
+{
+    zhashx_purge (self->leases);
+    for (size_t i = 0; i < self->nnodes; i++) {
+        self->nodes[i].inflight = 0;
+    }
+    for (size_t i = 0; i < self->nqueues; i++) {
+        s_queue_t *q = self->queues[i];
+        q->inflight = 0;
+        for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
+            q->ready[p].head = q->ready[p].len = 0;
+        }
+    }
+}
+
+/*  ---------------------------------------------------------------------
+    Dispatch */
+
+/*  Whether q may start one more job at now; sets *wake when a rate limit
+    says later. Takes the rate token when it says yes. */
+static bool
+s_queue_may_start (self_t *self, s_queue_t *q, uint64_t now)
+{
+    if (q->paused || (q->limit && q->inflight >= q->limit)) {
+        return false;
+    }
+    if (q->rated) {
+        uint64_t after = 0;
+        if (!shoal_gcra_take (&q->rate, now, &after)) {
+            uint64_t at = now + (after ? after : 1);
+            if (!self->wake_us || at < self->wake_us) {
+                self->wake_us = at;
+            }
+            return false;
+        }
+    }
+    return true;
+}
+
+/*  Picks the next job of priority p in round-robin order over queues. */
+static s_queue_t *
+s_pick (self_t *self, int p, uint64_t now)
+{
+    for (size_t k = 0; k < self->nqueues; k++) {
+        size_t i = (self->rr[p] + k) % self->nqueues;
+        s_queue_t *q = self->queues[i];
+        if (q->ready[p].len > 0 && s_queue_may_start (self, q, now)) {
+            self->rr[p] = i + 1;
+            return q;
+        }
+    }
+    return NULL;
+}
+
+/*  The next (queue, priority) to serve, or NULL: the wheel's priority
+    first, then the others from the highest down. */
+static s_queue_t *
+s_next (self_t *self, uint64_t now, int *prio)
+{
+    int want = s_wheel[self->wheel];
+    self->wheel = (self->wheel + 1) % S_WHEEL;
+    s_queue_t *q = s_pick (self, want, now);
+    if (q) {
+        *prio = want;
+        return q;
+    }
+    for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
+        if (p != want && (q = s_pick (self, p, now))) {
+            *prio = p;
+            return q;
+        }
+    }
+    return NULL;
+}
+
+/*  Leases as many ready jobs as there are free slots, in batches. */
 static void
 s_dispatch (self_t *self)
 {
-    for (;;) {
-        /* count first: msgpack arrays carry their length up front */
-        uint32_t total = 0;
-        for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
-            total += (uint32_t) self->ready[p].len;
-        }
-        uint32_t slots = 0;
-        for (size_t i = 0; i < self->nnodes; i++) {
-            s_node_t *nd = &self->nodes[i];
-            slots +=
-                nd->capacity > nd->inflight ? nd->capacity - nd->inflight : 0;
-        }
-        uint32_t batch = total < slots ? total : slots;
-        if (batch > S_LEASE_MAX) {
-            batch = S_LEASE_MAX;
-        }
-        if (batch == 0) {
-            return;
-        }
-        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_LEASE,
-                                          SHOAL_STORE_NAME, NULL);
-        shoal_wr_map (w, 1);
-        shoal_wr_str (w, "items");
-        shoal_wr_array (w, batch);
-        for (uint32_t i = 0; i < batch; i++) {
-            s_node_t *nd = s_freest (self);
+    if (self->host_paused) {
+        return;
+    }
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    self->wake_us = 0;
+    shoal_wr_t *items = shoal_wr_new ();
+    if (!items) {
+        return;
+    }
+    for (bool more = true; more;) {
+        uint32_t n = 0;
+        shoal_wr_reset (items);
+        s_node_t *nd;
+        while (n < S_LEASE_MAX && (nd = s_freest (self))) {
+            int p;
+            s_queue_t *q = s_next (self, now, &p);
+            if (!q) {
+                break;
+            }
             shoal_id_t id;
-            if (!nd || !s_pop_ready (self, &id)) {
-                break; /* cannot happen: batch <= slots, total */
+            s_fifo_pop (&q->ready[p], &id);
+            s_lease_t *l = malloc (sizeof *l);
+            if (!l) {
+                s_fifo_push (&q->ready[p], &id); /* try again later */
+                break;
+            }
+            l->node = nd;
+            l->queue = q;
+            if (zhashx_insert (self->leases, id.b, l) != 0) {
+                free (l); /* already leased: a duplicate notification */
+                continue;
             }
             nd->inflight++;
+            q->inflight++;
             self->leased++;
-            shoal_wr_array (w, 2);
-            shoal_wr_bin (w, id.b, 16);
-            shoal_wr_str (w, nd->name);
+            shoal_wr_array (items, 2);
+            shoal_wr_bin (items, id.b, 16);
+            shoal_wr_str (items, nd->name);
+            n++;
         }
-        shoal_port_send (self->port);
-        if (batch < S_LEASE_MAX) {
-            return;
+        if (n > 0) {
+            shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_LEASE,
+                                              SHOAL_STORE_NAME, NULL);
+            shoal_wr_map (w, 1);
+            shoal_wr_str (w, "items");
+            shoal_wr_array (w, n);
+            shoal_wr_raw (w, shoal_wr_data (items), shoal_wr_size (items));
+            shoal_port_send (self->port);
         }
+        more = n == S_LEASE_MAX;
     }
+    shoal_wr_destroy (&items);
 }
+
+/*  ---------------------------------------------------------------------
+    Messages */
 
 static void
 s_handle_ready (self_t *self, shoal_in_t *in)
@@ -183,23 +358,66 @@ s_handle_ready (self_t *self, shoal_in_t *in)
     for (uint32_t i = 0; i < n; i++) {
         uint32_t four, idlen, qlen;
         const uint8_t *idp;
-        const char *q;
+        const char *qname;
         uint64_t prio, seq;
         if (shoal_rd_array (&rd, &four) || four != 4 ||
             shoal_rd_bin (&rd, &idp, &idlen) || idlen != 16 ||
-            shoal_rd_str (&rd, &q, &qlen) || shoal_rd_uint (&rd, &prio) ||
+            shoal_rd_str (&rd, &qname, &qlen) || shoal_rd_uint (&rd, &prio) ||
             shoal_rd_uint (&rd, &seq) || prio >= SHOAL_PRIO__COUNT) {
             shoal_warn ("scheduler: malformed JOBS_READY from %s",
                         in->hdr.from);
             return;
         }
+        s_queue_t *q = s_queue (self, qname, qlen, true);
         shoal_id_t id;
         memcpy (id.b, idp, 16);
-        if (!s_fifo_push (&self->ready[prio], &id)) {
-            /* Out of memory: the job stays in LMDB; a later FILL finds it. */
+        if (!q || !s_fifo_push (&q->ready[prio], &id)) {
+            /* The job stays in LMDB; the next FILL finds it. */
             shoal_error ("scheduler: out of memory for the ready window");
             return;
         }
+    }
+}
+
+/*  Settings of queues: [[name, paused, concurrency, interval_us, burst]]
+    ("*" = the whole host). */
+static void
+s_handle_queue_conf (self_t *self, shoal_in_t *in)
+{
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (in->body, in->body_len, "queues", &rd, &n)) {
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t five, len;
+        const char *name;
+        shoal_mp_val_t paused;
+        uint64_t limit, interval, burst;
+        if (shoal_rd_array (&rd, &five) || five != 5 ||
+            shoal_rd_str (&rd, &name, &len) || shoal_rd_next (&rd, &paused) ||
+            paused.type != SHOAL_MP_BOOL || shoal_rd_uint (&rd, &limit) ||
+            shoal_rd_uint (&rd, &interval) || shoal_rd_uint (&rd, &burst) ||
+            limit > UINT32_MAX || burst > UINT32_MAX) {
+            shoal_warn ("scheduler: malformed QUEUE_CONF");
+            return;
+        }
+        if (len == 1 && name[0] == '*') {
+            self->host_paused = paused.b;
+            continue;
+        }
+        s_queue_t *q = s_queue (self, name, len, true);
+        if (!q) {
+            continue;
+        }
+        q->paused = paused.b;
+        q->limit = (uint32_t) limit;
+        bool rated = interval > 0;
+        if (rated && (!q->rated || q->rate.interval_us != interval ||
+                      q->rate.burst != burst)) {
+            shoal_gcra_init (&q->rate, interval, (uint32_t) burst);
+        }
+        q->rated = rated;
     }
 }
 
@@ -210,12 +428,7 @@ s_handle_lease_done (self_t *self, shoal_in_t *in)
     if (shoal_map_bool (in->body, in->body_len, "reset", &reset) == SHOAL_OK &&
         reset) {
         /* The store restarted and requeued every lease: start over. */
-        for (size_t i = 0; i < self->nnodes; i++) {
-            self->nodes[i].inflight = 0;
-        }
-        for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
-            s_fifo_clear (&self->ready[p]);
-        }
+        s_reset (self);
         shoal_wr_t *w =
             shoal_port_begin (self->port, SHOAL_M_FILL, SHOAL_STORE_NAME, NULL);
         shoal_wr_map (w, 0);
@@ -224,26 +437,26 @@ s_handle_lease_done (self_t *self, shoal_in_t *in)
     }
     shoal_rd_t rd;
     uint32_t n;
-    if (shoal_map_array (in->body, in->body_len, "nodes", &rd, &n)) {
+    if (shoal_map_array (in->body, in->body_len, "ids", &rd, &n)) {
         return;
     }
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t two, len;
-        const char *name;
-        uint64_t count;
-        if (shoal_rd_array (&rd, &two) || two != 2 ||
-            shoal_rd_str (&rd, &name, &len) || len > SHOAL_NAME_MAX ||
-            shoal_rd_uint (&rd, &count)) {
+        const uint8_t *idp;
+        uint32_t len;
+        if (shoal_rd_bin (&rd, &idp, &len) || len != 16) {
             return;
         }
-        char buf[SHOAL_NAME_MAX + 1];
-        memcpy (buf, name, len);
-        buf[len] = '\0';
-        s_node_t *nd = s_node (self, buf, false);
-        if (nd) {
-            nd->inflight =
-                nd->inflight > count ? nd->inflight - (uint32_t) count : 0;
+        s_lease_t *l = zhashx_lookup (self->leases, idp);
+        if (!l) {
+            continue; /* not ours (a restarted scheduler): nothing held */
         }
+        if (l->node->inflight > 0) {
+            l->node->inflight--;
+        }
+        if (l->queue->inflight > 0) {
+            l->queue->inflight--;
+        }
+        zhashx_delete (self->leases, idp);
     }
 }
 
@@ -287,6 +500,16 @@ s_self_handle_port (self_t *self)
             case SHOAL_M_CREDIT:
                 s_handle_credit (self, &in);
                 break;
+            case SHOAL_M_QUEUE_CONF:
+                s_handle_queue_conf (self, &in);
+                break;
+            case SHOAL_M_PING: {
+                shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK,
+                                                  in.hdr.from, &in.hdr.id);
+                shoal_wr_map (w, 0);
+                shoal_port_send (self->port);
+                break;
+            }
             case SHOAL_M_ERROR:
                 break; /* e.g. store restarting */
             default:
@@ -304,9 +527,14 @@ s_self_destroy (self_t **self_p)
 {
     self_t *self = *self_p;
     if (self) {
-        for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
-            free (self->ready[p].ids);
+        for (size_t i = 0; i < self->nqueues; i++) {
+            for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
+                free (self->queues[i]->ready[p].ids);
+            }
+            free (self->queues[i]);
         }
+        free (self->queues);
+        zhashx_destroy (&self->leases);
         shoal_port_destroy (&self->port);
         free (self);
         *self_p = NULL;
@@ -320,7 +548,12 @@ shoal_scheduler_actor (zsock_t *pipe, void *args_)
     zsock_signal (pipe, 0);
     self_t *self = calloc (1, sizeof *self);
     shoal_err_t rc = SHOAL_ERR_NOMEM;
-    if (self) {
+    if (self && (self->leases = zhashx_new ())) {
+        zhashx_set_key_hasher (self->leases, s_hash_id);
+        zhashx_set_key_comparator (self->leases, s_cmp_id);
+        zhashx_set_key_duplicator (self->leases, s_dup_id);
+        zhashx_set_key_destructor (self->leases, s_free_ptr);
+        zhashx_set_destructor (self->leases, s_free_ptr);
         self->pipe = pipe;
         self->verbose = args->verbose;
         self->port = shoal_port_new (args->bus, args->name, &args->clock);
@@ -342,7 +575,15 @@ shoal_scheduler_actor (zsock_t *pipe, void *args_)
         {zsock_resolve (shoal_port_sock (self->port)), 0, ZMQ_POLLIN, 0},
     };
     while (!self->terminated) {
-        if (zmq_poll (items, 2, -1) < 0) {
+        long timeout = -1;
+        if (self->wake_us) {
+            uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+            timeout = self->wake_us > now
+                          ? (long) ((self->wake_us - now) / 1000) + 1
+                          : 0;
+        }
+        int n = zmq_poll (items, 2, timeout);
+        if (n < 0) {
             if (zmq_errno () == EINTR) {
                 continue;
             }
@@ -353,6 +594,8 @@ shoal_scheduler_actor (zsock_t *pipe, void *args_)
         }
         if (items[1].revents & ZMQ_POLLIN) {
             s_self_handle_port (self);
+        } else if (n == 0) {
+            s_dispatch (self); /* a rate limit allows more now */
         }
     }
     s_self_destroy (&self);

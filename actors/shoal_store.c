@@ -84,7 +84,8 @@ s_pass_reset (self_t *self)
     shoal_wr_reset (self->ready);
     shoal_wr_reset (self->events);
     self->nready = self->nevents = 0;
-    self->ncredits = 0;
+    shoal_wr_reset (self->done);
+    self->ndone = 0;
     zlistx_purge (self->new_waiters);
     zlistx_purge (self->done_jobs);
     self->p_next_seq = self->next_seq;
@@ -138,6 +139,19 @@ s_publish (self_t *self)
     self->next_due_us = self->p_next_due_us;
     memcpy (self->count, self->p_count, sizeof self->count);
     shoal_port_flush (self->port);
+    /* Leases that ended go first: a job whose lease ended may be ready
+       again in this very pass, and the scheduler must free the old lease
+       before it sees the job (one pipe: order is kept). */
+    if (self->ndone > 0) {
+        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_LEASE_DONE,
+                                          SHOAL_SCHEDULER_NAME, NULL);
+        shoal_wr_map (w, 1);
+        shoal_wr_str (w, "ids");
+        shoal_wr_array (w, self->ndone);
+        shoal_wr_raw (w, shoal_wr_data (self->done),
+                      shoal_wr_size (self->done));
+        shoal_port_send (self->port);
+    }
     if (self->nready > 0) {
         shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_JOBS_READY,
                                           SHOAL_SCHEDULER_NAME, NULL);
@@ -146,19 +160,6 @@ s_publish (self_t *self)
         shoal_wr_array (w, self->nready);
         shoal_wr_raw (w, shoal_wr_data (self->ready),
                       shoal_wr_size (self->ready));
-        shoal_port_send (self->port);
-    }
-    if (self->ncredits > 0) {
-        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_LEASE_DONE,
-                                          SHOAL_SCHEDULER_NAME, NULL);
-        shoal_wr_map (w, 1);
-        shoal_wr_str (w, "nodes");
-        shoal_wr_array (w, (uint32_t) self->ncredits);
-        for (size_t i = 0; i < self->ncredits; i++) {
-            shoal_wr_array (w, 2);
-            shoal_wr_str (w, self->credits[i].node);
-            shoal_wr_uint (w, self->credits[i].count);
-        }
         shoal_port_send (self->port);
     }
     if (self->nevents > 0) {
@@ -279,6 +280,7 @@ s_self_destroy (self_t **self_p)
     shoal_wr_destroy (&self->rec);
     shoal_wr_destroy (&self->ready);
     shoal_wr_destroy (&self->events);
+    shoal_wr_destroy (&self->done);
     zlistx_destroy (&self->waiters);
     zlistx_destroy (&self->new_waiters);
     zlistx_destroy (&self->done_jobs);
@@ -323,11 +325,13 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     self->rec = shoal_wr_new ();
     self->ready = shoal_wr_new ();
     self->events = shoal_wr_new ();
+    self->done = shoal_wr_new ();
     self->waiters = store_list_new ();
     self->new_waiters = store_list_new ();
     self->done_jobs = store_list_new ();
     if (!self->batch || !self->rec || !self->ready || !self->events ||
-        !self->waiters || !self->new_waiters || !self->done_jobs) {
+        !self->done || !self->waiters || !self->new_waiters ||
+        !self->done_jobs) {
         return SHOAL_ERR_NOMEM;
     }
     const char *dir = shoal_config_get (args->config, "shoald/data");

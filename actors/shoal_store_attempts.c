@@ -38,7 +38,7 @@ store_end_attempt (self_t *self, shoal_job_t *job, bool ok, uint64_t now)
     }
     job->lease_expires_us = 0;
     job->updated_us = now;
-    store_note_credit (self, job->executor);
+    store_note_done (self, &job->id);
     uint64_t delay = 0;
     if (ok) {
         store_move_state (self, job, SHOAL_JOB_SUCCEEDED);

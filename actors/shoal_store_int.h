@@ -32,14 +32,6 @@ typedef struct {
     uint64_t deadline_us;
 } s_waiter_t;
 
-/*  Credits to hand back to the scheduler, per node. */
-typedef struct {
-    char node[SHOAL_NAME_MAX + 1];
-    uint32_t count;
-} s_credit_t;
-
-#define S_CREDITS_MAX 512
-
 typedef struct {
     zsock_t *pipe;
     shoal_port_t *port;
@@ -65,8 +57,8 @@ typedef struct {
     uint32_t nready;
     shoal_wr_t *events; /* EVENT items */
     uint32_t nevents;
-    s_credit_t credits[S_CREDITS_MAX];
-    size_t ncredits;
+    shoal_wr_t *done; /* LEASE_DONE ids: leases that ended */
+    uint32_t ndone;
     zlistx_t *new_waiters; /* s_waiter_t *, added after commit */
     zlistx_t *done_jobs;   /* shoal_id_t *, final this pass */
 
@@ -114,7 +106,9 @@ shoal_err_t store_next_due (self_t *self, uint64_t *due_us);
 /*  shoal_store_records.c: effects sent after the commit */
 void store_note_ready (self_t *self, const shoal_job_t *job);
 void store_note_event (self_t *self, const char *topic, const shoal_job_t *job);
-void store_note_credit (self_t *self, const char *node);
+/*  A lease ended (result, expiry, refusal, requeue): the scheduler frees
+    the executor slot and the queue's concurrency slot it held. */
+void store_note_done (self_t *self, const shoal_id_t *id);
 shoal_err_t store_reply_code (self_t *self, const char *to,
                               const shoal_id_t *corr, shoal_err_t code,
                               const char *text);
@@ -142,6 +136,11 @@ shoal_err_t store_query_dlq_retry (self_t *self, shoal_in_t *in,
                                    const uint8_t *args, size_t len);
 shoal_err_t store_query_dlq_purge (self_t *self, shoal_in_t *in,
                                    const uint8_t *args, size_t len);
+
+/*  shoal_store_queues.c: queue settings (args: the client's body) */
+shoal_err_t store_query_queue (self_t *self, shoal_in_t *in,
+                               const uint8_t *args, size_t len);
+shoal_err_t store_queue_conf_all (self_t *self, const char *to);
 
 shoal_err_t store_requeue_leases (self_t *self, const char *node,
                                   uint64_t *count);

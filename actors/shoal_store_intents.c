@@ -155,7 +155,7 @@ s_apply_lease (self_t *self, shoal_in_t *in)
         shoal_err_t rc = store_get_job (self, &id, &job);
         if (rc == SHOAL_ERR_NOT_FOUND ||
             (rc == SHOAL_OK && job.state != SHOAL_JOB_ENQUEUED)) {
-            store_note_credit (self, nodename); /* taken already: refuse */
+            store_note_done (self, &id); /* taken already: refuse */
             continue;
         }
         if (rc) {
@@ -318,6 +318,7 @@ s_requeue (self_t *self, const shoal_id_t *id)
             return rc;
         }
         store_note_ready (self, &job);
+        store_note_done (self, &job.id); /* the old lease is over */
         store_note_event (self, "job.requeued", &job);
     }
     return store_del_lease (self, id);
@@ -363,6 +364,67 @@ store_requeue_leases (self_t *self, const char *node, uint64_t *count)
     return rc;
 }
 
+/*  RELEASE {items:[{id, e}]}: leases an executor gives back before
+    starting them (it is stopping, or about to block). The job returns to
+    its queue and the attempt it never ran is not counted. */
+static shoal_err_t
+s_apply_release (self_t *self, shoal_in_t *in)
+{
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (in->body, in->body_len, "items", &rd, &n)) {
+        return SHOAL_OK;
+    }
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *item = rd.p;
+        if (shoal_rd_skip (&rd, self->lim.depth_max)) {
+            return SHOAL_OK;
+        }
+        size_t len = (size_t) (rd.p - item);
+        const uint8_t *idp;
+        uint32_t idlen;
+        uint64_t epoch;
+        if (shoal_map_bin (item, len, "id", &idp, &idlen) || idlen != 16 ||
+            shoal_map_uint (item, len, "e", &epoch)) {
+            continue;
+        }
+        shoal_id_t id;
+        memcpy (id.b, idp, 16);
+        shoal_job_t job;
+        shoal_err_t rc = store_get_job (self, &id, &job);
+        if (rc == SHOAL_ERR_NOT_FOUND) {
+            continue;
+        }
+        if (rc) {
+            return rc;
+        }
+        if (job.state != SHOAL_JOB_LEASED || job.epoch != epoch ||
+            !streq (job.executor, in->hdr.from)) {
+            continue; /* that lease is already over */
+        }
+        if ((rc = store_del_expiry (self, &job)) ||
+            (rc = store_del_lease (self, &id))) {
+            return rc;
+        }
+        store_move_state (self, &job, SHOAL_JOB_ENQUEUED);
+        if (job.attempt > 0) {
+            job.attempt--;
+        }
+        job.lease_expires_us = 0;
+        job.executor[0] = '\0';
+        job.updated_us = now;
+        if ((rc = store_put_job (self, &job)) ||
+            (rc = store_put_ready (self, &job))) {
+            return rc;
+        }
+        store_note_done (self, &id);
+        store_note_ready (self, &job);
+        store_note_event (self, "job.requeued", &job);
+    }
+    return SHOAL_OK;
+}
+
 static shoal_err_t
 s_apply_node_boot (self_t *self, shoal_in_t *in)
 {
@@ -386,8 +448,13 @@ s_apply_node_boot (self_t *self, shoal_in_t *in)
 static shoal_err_t
 s_apply_fill (self_t *self, shoal_in_t *in)
 {
+    /* Settings first: the scheduler must not lease from a paused queue. */
+    shoal_err_t rc = store_queue_conf_all (self, in->hdr.from);
+    if (rc) {
+        return rc;
+    }
     shoal_cursor_t *cur;
-    shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_READY, &cur);
+    rc = shoal_cursor_open (self->txn, SHOAL_DBI_READY, &cur);
     if (rc) {
         return rc;
     }
@@ -464,7 +531,7 @@ s_apply_query (self_t *self, shoal_in_t *in)
         return shoal_port_defer (self->port);
     }
     if (streq (op, "list") || streq (op, "dlq_retry") ||
-        streq (op, "dlq_purge")) {
+        streq (op, "dlq_purge") || streq (op, "queue")) {
         shoal_mp_val_t v;
         const uint8_t *args = (const uint8_t *) "\x80"; /* {} */
         size_t alen = 1;
@@ -473,6 +540,9 @@ s_apply_query (self_t *self, shoal_in_t *in)
             v.type != SHOAL_MP_MAP) {
             return store_reply_code (self, in->hdr.from, &in->hdr.id,
                                      SHOAL_ERR_INVALID, "args must be a map");
+        }
+        if (streq (op, "queue")) {
+            return store_query_queue (self, in, args, alen);
         }
         return streq (op, "list") ? store_query_list (self, in, args, alen)
                : streq (op, "dlq_retry")
@@ -531,6 +601,8 @@ store_apply (self_t *self, shoal_in_t *in)
             return s_apply_fill (self, in);
         case SHOAL_M_QUERY:
             return s_apply_query (self, in);
+        case SHOAL_M_RELEASE:
+            return s_apply_release (self, in);
         case SHOAL_M_NODE_BOOT:
             return s_apply_node_boot (self, in);
         case SHOAL_M_PING: {

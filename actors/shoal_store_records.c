@@ -121,19 +121,10 @@ store_note_event (self_t *self, const char *topic, const shoal_job_t *job)
 }
 
 void
-store_note_credit (self_t *self, const char *node)
+store_note_done (self_t *self, const shoal_id_t *id)
 {
-    for (size_t i = 0; i < self->ncredits; i++) {
-        if (streq (self->credits[i].node, node)) {
-            self->credits[i].count++;
-            return;
-        }
-    }
-    if (self->ncredits < S_CREDITS_MAX) {
-        s_credit_t *c = &self->credits[self->ncredits++];
-        snprintf (c->node, sizeof c->node, "%s", node);
-        c->count = 1;
-    }
+    shoal_wr_bin (self->done, id->b, 16);
+    self->ndone++;
 }
 
 /*  Writes the public view of a job: what STATUS and WAIT return. */

@@ -35,6 +35,8 @@ shoal_mtype_name (uint32_t type)
             return "LIST";
         case SHOAL_M_DLQ:
             return "DLQ";
+        case SHOAL_M_QUEUE:
+            return "QUEUE";
         case SHOAL_M_STORE_SUBMIT:
             return "STORE_SUBMIT";
         case SHOAL_M_STORE_ACKS:
@@ -63,6 +65,10 @@ shoal_mtype_name (uint32_t type)
             return "HEARTBEAT";
         case SHOAL_M_NODE_BOOT:
             return "NODE_BOOT";
+        case SHOAL_M_QUEUE_CONF:
+            return "QUEUE_CONF";
+        case SHOAL_M_RELEASE:
+            return "RELEASE";
         default:
             return "?";
     }

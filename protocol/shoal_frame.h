@@ -44,6 +44,7 @@ typedef enum {
     SHOAL_M_STATS = 14,    /* client -> control */
     SHOAL_M_LIST = 15,     /* client -> control: {state?, queue?, ...} */
     SHOAL_M_DLQ = 16,      /* client -> control: {op: retry|purge, id?} */
+    SHOAL_M_QUEUE = 17,    /* client -> control: pause/resume/set/list */
     /* internal, between actors of one host */
     SHOAL_M_STORE_SUBMIT = 40, /* control -> store: {items:[job...]} */
     SHOAL_M_STORE_ACKS = 41,   /* store -> control: {items:[...]} */
@@ -59,6 +60,8 @@ typedef enum {
     SHOAL_M_LEASE_DONE = 51,   /* store -> scheduler: lease outcomes */
     SHOAL_M_HEARTBEAT = 52,    /* process actor <-> supervisor */
     SHOAL_M_NODE_BOOT = 53,    /* node -> store: requeue my old leases */
+    SHOAL_M_QUEUE_CONF = 54,   /* store -> scheduler: queue settings */
+    SHOAL_M_RELEASE = 55,      /* node -> store: leases not started */
     SHOAL_M__MAX
 } shoal_mtype_t;
 

@@ -38,6 +38,7 @@ typedef enum {
     SHOAL_DBI_EXPIRY,  /* lease expiry(be64) job id -> executor name */
     SHOAL_DBI_IDEM,    /* idempotency key -> job id */
     SHOAL_DBI_DEAD,    /* dead_at(be64) job id -> (empty): the DLQ */
+    SHOAL_DBI_QUEUES,  /* queue name ("*" = host) -> settings */
     SHOAL_DBI__COUNT
 } shoal_dbi_t;
 

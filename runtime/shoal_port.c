@@ -53,7 +53,9 @@ s_port_new (const char *bus_endpoint, const char *name,
     }
     zsock_set_sndhwm (self->sock, 0);
     zsock_set_rcvhwm (self->sock, 0);
-    zsock_set_linger (self->sock, 0);
+    /* Messages sent just before closing (a stopping actor hands work
+       back) must still leave: wait up to 2 s for them at close. */
+    zsock_set_linger (self->sock, 2000);
     if (zsock_connect (self->sock, "%s", bus_endpoint)) {
         shoal_error ("port %s: cannot connect to %s: %s", name, bus_endpoint,
                      zmq_strerror (zmq_errno ()));

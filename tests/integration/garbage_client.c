@@ -82,8 +82,8 @@ s_expect_error (const void *data, size_t size, uint64_t want)
     zframe_t *r = s_ask_on (s, data, size);
     shoal_hdr_t hdr;
     uint64_t code = 0;
-    bool ok = s_decode (r, &hdr, &code) && hdr.type == SHOAL_M_ERROR &&
-              code == want;
+    bool ok =
+        s_decode (r, &hdr, &code) && hdr.type == SHOAL_M_ERROR && code == want;
     if (!ok) {
         fprintf (stderr, "  want ERROR %llu, got %s code %llu\n",
                  (unsigned long long) want,

@@ -1,0 +1,268 @@
+/*  shoal_store_queues.c - durable queue settings: pause/resume (a queue
+    or the whole host, "*"), concurrency limit, rate limit (GCRA interval
+    and burst). The store keeps them in LMDB and tells the scheduler,
+    which enforces them; a restarted scheduler gets them all with FILL.
+
+    Record (msgpack array): [paused bool, concurrency uint, interval_us
+    uint, burst uint]; 0 means no limit.
+*/
+#include "shoal_store_int.h"
+#include "shoal_gcra.h"
+
+typedef struct {
+    bool paused;
+    uint64_t limit;
+    uint64_t interval_us;
+    uint64_t burst;
+} s_conf_t;
+
+static shoal_err_t
+s_conf_get (self_t *self, const char *name, s_conf_t *c)
+{
+    memset (c, 0, sizeof *c);
+    const void *v;
+    size_t len;
+    shoal_err_t rc = shoal_txn_get (self->txn, SHOAL_DBI_QUEUES, name,
+                                    strlen (name), &v, &len);
+    if (rc) {
+        return rc;
+    }
+    shoal_rd_t rd;
+    shoal_rd_init (&rd, v, len);
+    uint32_t n;
+    shoal_mp_val_t paused;
+    if (shoal_rd_array (&rd, &n) || n != 4 || shoal_rd_next (&rd, &paused) ||
+        paused.type != SHOAL_MP_BOOL || shoal_rd_uint (&rd, &c->limit) ||
+        shoal_rd_uint (&rd, &c->interval_us) ||
+        shoal_rd_uint (&rd, &c->burst)) {
+        return SHOAL_ERR_CORRUPT;
+    }
+    c->paused = paused.b;
+    return SHOAL_OK;
+}
+
+static void
+s_conf_write (shoal_wr_t *w, const char *name, const s_conf_t *c)
+{
+    shoal_wr_array (w, 5);
+    shoal_wr_str (w, name);
+    shoal_wr_bool (w, c->paused);
+    shoal_wr_uint (w, c->limit);
+    shoal_wr_uint (w, c->interval_us);
+    shoal_wr_uint (w, c->burst);
+}
+
+static shoal_err_t
+s_conf_put (self_t *self, const char *name, const s_conf_t *c)
+{
+    uint8_t buf[64];
+    shoal_wr_t *w = shoal_wr_new ();
+    if (!w) {
+        return SHOAL_ERR_NOMEM;
+    }
+    shoal_wr_array (w, 4);
+    shoal_wr_bool (w, c->paused);
+    shoal_wr_uint (w, c->limit);
+    shoal_wr_uint (w, c->interval_us);
+    shoal_wr_uint (w, c->burst);
+    shoal_err_t rc = shoal_wr_error (w);
+    size_t n = shoal_wr_size (w);
+    if (rc == SHOAL_OK && n <= sizeof buf) {
+        memcpy (buf, shoal_wr_data (w), n);
+        rc = shoal_txn_put (self->txn, SHOAL_DBI_QUEUES, name, strlen (name),
+                            buf, n);
+    }
+    shoal_wr_destroy (&w);
+    return rc;
+}
+
+/*  Every queue's settings to the scheduler (FILL), in the outbox. */
+shoal_err_t
+store_queue_conf_all (self_t *self, const char *to)
+{
+    shoal_cursor_t *cur;
+    shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_QUEUES, &cur);
+    if (rc) {
+        return rc;
+    }
+    shoal_wr_t *items = shoal_wr_new ();
+    uint32_t n = 0;
+    shoal_kv_t kv;
+    for (rc = shoal_cursor_seek (cur, NULL, 0, &kv); items && rc == SHOAL_OK;
+         rc = shoal_cursor_next (cur, &kv)) {
+        char name[SHOAL_NAME_MAX + 1];
+        s_conf_t c;
+        if (kv.key_len > SHOAL_NAME_MAX) {
+            continue;
+        }
+        memcpy (name, kv.key, kv.key_len);
+        name[kv.key_len] = '\0';
+        if (s_conf_get (self, name, &c) == SHOAL_OK) {
+            s_conf_write (items, name, &c);
+            n++;
+        }
+    }
+    shoal_cursor_close (&cur);
+    if (!items) {
+        return SHOAL_ERR_NOMEM;
+    }
+    if (rc == SHOAL_ERR_NOT_FOUND) {
+        shoal_wr_t *w =
+            shoal_port_begin (self->port, SHOAL_M_QUEUE_CONF, to, NULL);
+        shoal_wr_map (w, 1);
+        shoal_wr_str (w, "queues");
+        shoal_wr_array (w, n);
+        shoal_wr_raw (w, shoal_wr_data (items), shoal_wr_size (items));
+        rc = shoal_port_defer (self->port);
+    }
+    shoal_wr_destroy (&items);
+    return rc;
+}
+
+static shoal_err_t
+s_reply_conf (self_t *self, shoal_in_t *in, const char *name, const s_conf_t *c)
+{
+    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
+                                      in->hdr.from, &in->hdr.id);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_uint (w, "code", SHOAL_OK);
+    shoal_wr_str (w, "queue");
+    shoal_wr_map (w, 5);
+    shoal_wr_kv_str (w, "name", name);
+    shoal_wr_kv_bool (w, "paused", c->paused);
+    shoal_wr_kv_uint (w, "concurrency", c->limit);
+    shoal_wr_kv_uint (w, "rate_interval_us", c->interval_us);
+    shoal_wr_kv_uint (w, "burst", c->burst);
+    shoal_err_t rc = shoal_port_defer (self->port);
+    if (rc == SHOAL_OK) {
+        /* and the scheduler enforces it from the next dispatch on */
+        w = shoal_port_begin (self->port, SHOAL_M_QUEUE_CONF,
+                              SHOAL_SCHEDULER_NAME, NULL);
+        shoal_wr_map (w, 1);
+        shoal_wr_str (w, "queues");
+        shoal_wr_array (w, 1);
+        s_conf_write (w, name, c);
+        rc = shoal_port_defer (self->port);
+    }
+    return rc;
+}
+
+static shoal_err_t
+s_list (self_t *self, shoal_in_t *in)
+{
+    shoal_cursor_t *cur;
+    shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_QUEUES, &cur);
+    if (rc) {
+        return rc;
+    }
+    shoal_wr_t *items = shoal_wr_new ();
+    uint32_t n = 0;
+    shoal_kv_t kv;
+    for (rc = shoal_cursor_seek (cur, NULL, 0, &kv); items && rc == SHOAL_OK;
+         rc = shoal_cursor_next (cur, &kv)) {
+        char name[SHOAL_NAME_MAX + 1];
+        s_conf_t c;
+        if (kv.key_len > SHOAL_NAME_MAX) {
+            continue;
+        }
+        memcpy (name, kv.key, kv.key_len);
+        name[kv.key_len] = '\0';
+        if (s_conf_get (self, name, &c) == SHOAL_OK) {
+            shoal_wr_map (items, 5);
+            shoal_wr_kv_str (items, "name", name);
+            shoal_wr_kv_bool (items, "paused", c.paused);
+            shoal_wr_kv_uint (items, "concurrency", c.limit);
+            shoal_wr_kv_uint (items, "rate_interval_us", c.interval_us);
+            shoal_wr_kv_uint (items, "burst", c.burst);
+            n++;
+        }
+    }
+    shoal_cursor_close (&cur);
+    if (!items) {
+        return SHOAL_ERR_NOMEM;
+    }
+    if (rc == SHOAL_ERR_NOT_FOUND) {
+        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
+                                          in->hdr.from, &in->hdr.id);
+        shoal_wr_map (w, 2);
+        shoal_wr_kv_uint (w, "code", SHOAL_OK);
+        shoal_wr_str (w, "queues");
+        shoal_wr_array (w, n);
+        shoal_wr_raw (w, shoal_wr_data (items), shoal_wr_size (items));
+        rc = shoal_port_defer (self->port);
+    }
+    shoal_wr_destroy (&items);
+    return rc;
+}
+
+shoal_err_t
+store_query_queue (self_t *self, shoal_in_t *in, const uint8_t *args,
+                   size_t len)
+{
+    char op[16], name[SHOAL_NAME_MAX + 1] = "*";
+    if (shoal_map_strcpy (args, len, "op", op, sizeof op)) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID,
+                                 "\"op\" must be pause, resume, set or list");
+    }
+    if (streq (op, "list")) {
+        return s_list (self, in);
+    }
+    shoal_err_t rc = shoal_map_strcpy (args, len, "queue", name, sizeof name);
+    if ((rc && rc != SHOAL_ERR_NOT_FOUND) ||
+        (rc == SHOAL_OK && !shoal_name_valid (name, strlen (name)))) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID,
+                                 "\"queue\" must be a queue name");
+    }
+    bool host = rc == SHOAL_ERR_NOT_FOUND;
+    s_conf_t c;
+    rc = s_conf_get (self, name, &c);
+    if (rc && rc != SHOAL_ERR_NOT_FOUND) {
+        return rc;
+    }
+    if (streq (op, "pause") || streq (op, "resume")) {
+        c.paused = streq (op, "pause");
+    } else if (streq (op, "set") && !host) {
+        uint64_t limit = c.limit, burst = c.burst ? c.burst : 1;
+        const char *rate;
+        uint32_t rlen;
+        shoal_err_t e = shoal_map_uint (args, len, "concurrency", &limit);
+        if ((e && e != SHOAL_ERR_NOT_FOUND) || limit > 1000000) {
+            return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                     SHOAL_ERR_INVALID,
+                                     "\"concurrency\" must be 0..1000000");
+        }
+        e = shoal_map_uint (args, len, "burst", &burst);
+        if ((e && e != SHOAL_ERR_NOT_FOUND) || burst < 1 || burst > 1000000) {
+            return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                     SHOAL_ERR_INVALID,
+                                     "\"burst\" must be 1..1000000");
+        }
+        c.limit = limit;
+        c.burst = burst;
+        if (shoal_map_str (args, len, "rate", &rate, &rlen) == SHOAL_OK) {
+            char text[32];
+            snprintf (text, sizeof text, "%.*s", (int) rlen, rate);
+            uint64_t interval = 0;
+            if (!streq (text, "none") &&
+                shoal_gcra_parse_rate (text, &interval)) {
+                return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                         SHOAL_ERR_INVALID,
+                                         "\"rate\" must be like 100/s, 10/m, "
+                                         "5/h or none");
+            }
+            c.interval_us = interval;
+        }
+    } else {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID,
+                                 host ? "set needs a queue"
+                                      : "\"op\" must be pause, resume, set "
+                                        "or list");
+    }
+    if ((rc = s_conf_put (self, name, &c))) {
+        return rc;
+    }
+    return s_reply_conf (self, in, name, &c);
+}
