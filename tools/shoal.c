@@ -72,6 +72,10 @@ s_usage (FILE *out)
         "       [--all] [--json]         list jobs, oldest first\n"
         "  dlq list|show ID|retry ID|purge ID|purge --all\n"
         "                                the dead-letter queue\n"
+        "  pause [QUEUE] / resume [QUEUE] stop/restart leasing (a queue, or\n"
+        "                                the whole host); durable\n"
+        "  queue set QUEUE [--concurrency N] [--rate N/s|none] [--burst N]\n"
+        "  queue list                    per-queue limits, across executors\n"
         "  wait [--timeout S] [--json] ID\n"
         "                                wait until the job finishes\n"
         "                                (exit 0 succeeded, 4 failed, 5 "
@@ -1035,17 +1039,125 @@ s_cmd_dlq (s_cli_t *cli, int argc, char **argv)
     return s_usage_error ("unknown dlq command '%s'", sub);
 }
 
+/*  Sends a QUEUE request {op, queue?, ...}; prints the settings. */
+static int
+s_queue_call (s_cli_t *cli, const char *op, const char *queue, long concurrency,
+              const char *rate, long burst)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_QUEUE, &id, 0);
+    shoal_wr_map (w, 1 + (queue != NULL) + (concurrency >= 0) + (rate != NULL) +
+                         (burst >= 0));
+    shoal_wr_kv_str (w, "op", op);
+    if (queue) {
+        shoal_wr_kv_str (w, "queue", queue);
+    }
+    if (concurrency >= 0) {
+        shoal_wr_kv_uint (w, "concurrency", (uint64_t) concurrency);
+    }
+    if (rate) {
+        shoal_wr_kv_str (w, "rate", rate);
+    }
+    if (burst >= 0) {
+        shoal_wr_kv_uint (w, "burst", (uint64_t) burst);
+    }
+    shoal_in_t in;
+    int rc = s_call (cli, &id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    if (in.hdr.type != SHOAL_M_OK) {
+        rc = s_refused (&in);
+    } else {
+        shoal_mp_val_t v;
+        const uint8_t *raw;
+        size_t len;
+        if (shoal_map_find (in.body, in.body_len, "queue", &v, &raw, &len) ==
+                SHOAL_OK ||
+            shoal_map_find (in.body, in.body_len, "queues", &v, &raw, &len) ==
+                SHOAL_OK) {
+            s_print_json (raw, len);
+        }
+    }
+    shoal_in_close (&in);
+    return rc;
+}
+
+static int
+s_cmd_pause (s_cli_t *cli, int argc, char **argv)
+{
+    if (argc > 2) {
+        return s_usage_error ("%s takes at most a queue name", argv[0]);
+    }
+    if (argc == 2 && !shoal_name_valid (argv[1], strlen (argv[1]))) {
+        return s_usage_error ("'%s' is not a queue name", argv[1]);
+    }
+    return s_queue_call (cli, argv[0], argc == 2 ? argv[1] : NULL, -1, NULL,
+                         -1);
+}
+
+static long
+s_long_arg (const char *text, long min, long max)
+{
+    char *end;
+    errno = 0;
+    long v = strtol (text, &end, 10);
+    return errno || *end || v < min || v > max ? -1 : v;
+}
+
+static int
+s_cmd_queue (s_cli_t *cli, int argc, char **argv)
+{
+    if (argc >= 2 && streq (argv[1], "list") && argc == 2) {
+        return s_queue_call (cli, "list", NULL, -1, NULL, -1);
+    }
+    if (argc < 3 || !streq (argv[1], "set")) {
+        return s_usage_error ("usage: queue list | queue set QUEUE "
+                              "[--concurrency N] [--rate N/s|none] "
+                              "[--burst N]%s",
+                              "");
+    }
+    const char *queue = argv[2];
+    if (!shoal_name_valid (queue, strlen (queue))) {
+        return s_usage_error ("'%s' is not a queue name", queue);
+    }
+    long concurrency = -1, burst = -1;
+    const char *rate = NULL;
+    for (int i = 3; i < argc; i += 2) {
+        if (i + 1 >= argc) {
+            return s_usage_error ("%s needs a value", argv[i]);
+        }
+        if (streq (argv[i], "--concurrency")) {
+            if ((concurrency = s_long_arg (argv[i + 1], 0, 1000000)) < 0) {
+                return s_usage_error ("--concurrency: 0 (none) to 1000000%s",
+                                      "");
+            }
+        } else if (streq (argv[i], "--rate")) {
+            rate = argv[i + 1];
+        } else if (streq (argv[i], "--burst")) {
+            if ((burst = s_long_arg (argv[i + 1], 1, 1000000)) < 0) {
+                return s_usage_error ("--burst: 1 to 1000000%s", "");
+            }
+        } else {
+            return s_usage_error ("queue set: unknown option '%s'", argv[i]);
+        }
+    }
+    return s_queue_call (cli, "set", queue, concurrency, rate, burst);
+}
+
 typedef struct {
     const char *name;
     int (*fn) (s_cli_t *, int, char **);
 } s_cmd_t;
 
 static const s_cmd_t s_cmds[] = {
-    {"list", s_cmd_list},       {"dlq", s_cmd_dlq},
-    {"show", s_cmd_status},     {"ping", s_cmd_ping},
-    {"submit", s_cmd_submit},   {"status", s_cmd_status},
-    {"wait", s_cmd_wait},       {"stats", s_cmd_stats},
-    {"monitor", s_cmd_monitor}, {"shutdown", s_cmd_shutdown},
+    {"list", s_cmd_list},         {"dlq", s_cmd_dlq},
+    {"pause", s_cmd_pause},       {"resume", s_cmd_pause},
+    {"queue", s_cmd_queue},       {"show", s_cmd_status},
+    {"ping", s_cmd_ping},         {"submit", s_cmd_submit},
+    {"status", s_cmd_status},     {"wait", s_cmd_wait},
+    {"stats", s_cmd_stats},       {"monitor", s_cmd_monitor},
+    {"shutdown", s_cmd_shutdown},
 };
 
 int

@@ -366,10 +366,166 @@ SHOAL_TEST (timeout_fails_the_run_with_class_timeout)
     host_destroy (&h);
 }
 
+static bool
+s_queue_op (host_t *h, const char *op, const char *queue, int64_t limit,
+            const char *rate, int64_t burst)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_QUEUE, &id);
+    shoal_wr_map (w, 1 + (queue != NULL) + (limit >= 0) + (rate != NULL) +
+                         (burst >= 0));
+    shoal_wr_kv_str (w, "op", op);
+    if (queue) {
+        shoal_wr_kv_str (w, "queue", queue);
+    }
+    if (limit >= 0) {
+        shoal_wr_kv_uint (w, "concurrency", (uint64_t) limit);
+    }
+    if (rate) {
+        shoal_wr_kv_str (w, "rate", rate);
+    }
+    if (burst >= 0) {
+        shoal_wr_kv_uint (w, "burst", (uint64_t) burst);
+    }
+    shoal_in_t in;
+    if (!host_call (h, &id, &in)) {
+        return false;
+    }
+    bool ok = in.hdr.type == SHOAL_M_OK;
+    shoal_in_close (&in);
+    return ok;
+}
+
+static bool
+s_submit_q (host_t *h, const char *type, const char *queue,
+            char id_out[SHOAL_ID_TEXT])
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_SUBMIT, &id);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_str (w, "type", type);
+    shoal_wr_kv_str (w, "queue", queue);
+    shoal_in_t in;
+    if (!host_call (h, &id, &in)) {
+        return false;
+    }
+    bool ok = shoal_map_strcpy (in.body, in.body_len, "id", id_out,
+                                SHOAL_ID_TEXT) == SHOAL_OK;
+    shoal_in_close (&in);
+    return ok;
+}
+
+/*  Pokes store and scheduler until nothing changes: every effect of the
+    last clock step has happened. */
+static void
+s_settle (host_t *h)
+{
+    for (int i = 0; i < 5; i++) {
+        host_poke (h);
+    }
+}
+
+SHOAL_TEST (paused_queue_holds_its_jobs_until_resumed)
+{
+    host_t *h = host_new (1, NULL);
+    CHECK (h);
+    CHECK (s_queue_op (h, "pause", "mail", -1, NULL, -1));
+    char a[SHOAL_ID_TEXT], b[SHOAL_ID_TEXT];
+    CHECK (s_submit_q (h, "noop", "mail", a));
+    CHECK (s_submit_q (h, "noop", "other", b));
+    CHECK (host_await_state (h, b, "succeeded")); /* other queues run */
+    s_settle (h);
+    CHECK (host_state_is (h, a, "enqueued"));
+    CHECK (s_queue_op (h, "resume", "mail", -1, NULL, -1));
+    CHECK (host_await_state (h, a, "succeeded"));
+    /* the whole host */
+    CHECK (s_queue_op (h, "pause", NULL, -1, NULL, -1));
+    CHECK (s_submit_q (h, "noop", "other", b));
+    s_settle (h);
+    CHECK (host_state_is (h, b, "enqueued"));
+    CHECK (s_queue_op (h, "resume", NULL, -1, NULL, -1));
+    CHECK (host_await_state (h, b, "succeeded"));
+    host_destroy (&h);
+}
+
+SHOAL_TEST (concurrency_limit_holds_across_executors)
+{
+    host_t *h = host_new (0, NULL);
+    CHECK (h);
+    s_fake_node_t n;
+    CHECK (s_fake_node_join (h, &n)); /* 4 slots */
+    CHECK (s_queue_op (h, "set", "one", 1, NULL, -1));
+    char a[SHOAL_ID_TEXT], b[SHOAL_ID_TEXT];
+    CHECK (s_submit_q (h, "x", "one", a));
+    CHECK (s_submit_q (h, "x", "one", b));
+    shoal_id_t job;
+    uint64_t e = s_fake_node_run (&n, &job);
+    CHECK_EQ (e, 1);
+    s_settle (h);
+    /* one leased, the other waits although the executor has room */
+    int leased =
+        host_state_is (h, a, "leased") + host_state_is (h, b, "leased");
+    CHECK_EQ (leased, 1);
+    s_fake_node_result (&n, &job, e, true);
+    shoal_id_t job2;
+    CHECK_EQ (s_fake_node_run (&n, &job2), 1);
+    CHECK (memcmp (&job, &job2, 16) != 0);
+    s_fake_node_result (&n, &job2, 1, true);
+    CHECK (host_await_state (h, a, "succeeded"));
+    CHECK (host_await_state (h, b, "succeeded"));
+    shoal_port_destroy (&n.port);
+    host_destroy (&h);
+}
+
+/*  Pings the scheduler: it re-runs dispatch (rate limits on the clock). */
+static void
+s_poke_scheduler (host_t *h)
+{
+    shoal_hdr_t hdr;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.type = SHOAL_M_PING;
+    strcpy (hdr.to, "scheduler");
+    shoal_port_new_id (h->prober, &hdr.id);
+    shoal_id_t id = hdr.id;
+    shoal_wr_map (shoal_port_begin_hdr (h->prober, &hdr), 0);
+    shoal_port_send (h->prober);
+    shoal_in_t in;
+    if (host_recv (h->prober, &id, &in)) {
+        shoal_in_close (&in);
+    }
+}
+
+SHOAL_TEST (rate_limit_spaces_starts_on_the_clock)
+{
+    host_t *h = host_new (1, NULL);
+    CHECK (h);
+    CHECK (s_queue_op (h, "set", "slow", 0, "1/m", 1));
+    char ids[3][SHOAL_ID_TEXT];
+    for (int i = 0; i < 3; i++) {
+        CHECK (s_submit_q (h, "noop", "slow", ids[i]));
+    }
+    CHECK (host_await_state (h, ids[0], "succeeded"));
+    s_settle (h);
+    s_poke_scheduler (h);
+    CHECK (host_state_is (h, ids[1], "enqueued")); /* within the minute */
+    host_advance (h, 60000);
+    s_poke_scheduler (h);
+    CHECK (host_await_state (h, ids[1], "succeeded"));
+    s_poke_scheduler (h);
+    CHECK (host_state_is (h, ids[2], "enqueued"));
+    host_advance (h, 60000);
+    s_poke_scheduler (h);
+    CHECK (host_await_state (h, ids[2], "succeeded"));
+    host_destroy (&h);
+}
+
 SHOAL_TEST_MAIN (delayed_job_waits_for_its_time,
                  retries_back_off_then_dead_letter,
                  excluded_class_is_not_retried,
                  dead_letter_queue_list_retry_purge,
                  idempotency_key_returns_the_first_job,
                  expired_lease_is_retried_and_late_result_fenced,
-                 timeout_fails_the_run_with_class_timeout)
+                 timeout_fails_the_run_with_class_timeout,
+                 paused_queue_holds_its_jobs_until_resumed,
+                 concurrency_limit_holds_across_executors,
+                 rate_limit_spaces_starts_on_the_clock)
