@@ -17,6 +17,7 @@
 #include "shoal_store.h"
 
 #include "shoal_actor.h"
+#include "shoal_endpoint.h"
 #include "shoal_event.h"
 #include "shoal_job.h"
 #include "shoal_json.h"
@@ -640,8 +641,8 @@ s_recv_client (self_t *self)
         }
         more = zmq_msg_more (&frame);
         frames++;
-        if (frames == 1 && zmq_msg_size (&frame) == 0 && more) {
-            env.delim = true; /* REQ envelope */
+        if (frames == 1 && zmq_msg_size (&frame) == 0 && more && !env.delim) {
+            env.delim = true; /* REQ envelope: one empty delimiter */
             frames = 0;
         } else if (more) {
             frames = 99; /* keep reading, then refuse */
@@ -802,6 +803,10 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     zsock_set_rcvhwm (self->router, 100000);
     const char *ep = shoal_config_get (args->config, "shoald/control");
     snprintf (self->endpoint, sizeof self->endpoint, "%s", ep);
+    if (shoal_endpoint_in_use (ep)) {
+        shoal_error ("control: %s is in use by another process", ep);
+        return SHOAL_ERR_CONFIG;
+    }
     if (zsock_bind (self->router, "%s", ep) < 0) {
         shoal_error ("control: cannot bind %s: %s", ep,
                      zmq_strerror (zmq_errno ()));

@@ -8,6 +8,7 @@
 #include "shoal_monitor.h"
 
 #include "shoal_actor.h"
+#include "shoal_endpoint.h"
 #include "shoal_log.h"
 #include "shoal_mp.h"
 #include "shoal_port.h"
@@ -160,6 +161,10 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     zsock_set_linger (self->xpub, 0);
     zsock_set_sndhwm (self->xpub, 100000);
     const char *ep = shoal_config_get (args->config, "shoald/monitor");
+    if (shoal_endpoint_in_use (ep)) {
+        shoal_error ("monitor: %s is in use by another process", ep);
+        return SHOAL_ERR_CONFIG;
+    }
     if (zsock_bind (self->xpub, "%s", ep) < 0) {
         shoal_error ("monitor: cannot bind %s: %s", ep,
                      zmq_strerror (zmq_errno ()));

@@ -358,11 +358,12 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
         shoal_wr_map (w, 1);
         shoal_wr_kv_bool (w, "reset", true);
         shoal_port_send (self->port);
-        shoal_info ("store: %s open (sync=%s, %llu queued, %llu leased before "
-                    "recovery)",
+        shoal_info ("store: %s open (sync=%s; %llu ready, %llu scheduled, "
+                    "%llu dead)",
                     dir, shoal_sync_name (sync),
                     (unsigned long long) self->count[SHOAL_JOB_ENQUEUED],
-                    (unsigned long long) self->count[SHOAL_JOB_LEASED]);
+                    (unsigned long long) self->count[SHOAL_JOB_SCHEDULED],
+                    (unsigned long long) self->count[SHOAL_JOB_DEAD]);
     }
     return rc;
 }

@@ -261,6 +261,10 @@ shoal_port_send (shoal_port_t *self)
                          shoal_wr_size (self->wr));
 }
 
+static void s_begin_error (shoal_port_t *self, const shoal_hdr_t *req,
+                           shoal_err_t code, const char *fmt, va_list ap)
+    __attribute__ ((format (printf, 4, 0)));
+
 static void
 s_begin_error (shoal_port_t *self, const shoal_hdr_t *req, shoal_err_t code,
                const char *fmt, va_list ap)

@@ -149,7 +149,10 @@ s_call (s_cli_t *cli, const shoal_id_t *id, int timeout_ms, shoal_in_t *in)
         if (shoal_port_recv (cli->port, in, ZMQ_DONTWAIT) != SHOAL_OK) {
             continue;
         }
-        if (in->hdr.has_corr && memcmp (&in->hdr.corr, id, sizeof *id) == 0) {
+        /* An ERROR without corr answers a request shoald could not even
+           decode; with one request outstanding, it is ours. */
+        if ((in->hdr.has_corr && memcmp (&in->hdr.corr, id, sizeof *id) == 0) ||
+            (!in->hdr.has_corr && in->hdr.type == SHOAL_M_ERROR)) {
             code = 0;
             break;
         }
@@ -517,7 +520,7 @@ s_cmd_status (s_cli_t *cli, int argc, char **argv)
         }
         as_json = true;
     }
-    const char *jid;
+    const char *jid = NULL;
     int rc = s_parse_id_arg (argc, argv, "status", &jid);
     if (rc) {
         return rc;
@@ -565,7 +568,7 @@ s_cmd_wait (s_cli_t *cli, int argc, char **argv)
             return s_usage_error ("bad option for %s", "wait");
         }
     }
-    const char *jid;
+    const char *jid = NULL;
     int rc = s_parse_id_arg (argc, argv, "wait", &jid);
     if (rc) {
         return rc;
@@ -1188,8 +1191,12 @@ main (int argc, char **argv)
             printf ("shoal %s\n", SHOAL_VERSION_STRING);
             return 0;
         }
-        if ((streq (argv[i], "-e") || streq (argv[i], "--endpoint")) &&
-            i + 1 < argc) {
+        if (strncmp (argv[i], "--endpoint=", 11) == 0) {
+            cli.endpoint = argv[i] + 11;
+        } else if (streq (argv[i], "-e") || streq (argv[i], "--endpoint")) {
+            if (i + 1 >= argc) {
+                return s_usage_error ("%s needs an endpoint", argv[i]);
+            }
             cli.endpoint = argv[++i];
         } else {
             return s_usage_error ("unknown option '%s'", argv[i]);

@@ -131,6 +131,7 @@ s_lock_data (const char *dir)
         char pid[32] = "";
         ssize_t n = pread (fd, pid, sizeof pid - 1, 0);
         pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn (pid, "\n")] = '\0';
         fprintf (stderr,
                  "shoald: data folder %s is in use by another shoald "
                  "(pid %s)\n",
