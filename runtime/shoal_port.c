@@ -81,7 +81,13 @@ shoal_port_t *
 shoal_port_new_client (const char *endpoint, const char *from,
                        const shoal_clock_t *clock)
 {
-    return s_port_new (endpoint, from, clock, false);
+    shoal_port_t *self = s_port_new (endpoint, from, clock, false);
+    if (self) {
+        /* A client that gave up on an answer must not hang at exit
+           trying to deliver a request nobody takes. */
+        zsock_set_linger (self->sock, 0);
+    }
+    return self;
 }
 
 void

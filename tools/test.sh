@@ -12,7 +12,7 @@ run_suite () {
     local dir=$1; shift
     cmake -S . -B "$dir" "$@" >/dev/null
     cmake --build "$dir" -j "$jobs"
-    ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 300
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 300 -LE long
 }
 
 echo "== build + tests (RelWithDebInfo)"
