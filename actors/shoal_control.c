@@ -508,8 +508,8 @@ s_handle_passthrough (self_t *self, const s_env_t *env, uint32_t type,
                       const uint8_t *body, size_t len)
 {
     char op[24] = "list";
-    if (type == SHOAL_M_QUEUE) {
-        snprintf (op, sizeof op, "queue");
+    if (type == SHOAL_M_QUEUE || type == SHOAL_M_BACKUP) {
+        snprintf (op, sizeof op, type == SHOAL_M_QUEUE ? "queue" : "backup");
     } else if (type == SHOAL_M_DLQ) {
         char sub[16];
         if (shoal_map_strcpy (body, len, "op", sub, sizeof sub) ||
@@ -536,7 +536,10 @@ s_handle_passthrough (self_t *self, const s_env_t *env, uint32_t type,
     shoal_wr_map (w, 2);
     shoal_wr_kv_str (w, "op", op);
     shoal_wr_kv_raw (w, "args", body, len);
-    if (s_pending_add (self, &msg_id, type, copy, NULL, 1, 0)) {
+    /* A backup may take long: it waits up to an hour, not the usual
+       pending timeout. */
+    uint64_t expires = type == SHOAL_M_BACKUP ? s_now_ms () + S_WAIT_MAX_MS : 0;
+    if (s_pending_add (self, &msg_id, type, copy, NULL, 1, expires)) {
         free (copy);
         s_reply_error (self, env, SHOAL_ERR_NOMEM, "out of memory");
         return;
@@ -591,6 +594,7 @@ s_handle_request (self_t *self, s_env_t *env, const uint8_t *data, size_t size)
         case SHOAL_M_LIST:
         case SHOAL_M_DLQ:
         case SHOAL_M_QUEUE:
+        case SHOAL_M_BACKUP:
             s_handle_passthrough (self, env, hdr.type, body, len);
             break;
         case SHOAL_M_SHUTDOWN: {

@@ -275,6 +275,7 @@ s_self_destroy (self_t **self_p)
         return;
     }
     shoal_txn_abort (&self->txn);
+    zactor_destroy (&self->backup); /* waits for a copy in progress */
     shoal_db_destroy (&self->db);
     shoal_port_destroy (&self->port);
     shoal_wr_destroy (&self->rec);
@@ -343,6 +344,7 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     if ((rc = s_load_meta (self))) {
         return rc;
     }
+    snprintf (self->bus, sizeof self->bus, "%s", args->bus);
     self->port = shoal_port_new (args->bus, args->name, &args->clock);
     if (!self->port) {
         return SHOAL_ERR_IO;

@@ -63,6 +63,8 @@ typedef struct {
     zlistx_t *done_jobs;   /* shoal_id_t *, final this pass */
 
     zlistx_t *waiters; /* s_waiter_t *, parked */
+    zactor_t *backup;  /* a hot backup in progress (shoal_backup.h) */
+    char bus[256];     /* our bus endpoint, for the backup actor */
     uint64_t stale_results;
     uint64_t expired_leases;
     uint64_t commits;
@@ -141,6 +143,10 @@ shoal_err_t store_query_dlq_purge (self_t *self, shoal_in_t *in,
 shoal_err_t store_query_queue (self_t *self, shoal_in_t *in,
                                const uint8_t *args, size_t len);
 shoal_err_t store_queue_conf_all (self_t *self, const char *to);
+
+/*  shoal_store_intents.c: starts a hot backup (args {path}) */
+shoal_err_t store_query_backup (self_t *self, shoal_in_t *in,
+                                const uint8_t *args, size_t len);
 
 shoal_err_t store_requeue_leases (self_t *self, const char *node,
                                   uint64_t *count);

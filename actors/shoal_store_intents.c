@@ -2,6 +2,7 @@
     lease, result, requeue, fill, queries. Per-item problems are answered;
     a returned error fails the whole batch (storage trouble). */
 #include "shoal_store_int.h"
+#include "shoal_backup.h"
 
 /*  Reads one submitted item into job. INVALID for a bad item. */
 static shoal_err_t
@@ -531,7 +532,8 @@ s_apply_query (self_t *self, shoal_in_t *in)
         return shoal_port_defer (self->port);
     }
     if (streq (op, "list") || streq (op, "dlq_retry") ||
-        streq (op, "dlq_purge") || streq (op, "queue")) {
+        streq (op, "dlq_purge") || streq (op, "queue") ||
+        streq (op, "backup")) {
         shoal_mp_val_t v;
         const uint8_t *args = (const uint8_t *) "\x80"; /* {} */
         size_t alen = 1;
@@ -543,6 +545,9 @@ s_apply_query (self_t *self, shoal_in_t *in)
         }
         if (streq (op, "queue")) {
             return store_query_queue (self, in, args, alen);
+        }
+        if (streq (op, "backup")) {
+            return store_query_backup (self, in, args, alen);
         }
         return streq (op, "list") ? store_query_list (self, in, args, alen)
                : streq (op, "dlq_retry")
@@ -618,4 +623,40 @@ store_apply (self_t *self, shoal_in_t *in)
                 self->port, &in->hdr, SHOAL_ERR_UNKNOWN_TYPE,
                 "store does not handle %s", shoal_mtype_name (in->hdr.type));
     }
+}
+
+shoal_err_t
+store_query_backup (self_t *self, shoal_in_t *in, const uint8_t *args,
+                    size_t len)
+{
+    char path[1024];
+    if (shoal_map_strcpy (args, len, "path", path, sizeof path) ||
+        path[0] != '/') {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID,
+                                 "\"path\" must be an absolute folder path");
+    }
+    if (self->backup) {
+        /* One at a time: collect the last one if it is done. */
+        zsock_set_rcvtimeo (self->backup, 0);
+        char *done = zstr_recv (self->backup);
+        bool finished = done && streq (done, "DONE");
+        zstr_free (&done);
+        if (!finished) {
+            return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                     SHOAL_ERR_BUSY,
+                                     "a backup is already running");
+        }
+        zactor_destroy (&self->backup);
+    }
+    shoal_backup_args_t a = {self->db,     path,
+                             in->hdr.from, in->hdr.id,
+                             self->bus,    *shoal_port_clock (self->port)};
+    shoal_err_t rc;
+    self->backup = shoal_actor_start (shoal_backup_actor, &a, &rc);
+    if (!self->backup) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id, rc,
+                                 "cannot start the backup");
+    }
+    return SHOAL_OK; /* the backup actor answers when it is done */
 }

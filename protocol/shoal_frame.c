@@ -37,6 +37,8 @@ shoal_mtype_name (uint32_t type)
             return "DLQ";
         case SHOAL_M_QUEUE:
             return "QUEUE";
+        case SHOAL_M_BACKUP:
+            return "BACKUP";
         case SHOAL_M_STORE_SUBMIT:
             return "STORE_SUBMIT";
         case SHOAL_M_STORE_ACKS:

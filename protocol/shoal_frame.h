@@ -45,6 +45,7 @@ typedef enum {
     SHOAL_M_LIST = 15,     /* client -> control: {state?, queue?, ...} */
     SHOAL_M_DLQ = 16,      /* client -> control: {op: retry|purge, id?} */
     SHOAL_M_QUEUE = 17,    /* client -> control: pause/resume/set/list */
+    SHOAL_M_BACKUP = 18,   /* client -> control: {path} */
     /* internal, between actors of one host */
     SHOAL_M_STORE_SUBMIT = 40, /* control -> store: {items:[job...]} */
     SHOAL_M_STORE_ACKS = 41,   /* store -> control: {items:[...]} */

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EXIT_REFUSED   1
 #define EXIT_USAGE     2
@@ -76,6 +77,8 @@ s_usage (FILE *out)
         "                                the whole host); durable\n"
         "  queue set QUEUE [--concurrency N] [--rate N/s|none] [--burst N]\n"
         "  queue list                    per-queue limits, across executors\n"
+        "  backup PATH                   hot, compacted copy of the data\n"
+        "                                (PATH: a new or empty folder)\n"
         "  wait [--timeout S] [--json] ID\n"
         "                                wait until the job finishes\n"
         "                                (exit 0 succeeded, 4 failed, 5 "
@@ -1148,19 +1151,57 @@ s_cmd_queue (s_cli_t *cli, int argc, char **argv)
     return s_queue_call (cli, "set", queue, concurrency, rate, burst);
 }
 
+static int
+s_cmd_backup (s_cli_t *cli, int argc, char **argv)
+{
+    if (argc != 2) {
+        return s_usage_error ("backup needs one folder path%s", "");
+    }
+    /* shoald has its own working directory: send an absolute path. */
+    char path[1024];
+    if (argv[1][0] == '/') {
+        snprintf (path, sizeof path, "%s", argv[1]);
+    } else {
+        char cwd[800];
+        if (!getcwd (cwd, sizeof cwd)) {
+            return s_usage_error ("cannot read the current folder%s", "");
+        }
+        snprintf (path, sizeof path, "%s/%s", cwd, argv[1]);
+    }
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_BACKUP, &id, 0);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_str (w, "path", path);
+    shoal_in_t in;
+    /* a big data folder takes a while to copy */
+    int rc = s_call (cli, &id, 3600 * 1000, &in);
+    if (rc) {
+        return rc;
+    }
+    if (in.hdr.type != SHOAL_M_OK) {
+        rc = s_refused (&in);
+    } else {
+        char text[1200] = "";
+        shoal_map_strcpy (in.body, in.body_len, "text", text, sizeof text);
+        printf ("%s\n", text);
+    }
+    shoal_in_close (&in);
+    return rc;
+}
+
 typedef struct {
     const char *name;
     int (*fn) (s_cli_t *, int, char **);
 } s_cmd_t;
 
 static const s_cmd_t s_cmds[] = {
-    {"list", s_cmd_list},         {"dlq", s_cmd_dlq},
-    {"pause", s_cmd_pause},       {"resume", s_cmd_pause},
-    {"queue", s_cmd_queue},       {"show", s_cmd_status},
-    {"ping", s_cmd_ping},         {"submit", s_cmd_submit},
-    {"status", s_cmd_status},     {"wait", s_cmd_wait},
-    {"stats", s_cmd_stats},       {"monitor", s_cmd_monitor},
-    {"shutdown", s_cmd_shutdown},
+    {"list", s_cmd_list},       {"dlq", s_cmd_dlq},
+    {"pause", s_cmd_pause},     {"resume", s_cmd_pause},
+    {"queue", s_cmd_queue},     {"backup", s_cmd_backup},
+    {"show", s_cmd_status},     {"ping", s_cmd_ping},
+    {"submit", s_cmd_submit},   {"status", s_cmd_status},
+    {"wait", s_cmd_wait},       {"stats", s_cmd_stats},
+    {"monitor", s_cmd_monitor}, {"shutdown", s_cmd_shutdown},
 };
 
 int

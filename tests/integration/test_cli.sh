@@ -81,6 +81,13 @@ id=$("$SHOAL" submit --type exec --timeout 200ms --payload '{"argv":["sleep","30
 expect_rc "exec timeout fails" 4 "$SHOAL" wait --timeout 30 --json "$id"
 check "exec class timeout" grep -q '"error_class":"timeout"' "$TMP/out"
 
+# hot backup: a compacted copy that another shoald can open
+expect_rc "backup" 0 "$SHOAL" backup "$TMP/backup"
+check "backup written" test -s "$TMP/backup/data.mdb"
+expect_rc "backup into a non-empty folder fails" 1 "$SHOAL" backup "$TMP/backup"
+expect_rc "backup of the copy is readable (mdb_stat)" 0 mdb_stat -a "$TMP/backup"
+check "copy holds the jobs table" grep -q "Status of jobs" "$TMP/out"
+
 expect_rc "status unknown id: exit 1" 1 "$SHOAL" status 0123456789abcdef0123456789abcdef
 check "says not found" grep -q NOT_FOUND "$TMP/err"
 
