@@ -38,9 +38,12 @@ typedef struct {
     uint64_t done;
     shoal_exec_opts_t exec_opts;
     bool blocking; /* a handler that may take long is running */
+    char bus[256];
+    shoal_id_t running;   /* the job being executed */
+    shoal_port_t *cancel; /* "x.<job id>": CANCEL of the running job */
 } self_t;
 
-typedef enum { S_OK, S_FAIL, S_ABANDON } s_outcome_t;
+typedef enum { S_OK, S_FAIL, S_ABANDON, S_CANCELLED } s_outcome_t;
 
 static void
 s_in_free (void **item)
@@ -116,6 +119,14 @@ s_blocking (self_t *self, bool on)
     if (on) {
         s_flush_results (self); /* don't hold finished results hostage */
         s_release_waiting (self, true);
+        /* A port named after the job: the store sends CANCEL there, so a
+           cancel can never stop any other run. */
+        char name[SHOAL_NAME_MAX + 1] = "x.";
+        shoal_id_format (&self->running, name + 2);
+        self->cancel =
+            shoal_port_new (self->bus, name, shoal_port_clock (self->port));
+    } else {
+        shoal_port_destroy (&self->cancel);
     }
     self->blocking = on;
     s_send_credit (self, false);
@@ -139,21 +150,32 @@ s_flush_results (self_t *self)
     self->nresults = 0;
 }
 
-/*  Sleeps ms, watching the pipe. Returns false if $TERM arrived. */
-static bool
+/*  Sleeps ms, watching the pipe ($TERM: S_ABANDON) and the run's cancel
+    port (S_CANCELLED). */
+static s_outcome_t
 s_sleep (self_t *self, uint64_t ms)
 {
     uint64_t until = (uint64_t) zclock_mono () + ms;
-    zmq_pollitem_t item = {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0};
+    zmq_pollitem_t items[] = {
+        {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0},
+        {self->cancel ? zsock_resolve (shoal_port_sock (self->cancel)) : NULL,
+         0, ZMQ_POLLIN, 0},
+    };
     for (;;) {
         uint64_t now = (uint64_t) zclock_mono ();
         if (now >= until) {
-            return true;
+            return S_OK;
         }
-        if (zmq_poll (&item, 1, (long) (until - now)) > 0 &&
+        if (zmq_poll (items, self->cancel ? 2 : 1, (long) (until - now)) <= 0) {
+            continue;
+        }
+        if ((items[0].revents & ZMQ_POLLIN) &&
             shoal_actor_pipe_term (self->pipe, "node")) {
             self->terminated = true;
-            return false;
+            return S_ABANDON;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            return S_CANCELLED;
         }
     }
 }
@@ -198,9 +220,14 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
         }
         bool cut = timeout_ms && ms > timeout_ms;
         s_blocking (self, true);
-        bool slept = s_sleep (self, cut ? timeout_ms : ms);
+        s_outcome_t slept = s_sleep (self, cut ? timeout_ms : ms);
         s_blocking (self, false);
-        if (!slept) {
+        if (slept == S_CANCELLED) {
+            snprintf (er, er_cap, "cancelled");
+            snprintf (ec, ec_cap, "cancelled");
+            return S_CANCELLED;
+        }
+        if (slept != S_OK) {
             return S_ABANDON;
         }
         if (cut) {
@@ -217,8 +244,13 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
             opts.max_timeout_ms = timeout_ms; /* the job's own timeout */
         }
         shoal_exec_outcome_t o = shoal_exec_run (
-            pl, pl_len, &opts, self->pipe, NULL, r, er, er_cap, ec, ec_cap);
+            pl, pl_len, &opts, self->pipe,
+            self->cancel ? shoal_port_sock (self->cancel) : NULL, r, er, er_cap,
+            ec, ec_cap);
         s_blocking (self, false);
+        if (o == SHOAL_EXEC_CANCELLED) {
+            return S_CANCELLED;
+        }
         if (o == SHOAL_EXEC_INTERRUPTED &&
             shoal_actor_pipe_term (self->pipe, "node")) {
             self->terminated = true;
@@ -256,6 +288,7 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     shoal_map_uint (in->body, in->body_len, "to", &timeout_ms);
     char er[SHOAL_ERRTEXT_MAX] = "";
     char ec[SHOAL_CLASS_MAX + 1] = "error";
+    memcpy (self->running.b, idp, 16);
     shoal_wr_reset (r);
     s_outcome_t out =
         s_run (self, type, pl, pl_len,
@@ -263,6 +296,9 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
                er, sizeof er, ec, sizeof ec);
     if (out == S_ABANDON) {
         return;
+    }
+    if (out == S_CANCELLED) {
+        out = S_FAIL; /* reported like a failure; the store ignores it */
     }
     if (self->nresults == 0) {
         self->batch_started_us = shoal_mono_us ();
@@ -318,6 +354,29 @@ s_self_handle_port (self_t *self)
         }
         if (in->hdr.type == SHOAL_M_RUN) {
             zlistx_add_end (self->runs, in);
+            continue;
+        }
+        if (in->hdr.type == SHOAL_M_CANCEL) {
+            /* Between runs nothing is executing: drop it if it waits. */
+            const uint8_t *cid;
+            uint32_t clen;
+            if (shoal_map_bin (in->body, in->body_len, "id", &cid, &clen) ==
+                    SHOAL_OK &&
+                clen == 16) {
+                for (shoal_in_t *q = zlistx_first (self->runs); q;
+                     q = zlistx_next (self->runs)) {
+                    const uint8_t *qid;
+                    uint32_t qlen;
+                    if (shoal_map_bin (q->body, q->body_len, "id", &qid,
+                                       &qlen) == SHOAL_OK &&
+                        qlen == 16 && memcmp (qid, cid, 16) == 0) {
+                        zlistx_delete (self->runs, zlistx_cursor (self->runs));
+                        break;
+                    }
+                }
+            }
+            shoal_in_close (in);
+            free (in);
             continue;
         }
         if (in->hdr.type == SHOAL_M_PING) {
@@ -389,6 +448,7 @@ s_self_destroy (self_t **self_p)
     self_t *self = *self_p;
     if (self) {
         zlistx_destroy (&self->runs);
+        shoal_port_destroy (&self->cancel);
         shoal_wr_destroy (&self->results);
         shoal_port_destroy (&self->port);
         free (self);
@@ -428,6 +488,7 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
         return SHOAL_ERR_NOMEM;
     }
     zlistx_set_destructor (self->runs, s_in_free);
+    snprintf (self->bus, sizeof self->bus, "%s", args->bus);
     self->port = shoal_port_new (args->bus, args->name, &args->clock);
     return self->port ? SHOAL_OK : SHOAL_ERR_IO;
 }

@@ -147,6 +147,9 @@ shoal_err_t store_queue_conf_all (self_t *self, const char *to);
 /*  shoal_store_intents.c: starts a hot backup (args {path}) */
 shoal_err_t store_query_backup (self_t *self, shoal_in_t *in,
                                 const uint8_t *args, size_t len);
+/*  Cancels a job that has not ended (args {id}). */
+shoal_err_t store_query_cancel (self_t *self, shoal_in_t *in,
+                                const uint8_t *args, size_t len);
 
 shoal_err_t store_requeue_leases (self_t *self, const char *node,
                                   uint64_t *count);

@@ -533,7 +533,7 @@ s_apply_query (self_t *self, shoal_in_t *in)
     }
     if (streq (op, "list") || streq (op, "dlq_retry") ||
         streq (op, "dlq_purge") || streq (op, "queue") ||
-        streq (op, "backup")) {
+        streq (op, "backup") || streq (op, "cancel")) {
         shoal_mp_val_t v;
         const uint8_t *args = (const uint8_t *) "\x80"; /* {} */
         size_t alen = 1;
@@ -548,6 +548,9 @@ s_apply_query (self_t *self, shoal_in_t *in)
         }
         if (streq (op, "backup")) {
             return store_query_backup (self, in, args, alen);
+        }
+        if (streq (op, "cancel")) {
+            return store_query_cancel (self, in, args, alen);
         }
         return streq (op, "list") ? store_query_list (self, in, args, alen)
                : streq (op, "dlq_retry")
@@ -659,4 +662,77 @@ store_query_backup (self_t *self, shoal_in_t *in, const uint8_t *args,
                                  "cannot start the backup");
     }
     return SHOAL_OK; /* the backup actor answers when it is done */
+}
+
+/*  Sends CANCEL {id} to name (an executor, or a running job's port). */
+static shoal_err_t
+s_send_cancel (self_t *self, const char *name, const shoal_id_t *id)
+{
+    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_CANCEL, name, NULL);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_bin (w, "id", id->b, 16);
+    return shoal_port_defer (self->port);
+}
+
+shoal_err_t
+store_query_cancel (self_t *self, shoal_in_t *in, const uint8_t *args,
+                    size_t len)
+{
+    const char *text;
+    uint32_t tlen;
+    shoal_id_t id;
+    if (shoal_map_str (args, len, "id", &text, &tlen) ||
+        shoal_id_parse (text, tlen, &id)) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID,
+                                 "\"id\" must be a job id (32 hex digits)");
+    }
+    shoal_job_t job;
+    shoal_err_t rc = store_get_job (self, &id, &job);
+    if (rc == SHOAL_ERR_NOT_FOUND) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_NOT_FOUND, "no such job");
+    }
+    if (rc) {
+        return rc;
+    }
+    if (shoal_job_state_final (job.state)) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_STATE, "the job has already ended");
+    }
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    if (job.state == SHOAL_JOB_SCHEDULED) {
+        rc = store_del_delayed (self, &job);
+    } else if (job.state == SHOAL_JOB_ENQUEUED) {
+        rc = store_del_ready (self, &job);
+    } else if (job.state == SHOAL_JOB_LEASED) {
+        /* The executor is told twice: its own port drops the job if it
+           waits there; the run's port ("x.<id>") stops it if it runs. A
+           result that comes later is stale and ignored. */
+        char run_port[SHOAL_NAME_MAX + 1] = "x.";
+        shoal_id_format (&id, run_port + 2);
+        if ((rc = store_del_expiry (self, &job)) == SHOAL_OK &&
+            (rc = store_del_lease (self, &id)) == SHOAL_OK &&
+            (rc = s_send_cancel (self, job.executor, &id)) == SHOAL_OK) {
+            rc = s_send_cancel (self, run_port, &id);
+        }
+        store_note_done (self, &id);
+        job.lease_expires_us = 0;
+    }
+    if (rc) {
+        return rc;
+    }
+    store_move_state (self, &job, SHOAL_JOB_CANCELLED);
+    job.run_at_us = 0;
+    job.finished_us = job.updated_us = now;
+    snprintf (job.error, sizeof job.error, "cancelled");
+    snprintf (job.error_class, sizeof job.error_class, "cancelled");
+    if ((rc = store_put_job (self, &job))) {
+        return rc;
+    }
+    store_note_event (self, "job.cancelled", &job);
+    if ((rc = store_wake_waiters (self, &job))) {
+        return rc;
+    }
+    return store_reply_job (self, in->hdr.from, &in->hdr.id, &job);
 }

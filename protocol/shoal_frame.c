@@ -39,6 +39,8 @@ shoal_mtype_name (uint32_t type)
             return "QUEUE";
         case SHOAL_M_BACKUP:
             return "BACKUP";
+        case SHOAL_M_CANCEL:
+            return "CANCEL";
         case SHOAL_M_STORE_SUBMIT:
             return "STORE_SUBMIT";
         case SHOAL_M_STORE_ACKS:

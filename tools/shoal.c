@@ -77,6 +77,8 @@ s_usage (FILE *out)
         "                                the whole host); durable\n"
         "  queue set QUEUE [--concurrency N] [--rate N/s|none] [--burst N]\n"
         "  queue list                    per-queue limits, across executors\n"
+        "  cancel ID                     cancel a job that has not ended\n"
+        "                                (a running sleep/exec is stopped)\n"
         "  backup PATH                   hot, compacted copy of the data\n"
         "                                (PATH: a new or empty folder)\n"
         "  wait [--timeout S] [--json] ID\n"
@@ -1152,6 +1154,32 @@ s_cmd_queue (s_cli_t *cli, int argc, char **argv)
 }
 
 static int
+s_cmd_cancel (s_cli_t *cli, int argc, char **argv)
+{
+    optind = 1;
+    const char *jid = NULL;
+    int rc = s_parse_id_arg (argc, argv, "cancel", &jid);
+    if (rc) {
+        return rc;
+    }
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_CANCEL, &id, 0);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_str (w, "id", jid);
+    shoal_in_t in;
+    if ((rc = s_call (cli, &id, cli->timeout_ms, &in))) {
+        return rc;
+    }
+    if (in.hdr.type != SHOAL_M_OK) {
+        rc = s_refused (&in);
+    } else {
+        printf ("%s cancelled\n", jid);
+    }
+    shoal_in_close (&in);
+    return rc;
+}
+
+static int
 s_cmd_backup (s_cli_t *cli, int argc, char **argv)
 {
     if (argc != 2) {
@@ -1195,13 +1223,14 @@ typedef struct {
 } s_cmd_t;
 
 static const s_cmd_t s_cmds[] = {
-    {"list", s_cmd_list},       {"dlq", s_cmd_dlq},
-    {"pause", s_cmd_pause},     {"resume", s_cmd_pause},
-    {"queue", s_cmd_queue},     {"backup", s_cmd_backup},
-    {"show", s_cmd_status},     {"ping", s_cmd_ping},
-    {"submit", s_cmd_submit},   {"status", s_cmd_status},
-    {"wait", s_cmd_wait},       {"stats", s_cmd_stats},
-    {"monitor", s_cmd_monitor}, {"shutdown", s_cmd_shutdown},
+    {"list", s_cmd_list},         {"dlq", s_cmd_dlq},
+    {"pause", s_cmd_pause},       {"resume", s_cmd_pause},
+    {"queue", s_cmd_queue},       {"backup", s_cmd_backup},
+    {"cancel", s_cmd_cancel},     {"show", s_cmd_status},
+    {"ping", s_cmd_ping},         {"submit", s_cmd_submit},
+    {"status", s_cmd_status},     {"wait", s_cmd_wait},
+    {"stats", s_cmd_stats},       {"monitor", s_cmd_monitor},
+    {"shutdown", s_cmd_shutdown},
 };
 
 int

@@ -81,6 +81,21 @@ id=$("$SHOAL" submit --type exec --timeout 200ms --payload '{"argv":["sleep","30
 expect_rc "exec timeout fails" 4 "$SHOAL" wait --timeout 30 --json "$id"
 check "exec class timeout" grep -q '"error_class":"timeout"' "$TMP/out"
 
+# cancel: a waiting job, and a running exec (its process is stopped)
+id=$("$SHOAL" submit --type noop --delay 1h)
+expect_rc "cancel a scheduled job" 0 "$SHOAL" cancel "$id"
+expect_rc "wait on a cancelled job: 4" 4 "$SHOAL" wait --timeout 5 --json "$id"
+check "state cancelled" grep -q '"state":"cancelled"' "$TMP/out"
+expect_rc "cancel again: refused" 1 "$SHOAL" cancel "$id"
+id=$("$SHOAL" submit --type exec --payload "{\"argv\":[\"sh\",\"-c\",\"echo \$\$ > $TMP/cancel.pid; exec sleep 600\"]}")
+for i in $(seq 1 2000); do [ -s "$TMP/cancel.pid" ] && break; sleep 0.01; done
+expect_rc "cancel a running exec" 0 "$SHOAL" cancel "$id"
+pid=$(cat "$TMP/cancel.pid")
+for i in $(seq 1 500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.01; done
+check "its process is gone" sh -c "! kill -0 $pid 2>/dev/null"
+id=$("$SHOAL" submit --type noop)
+expect_rc "executors still serve after a cancel" 0 "$SHOAL" wait --timeout 30 "$id"
+
 # hot backup: a compacted copy that another shoald can open
 expect_rc "backup" 0 "$SHOAL" backup "$TMP/backup"
 check "backup written" test -s "$TMP/backup/data.mdb"
