@@ -52,6 +52,17 @@ s_conf_write (shoal_wr_t *w, const char *name, const s_conf_t *c)
     shoal_wr_uint (w, c->burst);
 }
 
+static void
+s_conf_map (shoal_wr_t *w, const char *name, const s_conf_t *c)
+{
+    shoal_wr_map (w, 5);
+    shoal_wr_kv_str (w, "name", name);
+    shoal_wr_kv_bool (w, "paused", c->paused);
+    shoal_wr_kv_uint (w, "concurrency", c->limit);
+    shoal_wr_kv_uint (w, "rate_interval_us", c->interval_us);
+    shoal_wr_kv_uint (w, "burst", c->burst);
+}
+
 static shoal_err_t
 s_conf_put (self_t *self, const char *name, const s_conf_t *c)
 {
@@ -76,19 +87,19 @@ s_conf_put (self_t *self, const char *name, const s_conf_t *c)
     return rc;
 }
 
-/*  Every queue's settings to the scheduler (FILL), in the outbox. */
-shoal_err_t
-store_queue_conf_all (self_t *self, const char *to)
+/*  Writes every stored queue's settings into items, as the scheduler's
+    arrays or (for people) as maps; *n counts them. */
+static shoal_err_t
+s_write_all (self_t *self, shoal_wr_t *items, bool as_maps, uint32_t *n)
 {
     shoal_cursor_t *cur;
     shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_QUEUES, &cur);
     if (rc) {
         return rc;
     }
-    shoal_wr_t *items = shoal_wr_new ();
-    uint32_t n = 0;
+    *n = 0;
     shoal_kv_t kv;
-    for (rc = shoal_cursor_seek (cur, NULL, 0, &kv); items && rc == SHOAL_OK;
+    for (rc = shoal_cursor_seek (cur, NULL, 0, &kv); rc == SHOAL_OK;
          rc = shoal_cursor_next (cur, &kv)) {
         char name[SHOAL_NAME_MAX + 1];
         s_conf_t c;
@@ -97,26 +108,51 @@ store_queue_conf_all (self_t *self, const char *to)
         }
         memcpy (name, kv.key, kv.key_len);
         name[kv.key_len] = '\0';
-        if (s_conf_get (self, name, &c) == SHOAL_OK) {
-            s_conf_write (items, name, &c);
-            n++;
+        if (s_conf_get (self, name, &c) != SHOAL_OK) {
+            continue;
         }
+        if (as_maps) {
+            s_conf_map (items, name, &c);
+        } else {
+            s_conf_write (items, name, &c);
+        }
+        (*n)++;
     }
     shoal_cursor_close (&cur);
+    return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+}
+
+/*  Begins a message of type to `to` with {key: [items]} and defers it. */
+static shoal_err_t
+s_defer_all (self_t *self, uint32_t type, const char *to,
+             const shoal_id_t *corr, const char *key, bool as_maps)
+{
+    shoal_wr_t *items = shoal_wr_new ();
     if (!items) {
         return SHOAL_ERR_NOMEM;
     }
-    if (rc == SHOAL_ERR_NOT_FOUND) {
-        shoal_wr_t *w =
-            shoal_port_begin (self->port, SHOAL_M_QUEUE_CONF, to, NULL);
-        shoal_wr_map (w, 1);
-        shoal_wr_str (w, "queues");
+    uint32_t n;
+    shoal_err_t rc = s_write_all (self, items, as_maps, &n);
+    if (rc == SHOAL_OK) {
+        shoal_wr_t *w = shoal_port_begin (self->port, type, to, corr);
+        shoal_wr_map (w, corr ? 2 : 1);
+        if (corr) {
+            shoal_wr_kv_uint (w, "code", SHOAL_OK);
+        }
+        shoal_wr_str (w, key);
         shoal_wr_array (w, n);
         shoal_wr_raw (w, shoal_wr_data (items), shoal_wr_size (items));
         rc = shoal_port_defer (self->port);
     }
     shoal_wr_destroy (&items);
     return rc;
+}
+
+/*  Every queue's settings to the scheduler (FILL), in the outbox. */
+shoal_err_t
+store_queue_conf_all (self_t *self, const char *to)
+{
+    return s_defer_all (self, SHOAL_M_QUEUE_CONF, to, NULL, "queues", false);
 }
 
 static shoal_err_t
@@ -127,12 +163,7 @@ s_reply_conf (self_t *self, shoal_in_t *in, const char *name, const s_conf_t *c)
     shoal_wr_map (w, 2);
     shoal_wr_kv_uint (w, "code", SHOAL_OK);
     shoal_wr_str (w, "queue");
-    shoal_wr_map (w, 5);
-    shoal_wr_kv_str (w, "name", name);
-    shoal_wr_kv_bool (w, "paused", c->paused);
-    shoal_wr_kv_uint (w, "concurrency", c->limit);
-    shoal_wr_kv_uint (w, "rate_interval_us", c->interval_us);
-    shoal_wr_kv_uint (w, "burst", c->burst);
+    s_conf_map (w, name, c);
     shoal_err_t rc = shoal_port_defer (self->port);
     if (rc == SHOAL_OK) {
         /* and the scheduler enforces it from the next dispatch on */
@@ -147,54 +178,6 @@ s_reply_conf (self_t *self, shoal_in_t *in, const char *name, const s_conf_t *c)
     return rc;
 }
 
-static shoal_err_t
-s_list (self_t *self, shoal_in_t *in)
-{
-    shoal_cursor_t *cur;
-    shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_QUEUES, &cur);
-    if (rc) {
-        return rc;
-    }
-    shoal_wr_t *items = shoal_wr_new ();
-    uint32_t n = 0;
-    shoal_kv_t kv;
-    for (rc = shoal_cursor_seek (cur, NULL, 0, &kv); items && rc == SHOAL_OK;
-         rc = shoal_cursor_next (cur, &kv)) {
-        char name[SHOAL_NAME_MAX + 1];
-        s_conf_t c;
-        if (kv.key_len > SHOAL_NAME_MAX) {
-            continue;
-        }
-        memcpy (name, kv.key, kv.key_len);
-        name[kv.key_len] = '\0';
-        if (s_conf_get (self, name, &c) == SHOAL_OK) {
-            shoal_wr_map (items, 5);
-            shoal_wr_kv_str (items, "name", name);
-            shoal_wr_kv_bool (items, "paused", c.paused);
-            shoal_wr_kv_uint (items, "concurrency", c.limit);
-            shoal_wr_kv_uint (items, "rate_interval_us", c.interval_us);
-            shoal_wr_kv_uint (items, "burst", c.burst);
-            n++;
-        }
-    }
-    shoal_cursor_close (&cur);
-    if (!items) {
-        return SHOAL_ERR_NOMEM;
-    }
-    if (rc == SHOAL_ERR_NOT_FOUND) {
-        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
-                                          in->hdr.from, &in->hdr.id);
-        shoal_wr_map (w, 2);
-        shoal_wr_kv_uint (w, "code", SHOAL_OK);
-        shoal_wr_str (w, "queues");
-        shoal_wr_array (w, n);
-        shoal_wr_raw (w, shoal_wr_data (items), shoal_wr_size (items));
-        rc = shoal_port_defer (self->port);
-    }
-    shoal_wr_destroy (&items);
-    return rc;
-}
-
 shoal_err_t
 store_query_queue (self_t *self, shoal_in_t *in, const uint8_t *args,
                    size_t len)
@@ -206,7 +189,8 @@ store_query_queue (self_t *self, shoal_in_t *in, const uint8_t *args,
                                  "\"op\" must be pause, resume, set or list");
     }
     if (streq (op, "list")) {
-        return s_list (self, in);
+        return s_defer_all (self, SHOAL_M_QUERY_REPLY, in->hdr.from,
+                            &in->hdr.id, "queues", true);
     }
     shoal_err_t rc = shoal_map_strcpy (args, len, "queue", name, sizeof name);
     if ((rc && rc != SHOAL_ERR_NOT_FOUND) ||

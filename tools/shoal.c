@@ -182,6 +182,19 @@ s_refused (const shoal_in_t *in)
     return EXIT_REFUSED;
 }
 
+/*  s_call, then: an OK reply stays in *in (the caller closes it) and 0 is
+    returned; an ERROR is printed, closed, and gives EXIT_REFUSED. */
+static int
+s_ask (s_cli_t *cli, const shoal_id_t *id, int timeout_ms, shoal_in_t *in)
+{
+    int rc = s_call (cli, id, timeout_ms, in);
+    if (rc == 0 && in->hdr.type != SHOAL_M_OK) {
+        rc = s_refused (in);
+        shoal_in_close (in);
+    }
+    return rc;
+}
+
 static void
 s_print_json (const uint8_t *mp, size_t len)
 {
@@ -415,25 +428,20 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
         }
     }
     shoal_in_t in;
-    int rc = s_call (cli, &id, cli->timeout_ms, &in);
+    int rc = s_ask (cli, &id, cli->timeout_ms, &in);
     if (rc) {
         return rc;
     }
-    if (in.hdr.type != SHOAL_M_OK) {
-        rc = s_refused (&in);
+    const char *jid;
+    uint32_t len;
+    if (shoal_map_str (in.body, in.body_len, "id", &jid, &len) == SHOAL_OK) {
+        printf ("%.*s\n", (int) len, jid);
     } else {
-        const char *jid;
-        uint32_t len;
-        if (shoal_map_str (in.body, in.body_len, "id", &jid, &len) ==
-            SHOAL_OK) {
-            printf ("%.*s\n", (int) len, jid);
-        } else {
-            fprintf (stderr, "shoal: reply without a job id\n");
-            rc = EXIT_REFUSED;
-        }
+        fprintf (stderr, "shoal: reply without a job id\n");
+        rc = EXIT_REFUSED;
     }
     shoal_in_close (&in);
-    return rc;
+    return 0;
 }
 
 static void
@@ -1070,25 +1078,21 @@ s_queue_call (s_cli_t *cli, const char *op, const char *queue, long concurrency,
         shoal_wr_kv_uint (w, "burst", (uint64_t) burst);
     }
     shoal_in_t in;
-    int rc = s_call (cli, &id, cli->timeout_ms, &in);
+    int rc = s_ask (cli, &id, cli->timeout_ms, &in);
     if (rc) {
         return rc;
     }
-    if (in.hdr.type != SHOAL_M_OK) {
-        rc = s_refused (&in);
-    } else {
-        shoal_mp_val_t v;
-        const uint8_t *raw;
-        size_t len;
-        if (shoal_map_find (in.body, in.body_len, "queue", &v, &raw, &len) ==
-                SHOAL_OK ||
-            shoal_map_find (in.body, in.body_len, "queues", &v, &raw, &len) ==
-                SHOAL_OK) {
-            s_print_json (raw, len);
-        }
+    shoal_mp_val_t v;
+    const uint8_t *raw;
+    size_t len;
+    if (shoal_map_find (in.body, in.body_len, "queue", &v, &raw, &len) ==
+            SHOAL_OK ||
+        shoal_map_find (in.body, in.body_len, "queues", &v, &raw, &len) ==
+            SHOAL_OK) {
+        s_print_json (raw, len);
     }
     shoal_in_close (&in);
-    return rc;
+    return 0;
 }
 
 static int

@@ -96,6 +96,14 @@ check "its process is gone" sh -c "! kill -0 $pid 2>/dev/null"
 id=$("$SHOAL" submit --type noop)
 expect_rc "executors still serve after a cancel" 0 "$SHOAL" wait --timeout 30 "$id"
 
+# queue settings are stored and listed
+expect_rc "queue set" 0 "$SHOAL" queue set mail --concurrency 2 --rate 50/s --burst 5
+expect_rc "queue list" 0 "$SHOAL" queue list
+check "queue list shows mail" grep -q '"name":"mail","paused":false,"concurrency":2' "$TMP/out"
+expect_rc "bad rate: refused" 1 "$SHOAL" queue set mail --rate fast
+expect_rc "pause without a daemon-side queue name is the host" 0 "$SHOAL" pause
+expect_rc "resume host" 0 "$SHOAL" resume
+
 # hot backup: a compacted copy that another shoald can open
 expect_rc "backup" 0 "$SHOAL" backup "$TMP/backup"
 check "backup written" test -s "$TMP/backup/data.mdb"
