@@ -176,5 +176,8 @@ store_run_timers (self_t *self, uint64_t now)
         rc = s_expire (self, keys + i * SHOAL_TIME_KEY, now);
     }
     free (keys);
+    if (rc == SHOAL_OK) {
+        rc = store_run_schedules (self, now);
+    }
     return rc;
 }

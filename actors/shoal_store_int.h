@@ -147,6 +147,16 @@ shoal_err_t store_queue_conf_all (self_t *self, const char *to);
 /*  shoal_store_intents.c: starts a hot backup (args {path}) */
 shoal_err_t store_query_backup (self_t *self, shoal_in_t *in,
                                 const uint8_t *args, size_t len);
+/*  Commits a new job: ready now, or scheduled for job->run_at_us. */
+shoal_err_t store_insert_job (self_t *self, shoal_job_t *job, uint64_t now);
+
+/*  shoal_store_schedules.c: recurring jobs from cron expressions */
+shoal_err_t store_query_schedule (self_t *self, shoal_in_t *in,
+                                  const uint8_t *args, size_t len);
+/*  Creates the jobs of schedules due at now; moves them to their next
+    time. */
+shoal_err_t store_run_schedules (self_t *self, uint64_t now);
+
 /*  Cancels a job that has not ended (args {id}). */
 shoal_err_t store_query_cancel (self_t *self, shoal_in_t *in,
                                 const uint8_t *args, size_t len);

@@ -43,8 +43,8 @@ s_read_item (const uint8_t *item, size_t len, shoal_job_t *job)
 }
 
 /*  Commits one new job (ready now, or scheduled for run_at). */
-static shoal_err_t
-s_insert_job (self_t *self, shoal_job_t *job, uint64_t now)
+shoal_err_t
+store_insert_job (self_t *self, shoal_job_t *job, uint64_t now)
 {
     job->created_us = job->updated_us = now;
     job->seq = self->p_next_seq++;
@@ -114,7 +114,7 @@ s_apply_submit (self_t *self, shoal_in_t *in)
                 code = SHOAL_ERR_STATE; /* id already used */
             } else if (e != SHOAL_ERR_NOT_FOUND) {
                 return e;
-            } else if ((e = s_insert_job (self, &job, now))) {
+            } else if ((e = store_insert_job (self, &job, now))) {
                 return e;
             }
         }
@@ -533,7 +533,8 @@ s_apply_query (self_t *self, shoal_in_t *in)
     }
     if (streq (op, "list") || streq (op, "dlq_retry") ||
         streq (op, "dlq_purge") || streq (op, "queue") ||
-        streq (op, "backup") || streq (op, "cancel")) {
+        streq (op, "backup") || streq (op, "cancel") ||
+        streq (op, "schedule")) {
         shoal_mp_val_t v;
         const uint8_t *args = (const uint8_t *) "\x80"; /* {} */
         size_t alen = 1;
@@ -551,6 +552,9 @@ s_apply_query (self_t *self, shoal_in_t *in)
         }
         if (streq (op, "cancel")) {
             return store_query_cancel (self, in, args, alen);
+        }
+        if (streq (op, "schedule")) {
+            return store_query_schedule (self, in, args, alen);
         }
         return streq (op, "list") ? store_query_list (self, in, args, alen)
                : streq (op, "dlq_retry")

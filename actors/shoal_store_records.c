@@ -349,13 +349,18 @@ s_first_time (self_t *self, shoal_dbi_t dbi, uint64_t *t)
 shoal_err_t
 store_next_due (self_t *self, uint64_t *due_us)
 {
-    uint64_t a, b;
-    shoal_err_t rc = s_first_time (self, SHOAL_DBI_DELAYED, &a);
-    if (rc == SHOAL_OK) {
-        rc = s_first_time (self, SHOAL_DBI_EXPIRY, &b);
+    static const shoal_dbi_t dbis[] = {SHOAL_DBI_DELAYED, SHOAL_DBI_EXPIRY,
+                                       SHOAL_DBI_SCHED_DUE};
+    *due_us = 0;
+    for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++) {
+        uint64_t t;
+        shoal_err_t rc = s_first_time (self, dbis[i], &t);
+        if (rc) {
+            return rc;
+        }
+        if (t && (!*due_us || t < *due_us)) {
+            *due_us = t;
+        }
     }
-    if (rc == SHOAL_OK) {
-        *due_us = !a ? b : !b ? a : a < b ? a : b;
-    }
-    return rc;
+    return SHOAL_OK;
 }

@@ -41,6 +41,8 @@ shoal_mtype_name (uint32_t type)
             return "BACKUP";
         case SHOAL_M_CANCEL:
             return "CANCEL";
+        case SHOAL_M_SCHEDULE:
+            return "SCHEDULE";
         case SHOAL_M_STORE_SUBMIT:
             return "STORE_SUBMIT";
         case SHOAL_M_STORE_ACKS:

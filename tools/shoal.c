@@ -77,6 +77,10 @@ s_usage (FILE *out)
         "                                the whole host); durable\n"
         "  queue set QUEUE [--concurrency N] [--rate N/s|none] [--burst N]\n"
         "  queue list                    per-queue limits, across executors\n"
+        "  schedule add NAME --cron EXPR --type T [--queue Q] [--priority P]\n"
+        "         [--payload JSON]       a recurring job (cron, UTC; 5 fields\n"
+        "                                or 6 with seconds; @daily, ...)\n"
+        "  schedule list | schedule rm NAME\n"
         "  cancel ID                     cancel a job that has not ended\n"
         "                                (a running sleep/exec is stopped)\n"
         "  backup PATH                   hot, compacted copy of the data\n"
@@ -1184,6 +1188,102 @@ s_cmd_cancel (s_cli_t *cli, int argc, char **argv)
 }
 
 static int
+s_cmd_schedule (s_cli_t *cli, int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    shoal_id_t id;
+    shoal_wr_t *w;
+    if (streq (sub, "list") && argc == 2) {
+        w = s_begin (cli, SHOAL_M_SCHEDULE, &id, 0);
+        shoal_wr_map (w, 1);
+        shoal_wr_kv_str (w, "op", "list");
+    } else if (streq (sub, "rm") && argc == 3) {
+        w = s_begin (cli, SHOAL_M_SCHEDULE, &id, 0);
+        shoal_wr_map (w, 2);
+        shoal_wr_kv_str (w, "op", "rm");
+        shoal_wr_kv_str (w, "name", argv[2]);
+    } else if (streq (sub, "add") && argc >= 3) {
+        const char *cron = NULL, *type = NULL, *queue = NULL, *prio = NULL,
+                   *payload = NULL;
+        for (int i = 3; i < argc; i += 2) {
+            if (i + 1 >= argc) {
+                return s_usage_error ("%s needs a value", argv[i]);
+            }
+            const char *v = argv[i + 1];
+            if (streq (argv[i], "--cron")) {
+                cron = v;
+            } else if (streq (argv[i], "--type")) {
+                type = v;
+            } else if (streq (argv[i], "--queue")) {
+                queue = v;
+            } else if (streq (argv[i], "--priority")) {
+                prio = v;
+            } else if (streq (argv[i], "--payload")) {
+                payload = v;
+            } else {
+                return s_usage_error ("schedule add: unknown option '%s'",
+                                      argv[i]);
+            }
+        }
+        if (!cron || !type) {
+            return s_usage_error ("schedule add NAME needs --cron and "
+                                  "--type%s",
+                                  "");
+        }
+        json_t *pj = NULL;
+        if (payload) {
+            json_error_t err;
+            if (!(pj = json_loads (payload, JSON_DECODE_ANY, &err))) {
+                return s_usage_error ("--payload is not JSON: %s", err.text);
+            }
+        }
+        w = s_begin (cli, SHOAL_M_SCHEDULE, &id, 0);
+        shoal_wr_map (w, 4 + (queue != NULL) + (prio != NULL) + (pj != NULL));
+        shoal_wr_kv_str (w, "op", "add");
+        shoal_wr_kv_str (w, "name", argv[2]);
+        shoal_wr_kv_str (w, "cron", cron);
+        shoal_wr_kv_str (w, "type", type);
+        if (queue) {
+            shoal_wr_kv_str (w, "queue", queue);
+        }
+        if (prio) {
+            shoal_wr_kv_str (w, "priority", prio);
+        }
+        if (pj) {
+            shoal_wr_str (w, "payload");
+            shoal_err_t e = shoal_json_to_mp (pj, w);
+            json_decref (pj);
+            if (e) {
+                return s_usage_error ("--payload: %s", shoal_strerror (e));
+            }
+        }
+    } else {
+        return s_usage_error ("usage: schedule add NAME --cron EXPR --type T "
+                              "[--queue Q] [--priority P] [--payload JSON] | "
+                              "schedule list | schedule rm NAME%s",
+                              "");
+    }
+    shoal_in_t in;
+    int rc = s_ask (cli, &id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    shoal_mp_val_t v;
+    const uint8_t *raw;
+    size_t len;
+    if (shoal_map_find (in.body, in.body_len, "schedule", &v, &raw, &len) ==
+            SHOAL_OK ||
+        shoal_map_find (in.body, in.body_len, "schedules", &v, &raw, &len) ==
+            SHOAL_OK) {
+        s_print_json (raw, len);
+    } else {
+        printf ("%s removed\n", argv[2]);
+    }
+    shoal_in_close (&in);
+    return 0;
+}
+
+static int
 s_cmd_backup (s_cli_t *cli, int argc, char **argv)
 {
     if (argc != 2) {
@@ -1227,14 +1327,14 @@ typedef struct {
 } s_cmd_t;
 
 static const s_cmd_t s_cmds[] = {
-    {"list", s_cmd_list},         {"dlq", s_cmd_dlq},
-    {"pause", s_cmd_pause},       {"resume", s_cmd_pause},
-    {"queue", s_cmd_queue},       {"backup", s_cmd_backup},
-    {"cancel", s_cmd_cancel},     {"show", s_cmd_status},
-    {"ping", s_cmd_ping},         {"submit", s_cmd_submit},
-    {"status", s_cmd_status},     {"wait", s_cmd_wait},
-    {"stats", s_cmd_stats},       {"monitor", s_cmd_monitor},
-    {"shutdown", s_cmd_shutdown},
+    {"list", s_cmd_list},       {"dlq", s_cmd_dlq},
+    {"pause", s_cmd_pause},     {"resume", s_cmd_pause},
+    {"queue", s_cmd_queue},     {"backup", s_cmd_backup},
+    {"cancel", s_cmd_cancel},   {"schedule", s_cmd_schedule},
+    {"show", s_cmd_status},     {"ping", s_cmd_ping},
+    {"submit", s_cmd_submit},   {"status", s_cmd_status},
+    {"wait", s_cmd_wait},       {"stats", s_cmd_stats},
+    {"monitor", s_cmd_monitor}, {"shutdown", s_cmd_shutdown},
 };
 
 int

@@ -519,6 +519,72 @@ SHOAL_TEST (rate_limit_spaces_starts_on_the_clock)
     host_destroy (&h);
 }
 
+static bool
+s_schedule_add (host_t *h, const char *name, const char *cron)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_SCHEDULE, &id);
+    shoal_wr_map (w, 5);
+    shoal_wr_kv_str (w, "op", "add");
+    shoal_wr_kv_str (w, "name", name);
+    shoal_wr_kv_str (w, "cron", cron);
+    shoal_wr_kv_str (w, "type", "noop");
+    shoal_wr_kv_str (w, "queue", "cron");
+    shoal_in_t in;
+    if (!host_call (h, &id, &in)) {
+        return false;
+    }
+    bool ok = in.hdr.type == SHOAL_M_OK;
+    shoal_in_close (&in);
+    return ok;
+}
+
+/*  Jobs in queue "cron", any state. */
+static uint32_t
+s_cron_jobs (host_t *h)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_LIST, &id);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_str (w, "queue", "cron");
+    shoal_in_t in;
+    uint32_t n = UINT32_MAX;
+    shoal_rd_t rd;
+    if (host_call (h, &id, &in)) {
+        if (shoal_map_array (in.body, in.body_len, "jobs", &rd, &n)) {
+            n = UINT32_MAX;
+        }
+        shoal_in_close (&in);
+    }
+    return n;
+}
+
+SHOAL_TEST (cron_schedule_fires_and_coalesces_missed_runs)
+{
+    host_t *h = host_new (1, NULL);
+    CHECK (h);
+    /* the fake clock starts on a whole hour: 1800000000 s is 08:00 UTC */
+    CHECK (s_schedule_add (h, "every5", "*/5 * * * *"));
+    CHECK (host_poke (h));
+    CHECK_EQ (s_cron_jobs (h), 0);
+    host_advance (h, 5 * 60 * 1000 - 1);
+    CHECK (host_poke (h));
+    CHECK_EQ (s_cron_jobs (h), 0);
+    host_advance (h, 1);
+    CHECK (host_poke (h));
+    CHECK_EQ (s_cron_jobs (h), 1);
+    /* an hour passes without a pass (the host was down): one run, not 12 */
+    host_advance (h, 60 * 60 * 1000);
+    CHECK (host_poke (h));
+    CHECK_EQ (s_cron_jobs (h), 2);
+    host_advance (h, 5 * 60 * 1000);
+    CHECK (host_poke (h));
+    CHECK_EQ (s_cron_jobs (h), 3);
+    /* bad expressions are refused with a reason */
+    CHECK (!s_schedule_add (h, "bad", "61 * * * *"));
+    host_destroy (&h);
+}
+
 SHOAL_TEST_MAIN (delayed_job_waits_for_its_time,
                  retries_back_off_then_dead_letter,
                  excluded_class_is_not_retried,
@@ -528,4 +594,5 @@ SHOAL_TEST_MAIN (delayed_job_waits_for_its_time,
                  timeout_fails_the_run_with_class_timeout,
                  paused_queue_holds_its_jobs_until_resumed,
                  concurrency_limit_holds_across_executors,
-                 rate_limit_spaces_starts_on_the_clock)
+                 rate_limit_spaces_starts_on_the_clock,
+                 cron_schedule_fires_and_coalesces_missed_runs)

@@ -104,6 +104,16 @@ expect_rc "bad rate: refused" 1 "$SHOAL" queue set mail --rate fast
 expect_rc "pause without a daemon-side queue name is the host" 0 "$SHOAL" pause
 expect_rc "resume host" 0 "$SHOAL" resume
 
+# recurring jobs
+expect_rc "schedule add" 0 "$SHOAL" schedule add tick --cron "*/5 * * * *" --type noop --queue cron
+check "schedule shows its next time" grep -q '"next_us":' "$TMP/out"
+expect_rc "schedule add with a bad cron: refused" 1 "$SHOAL" schedule add bad --cron "* 25 * * *" --type noop
+check "says which field" grep -q "hour" "$TMP/err"
+expect_rc "schedule list" 0 "$SHOAL" schedule list
+check "lists it" grep -q '"name":"tick"' "$TMP/out"
+expect_rc "schedule rm" 0 "$SHOAL" schedule rm tick
+expect_rc "schedule rm again: not found" 1 "$SHOAL" schedule rm tick
+
 # hot backup: a compacted copy that another shoald can open
 expect_rc "backup" 0 "$SHOAL" backup "$TMP/backup"
 check "backup written" test -s "$TMP/backup/data.mdb"
