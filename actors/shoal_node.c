@@ -39,7 +39,8 @@ typedef struct {
     shoal_exec_opts_t exec_opts;
     bool blocking; /* a handler that may take long is running */
     char bus[256];
-    shoal_id_t running;   /* the job being executed */
+    shoal_id_t running; /* the job being executed */
+    uint64_t running_epoch;
     shoal_port_t *cancel; /* "x.<job id>": CANCEL of the running job */
 } self_t;
 
@@ -125,6 +126,14 @@ s_blocking (self_t *self, bool on)
         shoal_id_format (&self->running, name + 2);
         self->cancel =
             shoal_port_new (self->bus, name, shoal_port_clock (self->port));
+        /* The store notes the run as started: if this executor dies now,
+           the run is what killed it (a failed attempt, not a requeue). */
+        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_STARTED,
+                                          SHOAL_STORE_NAME, NULL);
+        shoal_wr_map (w, 2);
+        shoal_wr_kv_bin (w, "id", self->running.b, 16);
+        shoal_wr_kv_uint (w, "e", self->running_epoch);
+        shoal_port_send (self->port);
     } else {
         shoal_port_destroy (&self->cancel);
     }
@@ -289,6 +298,7 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     char er[SHOAL_ERRTEXT_MAX] = "";
     char ec[SHOAL_CLASS_MAX + 1] = "error";
     memcpy (self->running.b, idp, 16);
+    self->running_epoch = epoch;
     shoal_wr_reset (r);
     s_outcome_t out =
         s_run (self, type, pl, pl_len,

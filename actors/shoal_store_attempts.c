@@ -37,6 +37,7 @@ store_end_attempt (self_t *self, shoal_job_t *job, bool ok, uint64_t now)
         return rc;
     }
     job->lease_expires_us = 0;
+    job->running = false;
     job->updated_us = now;
     store_note_done (self, &job->id);
     uint64_t delay = 0;

@@ -168,6 +168,7 @@ s_apply_lease (self_t *self, shoal_in_t *in)
         store_move_state (self, &job, SHOAL_JOB_LEASED);
         job.attempt++;
         job.epoch++;
+        job.running = false;
         job.started_us = job.updated_us = now;
         /* The lease outlives the run's own timeout by a grace period, so
            an executor that enforces the timeout reports before the lease
@@ -294,9 +295,13 @@ s_apply_results (self_t *self, shoal_in_t *in)
     return SHOAL_OK;
 }
 
-/*  Puts one leased job back in its queue (crash recovery, node restart). */
+/*  Puts one leased job back in its queue (host recovery, executor
+    restart). On an executor restart (crashed true) a run that had
+    reported itself started is what crashed it: that is a failed attempt
+    (class executor_lost), which follows the retry policy, so a job that
+    always crashes its executor ends in the DLQ instead of looping. */
 static shoal_err_t
-s_requeue (self_t *self, const shoal_id_t *id)
+s_requeue (self_t *self, const shoal_id_t *id, bool crashed)
 {
     shoal_job_t job;
     shoal_err_t rc = store_get_job (self, id, &job);
@@ -306,7 +311,17 @@ s_requeue (self_t *self, const shoal_id_t *id)
     if (rc) {
         return rc;
     }
+    if (job.state == SHOAL_JOB_LEASED && crashed && job.running) {
+        snprintf (job.error, sizeof job.error,
+                  "executor %s died while running it", job.executor);
+        snprintf (job.error_class, sizeof job.error_class, "executor_lost");
+        job.result = NULL;
+        return store_end_attempt (
+            self, &job, false,
+            shoal_clock_now_us (shoal_port_clock (self->port)));
+    }
     if (job.state == SHOAL_JOB_LEASED) {
+        job.running = false;
         if ((rc = store_del_expiry (self, &job))) {
             return rc;
         }
@@ -358,7 +373,7 @@ store_requeue_leases (self_t *self, const char *node, uint64_t *count)
     }
     for (shoal_id_t *id = zlistx_first (ids); id && rc == SHOAL_OK;
          id = zlistx_next (ids)) {
-        rc = s_requeue (self, id);
+        rc = s_requeue (self, id, node != NULL);
     }
     *count = zlistx_size (ids);
     zlistx_destroy (&ids);
@@ -409,6 +424,7 @@ s_apply_release (self_t *self, shoal_in_t *in)
             return rc;
         }
         store_move_state (self, &job, SHOAL_JOB_ENQUEUED);
+        job.running = false;
         if (job.attempt > 0) {
             job.attempt--;
         }
@@ -424,6 +440,32 @@ s_apply_release (self_t *self, shoal_in_t *in)
         store_note_event (self, "job.requeued", &job);
     }
     return SHOAL_OK;
+}
+
+/*  STARTED {id, e}: a blocking run began on its executor. */
+static shoal_err_t
+s_apply_started (self_t *self, shoal_in_t *in)
+{
+    const uint8_t *idp;
+    uint32_t idlen;
+    uint64_t epoch;
+    if (shoal_map_bin (in->body, in->body_len, "id", &idp, &idlen) ||
+        idlen != 16 || shoal_map_uint (in->body, in->body_len, "e", &epoch)) {
+        return SHOAL_OK;
+    }
+    shoal_id_t id;
+    memcpy (id.b, idp, 16);
+    shoal_job_t job;
+    shoal_err_t rc = store_get_job (self, &id, &job);
+    if (rc == SHOAL_ERR_NOT_FOUND) {
+        return SHOAL_OK;
+    }
+    if (rc || job.state != SHOAL_JOB_LEASED || job.epoch != epoch ||
+        !streq (job.executor, in->hdr.from)) {
+        return rc;
+    }
+    job.running = true;
+    return store_put_job (self, &job);
 }
 
 static shoal_err_t
@@ -615,6 +657,8 @@ store_apply (self_t *self, shoal_in_t *in)
             return s_apply_query (self, in);
         case SHOAL_M_RELEASE:
             return s_apply_release (self, in);
+        case SHOAL_M_STARTED:
+            return s_apply_started (self, in);
         case SHOAL_M_NODE_BOOT:
             return s_apply_node_boot (self, in);
         case SHOAL_M_PING: {

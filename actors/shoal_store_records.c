@@ -137,7 +137,8 @@ store_write_job_view (shoal_wr_t *w, const shoal_job_t *job, bool full)
     uint32_t n = 11 + pl + res + (job->error[0] != '\0') +
                  (job->executor[0] != '\0') + (job->run_at_us != 0) +
                  (job->timeout_ms != 0) + (job->key[0] != '\0') +
-                 (job->error_class[0] != '\0') + (job->lease_expires_us != 0);
+                 (job->error_class[0] != '\0') + (job->lease_expires_us != 0) +
+                 job->running;
     shoal_wr_map (w, n);
     shoal_wr_kv_str (w, "id", id);
     shoal_wr_kv_str (w, "queue", job->queue);
@@ -170,6 +171,9 @@ store_write_job_view (shoal_wr_t *w, const shoal_job_t *job, bool full)
     }
     if (job->error_class[0]) {
         shoal_wr_kv_str (w, "error_class", job->error_class);
+    }
+    if (job->running) {
+        shoal_wr_kv_bool (w, "running", true);
     }
     if (job->error[0]) {
         shoal_wr_kv_str (w, "error", job->error);

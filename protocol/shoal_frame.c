@@ -75,6 +75,8 @@ shoal_mtype_name (uint32_t type)
             return "QUEUE_CONF";
         case SHOAL_M_RELEASE:
             return "RELEASE";
+        case SHOAL_M_STARTED:
+            return "STARTED";
         default:
             return "?";
     }

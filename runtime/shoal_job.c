@@ -66,7 +66,8 @@ shoal_job_encode (const shoal_job_t *job, shoal_wr_t *wr)
                  (job->error[0] ? 1 : 0) + (job->executor[0] ? 1 : 0) +
                  (job->error_class[0] ? 1 : 0) + (job->key[0] ? 1 : 0) +
                  (job->run_at_us ? 1 : 0) + (job->lease_expires_us ? 1 : 0) +
-                 (job->timeout_ms ? 1 : 0) + (job->retry ? 1 : 0);
+                 (job->timeout_ms ? 1 : 0) + (job->retry ? 1 : 0) +
+                 (job->running ? 1 : 0);
     shoal_wr_map (wr, n);
     shoal_wr_kv_bin (wr, "id", job->id.b, 16);
     shoal_wr_kv_str (wr, "q", job->queue);
@@ -110,6 +111,9 @@ shoal_job_encode (const shoal_job_t *job, shoal_wr_t *wr)
     }
     if (job->retry) {
         shoal_wr_kv_raw (wr, "rp", job->retry, job->retry_len);
+    }
+    if (job->running) {
+        shoal_wr_kv_bool (wr, "rn", true);
     }
 }
 
@@ -208,6 +212,8 @@ shoal_job_decode (const uint8_t *data, size_t size, const shoal_limits_t *lim,
             job->lease_expires_us = v.u;
         } else if (is_uint && s_key (&k, "to") && v.u <= UINT32_MAX) {
             job->timeout_ms = (uint32_t) v.u;
+        } else if (s_key (&k, "rn") && v.type == SHOAL_MP_BOOL) {
+            job->running = v.b;
         } else if (s_key (&k, "ec")) {
             rc = s_copy_str (&v, job->error_class, sizeof job->error_class);
         } else if (s_key (&k, "k")) {

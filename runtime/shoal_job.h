@@ -7,7 +7,7 @@
         f finished_us, pl payload (any msgpack), r result (any msgpack),
         er error text, x executor, ra run_at_us, lx lease expiry (us),
         to timeout_ms, rp retry policy (msgpack map), k idempotency key,
-        ec error class of the last failure
+        ec error class of the last failure, rn running (bool)
     Decoding borrows payload/result/strings from the bytes it was given.
 */
 #ifndef SHOAL_JOB_H_INCLUDED
@@ -68,6 +68,9 @@ typedef struct {
     uint64_t run_at_us;          /* scheduled: when it becomes ready */
     uint64_t lease_expires_us;   /* leased: when the lease runs out */
     uint32_t timeout_ms;         /* per-run execution timeout, 0 = none */
+    bool running;                /* leased and reported started (blocking
+                                    handlers): an executor crash now is
+                                    this run's failure */
     const uint8_t *retry;        /* borrowed retry policy map, or NULL */
     size_t retry_len;
 } shoal_job_t;
