@@ -199,6 +199,17 @@ s_ask (s_cli_t *cli, const shoal_id_t *id, int timeout_ms, shoal_in_t *in)
     return rc;
 }
 
+/*  A request whose body is {id: jid}; see s_ask for the result. */
+static int
+s_ask_id (s_cli_t *cli, uint32_t type, const char *jid, shoal_in_t *in)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, type, &id, 0);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_str (w, "id", jid);
+    return s_ask (cli, &id, cli->timeout_ms, in);
+}
+
 static void
 s_print_json (const uint8_t *mp, size_t len)
 {
@@ -542,19 +553,11 @@ s_cmd_status (s_cli_t *cli, int argc, char **argv)
     if (rc) {
         return rc;
     }
-    shoal_id_t id;
-    shoal_wr_t *w = s_begin (cli, SHOAL_M_STATUS, &id, 0);
-    shoal_wr_map (w, 1);
-    shoal_wr_kv_str (w, "id", jid);
     shoal_in_t in;
-    if ((rc = s_call (cli, &id, cli->timeout_ms, &in))) {
+    if ((rc = s_ask_id (cli, SHOAL_M_STATUS, jid, &in))) {
         return rc;
     }
-    if (in.hdr.type != SHOAL_M_OK) {
-        rc = s_refused (&in);
-    } else {
-        s_print_job (&in, as_json);
-    }
+    s_print_job (&in, as_json);
     shoal_in_close (&in);
     return rc;
 }
@@ -1170,19 +1173,11 @@ s_cmd_cancel (s_cli_t *cli, int argc, char **argv)
     if (rc) {
         return rc;
     }
-    shoal_id_t id;
-    shoal_wr_t *w = s_begin (cli, SHOAL_M_CANCEL, &id, 0);
-    shoal_wr_map (w, 1);
-    shoal_wr_kv_str (w, "id", jid);
     shoal_in_t in;
-    if ((rc = s_call (cli, &id, cli->timeout_ms, &in))) {
+    if ((rc = s_ask_id (cli, SHOAL_M_CANCEL, jid, &in))) {
         return rc;
     }
-    if (in.hdr.type != SHOAL_M_OK) {
-        rc = s_refused (&in);
-    } else {
-        printf ("%s cancelled\n", jid);
-    }
+    printf ("%s cancelled\n", jid);
     shoal_in_close (&in);
     return rc;
 }
