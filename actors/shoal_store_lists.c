@@ -185,7 +185,7 @@ store_query_list (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
 /*  Reads args.id and the dead job it names; answers the error itself. */
 static shoal_err_t
 s_dead_job (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
-            shoal_job_t *job, bool *found)
+            shoal_job_t *job, bool *found, bool or_cancelled)
 {
     *found = false;
     const char *text;
@@ -205,10 +205,14 @@ s_dead_job (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
     if (rc) {
         return rc;
     }
-    if (job->state != SHOAL_JOB_DEAD) {
-        return store_reply_code (self, in->hdr.from, &in->hdr.id,
-                                 SHOAL_ERR_STATE,
-                                 "the job is not in the dead-letter queue");
+    if (job->state != SHOAL_JOB_DEAD &&
+        !(or_cancelled && job->state == SHOAL_JOB_CANCELLED)) {
+        return store_reply_code (
+            self, in->hdr.from, &in->hdr.id, SHOAL_ERR_STATE,
+            or_cancelled ? "only dead or cancelled jobs can be "
+                           "retried"
+                         : "the job is not in the dead-letter "
+                           "queue");
     }
     *found = true;
     return SHOAL_OK;
@@ -220,15 +224,15 @@ store_query_dlq_retry (self_t *self, shoal_in_t *in, const uint8_t *args,
 {
     shoal_job_t job;
     bool found;
-    shoal_err_t rc = s_dead_job (self, in, args, len, &job, &found);
+    shoal_err_t rc = s_dead_job (self, in, args, len, &job, &found, true);
     if (rc || !found) {
         return rc;
     }
-    if ((rc = store_del_dead (self, &job))) {
+    if (job.state == SHOAL_JOB_DEAD && (rc = store_del_dead (self, &job))) {
         return rc;
     }
     /* A fresh set of attempts; the last error stays visible until the
-       next run ends. */
+       next run ends. Cancelled jobs may be retried this way too. */
     store_move_state (self, &job, SHOAL_JOB_ENQUEUED);
     job.attempt = 0;
     job.finished_us = 0;
@@ -272,7 +276,7 @@ store_query_dlq_purge (self_t *self, shoal_in_t *in, const uint8_t *args,
     if (shoal_map_find (args, len, "id", &v, NULL, NULL) == SHOAL_OK) {
         shoal_job_t job;
         bool found;
-        rc = s_dead_job (self, in, args, len, &job, &found);
+        rc = s_dead_job (self, in, args, len, &job, &found, false);
         if (rc || !found) {
             return rc;
         }

@@ -82,6 +82,7 @@ s_usage (FILE *out)
         "                                or 6 with seconds; @daily, ...)\n"
         "  schedule list | schedule rm NAME\n"
         "  cancel ID                     cancel a job that has not ended\n"
+        "  retry ID                      run a dead or cancelled job again\n"
         "                                (a running sleep/exec is stopped)\n"
         "  backup PATH                   hot, compacted copy of the data\n"
         "                                (PATH: a new or empty folder)\n"
@@ -1025,6 +1026,16 @@ s_dlq_op (s_cli_t *cli, const char *op, const char *jid)
     return rc;
 }
 
+/*  retry ID: a dead or cancelled job runs again with fresh attempts. */
+static int
+s_cmd_retry (s_cli_t *cli, int argc, char **argv)
+{
+    optind = 1;
+    const char *jid = NULL;
+    int rc = s_parse_id_arg (argc, argv, "retry", &jid);
+    return rc ? rc : s_dlq_op (cli, "retry", jid);
+}
+
 static int
 s_cmd_dlq (s_cli_t *cli, int argc, char **argv)
 {
@@ -1322,14 +1333,15 @@ typedef struct {
 } s_cmd_t;
 
 static const s_cmd_t s_cmds[] = {
-    {"list", s_cmd_list},       {"dlq", s_cmd_dlq},
-    {"pause", s_cmd_pause},     {"resume", s_cmd_pause},
-    {"queue", s_cmd_queue},     {"backup", s_cmd_backup},
-    {"cancel", s_cmd_cancel},   {"schedule", s_cmd_schedule},
-    {"show", s_cmd_status},     {"ping", s_cmd_ping},
-    {"submit", s_cmd_submit},   {"status", s_cmd_status},
-    {"wait", s_cmd_wait},       {"stats", s_cmd_stats},
-    {"monitor", s_cmd_monitor}, {"shutdown", s_cmd_shutdown},
+    {"list", s_cmd_list},         {"dlq", s_cmd_dlq},
+    {"pause", s_cmd_pause},       {"resume", s_cmd_pause},
+    {"queue", s_cmd_queue},       {"backup", s_cmd_backup},
+    {"cancel", s_cmd_cancel},     {"schedule", s_cmd_schedule},
+    {"retry", s_cmd_retry},       {"show", s_cmd_status},
+    {"ping", s_cmd_ping},         {"submit", s_cmd_submit},
+    {"status", s_cmd_status},     {"wait", s_cmd_wait},
+    {"stats", s_cmd_stats},       {"monitor", s_cmd_monitor},
+    {"shutdown", s_cmd_shutdown},
 };
 
 int

@@ -87,6 +87,8 @@ expect_rc "cancel a scheduled job" 0 "$SHOAL" cancel "$id"
 expect_rc "wait on a cancelled job: 4" 4 "$SHOAL" wait --timeout 5 --json "$id"
 check "state cancelled" grep -q '"state":"cancelled"' "$TMP/out"
 expect_rc "cancel again: refused" 1 "$SHOAL" cancel "$id"
+expect_rc "retry a cancelled job" 0 "$SHOAL" retry "$id"
+expect_rc "it runs again" 0 "$SHOAL" wait --timeout 30 "$id"
 id=$("$SHOAL" submit --type exec --payload "{\"argv\":[\"sh\",\"-c\",\"echo \$\$ > $TMP/cancel.pid; exec sleep 600\"]}")
 for i in $(seq 1 2000); do [ -s "$TMP/cancel.pid" ] && break; sleep 0.01; done
 expect_rc "cancel a running exec" 0 "$SHOAL" cancel "$id"
