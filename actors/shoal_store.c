@@ -282,6 +282,7 @@ s_self_destroy (self_t **self_p)
     shoal_wr_destroy (&self->ready);
     shoal_wr_destroy (&self->events);
     shoal_wr_destroy (&self->done);
+    shoal_wr_destroy (&self->scratch);
     zlistx_destroy (&self->waiters);
     zlistx_destroy (&self->new_waiters);
     zlistx_destroy (&self->done_jobs);
@@ -327,6 +328,7 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     self->ready = shoal_wr_new ();
     self->events = shoal_wr_new ();
     self->done = shoal_wr_new ();
+    self->scratch = shoal_wr_new ();
     self->waiters = store_list_new ();
     self->new_waiters = store_list_new ();
     self->done_jobs = store_list_new ();

@@ -36,8 +36,9 @@ typedef struct {
     zsock_t *pipe;
     shoal_port_t *port;
     shoal_db_t *db;
-    shoal_txn_t *txn; /* open only during an apply pass */
-    shoal_wr_t *rec;  /* job record scratch */
+    shoal_txn_t *txn;    /* open only during an apply pass */
+    shoal_wr_t *rec;     /* job record scratch */
+    shoal_wr_t *scratch; /* small encodings that must outlive a call */
     shoal_limits_t lim;
     bool verbose;
     bool terminated;
@@ -143,6 +144,10 @@ shoal_err_t store_query_dlq_purge (self_t *self, shoal_in_t *in,
 shoal_err_t store_query_queue (self_t *self, shoal_in_t *in,
                                const uint8_t *args, size_t len);
 shoal_err_t store_queue_conf_all (self_t *self, const char *to);
+/*  The queue's default retry policy, encoded into out (*found false when
+    the queue has none). */
+shoal_err_t store_queue_retry (self_t *self, const char *queue, shoal_wr_t *out,
+                               bool *found);
 
 /*  shoal_store_intents.c: starts a hot backup (args {path}) */
 shoal_err_t store_query_backup (self_t *self, shoal_in_t *in,

@@ -48,6 +48,19 @@ store_insert_job (self_t *self, shoal_job_t *job, uint64_t now)
 {
     job->created_us = job->updated_us = now;
     job->seq = self->p_next_seq++;
+    if (!job->retry) {
+        /* No policy of its own: the queue's default, if it has one. */
+        bool found;
+        shoal_err_t e =
+            store_queue_retry (self, job->queue, self->scratch, &found);
+        if (e) {
+            return e;
+        }
+        if (found) {
+            job->retry = shoal_wr_data (self->scratch);
+            job->retry_len = shoal_wr_size (self->scratch);
+        }
+    }
     bool later = job->run_at_us > now;
     job->state = later ? SHOAL_JOB_SCHEDULED : SHOAL_JOB_ENQUEUED;
     if (!later) {

@@ -4,16 +4,21 @@
     which enforces them; a restarted scheduler gets them all with FILL.
 
     Record (msgpack array): [paused bool, concurrency uint, interval_us
-    uint, burst uint]; 0 means no limit.
+    uint, burst uint, retry?]; 0 means no limit; retry is the queue's
+    default retry policy (a map, shoal_retry_encode) for jobs submitted
+    without one.
 */
 #include "shoal_store_int.h"
 #include "shoal_gcra.h"
+#include "shoal_retry.h"
 
 typedef struct {
     bool paused;
     uint64_t limit;
     uint64_t interval_us;
     uint64_t burst;
+    bool has_retry;
+    shoal_retry_t retry;
 } s_conf_t;
 
 static shoal_err_t
@@ -31,11 +36,20 @@ s_conf_get (self_t *self, const char *name, s_conf_t *c)
     shoal_rd_init (&rd, v, len);
     uint32_t n;
     shoal_mp_val_t paused;
-    if (shoal_rd_array (&rd, &n) || n != 4 || shoal_rd_next (&rd, &paused) ||
-        paused.type != SHOAL_MP_BOOL || shoal_rd_uint (&rd, &c->limit) ||
+    if (shoal_rd_array (&rd, &n) || (n != 4 && n != 5) ||
+        shoal_rd_next (&rd, &paused) || paused.type != SHOAL_MP_BOOL ||
+        shoal_rd_uint (&rd, &c->limit) ||
         shoal_rd_uint (&rd, &c->interval_us) ||
         shoal_rd_uint (&rd, &c->burst)) {
         return SHOAL_ERR_CORRUPT;
+    }
+    if (n == 5) {
+        const uint8_t *p = rd.p;
+        if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX) ||
+            shoal_retry_decode (p, (size_t) (rd.p - p), &c->retry)) {
+            return SHOAL_ERR_CORRUPT;
+        }
+        c->has_retry = true;
     }
     c->paused = paused.b;
     return SHOAL_OK;
@@ -55,7 +69,14 @@ s_conf_write (shoal_wr_t *w, const char *name, const s_conf_t *c)
 static void
 s_conf_map (shoal_wr_t *w, const char *name, const s_conf_t *c)
 {
-    shoal_wr_map (w, 5);
+    char retry[SHOAL_RETRY_STRLEN];
+    bool with_retry =
+        c->has_retry &&
+        shoal_retry_format (&c->retry, retry, sizeof retry) == SHOAL_OK;
+    shoal_wr_map (w, 5 + with_retry);
+    if (with_retry) {
+        shoal_wr_kv_str (w, "retry", retry);
+    }
     shoal_wr_kv_str (w, "name", name);
     shoal_wr_kv_bool (w, "paused", c->paused);
     shoal_wr_kv_uint (w, "concurrency", c->limit);
@@ -66,22 +87,22 @@ s_conf_map (shoal_wr_t *w, const char *name, const s_conf_t *c)
 static shoal_err_t
 s_conf_put (self_t *self, const char *name, const s_conf_t *c)
 {
-    uint8_t buf[64];
     shoal_wr_t *w = shoal_wr_new ();
     if (!w) {
         return SHOAL_ERR_NOMEM;
     }
-    shoal_wr_array (w, 4);
+    shoal_wr_array (w, c->has_retry ? 5 : 4);
     shoal_wr_bool (w, c->paused);
     shoal_wr_uint (w, c->limit);
     shoal_wr_uint (w, c->interval_us);
     shoal_wr_uint (w, c->burst);
+    if (c->has_retry) {
+        shoal_retry_encode (&c->retry, w);
+    }
     shoal_err_t rc = shoal_wr_error (w);
-    size_t n = shoal_wr_size (w);
-    if (rc == SHOAL_OK && n <= sizeof buf) {
-        memcpy (buf, shoal_wr_data (w), n);
+    if (rc == SHOAL_OK) {
         rc = shoal_txn_put (self->txn, SHOAL_DBI_QUEUES, name, strlen (name),
-                            buf, n);
+                            shoal_wr_data (w), shoal_wr_size (w));
     }
     shoal_wr_destroy (&w);
     return rc;
@@ -225,6 +246,19 @@ store_query_queue (self_t *self, shoal_in_t *in, const uint8_t *args,
         }
         c.limit = limit;
         c.burst = burst;
+        if (shoal_map_str (args, len, "retry", &rate, &rlen) == SHOAL_OK) {
+            char text[256], err[160];
+            snprintf (text, sizeof text, "%.*s", (int) rlen, rate);
+            shoal_retry_t policy;
+            if (shoal_retry_parse (text, &policy, err, sizeof err)) {
+                char why[200];
+                snprintf (why, sizeof why, "\"retry\": %s", err);
+                return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                         SHOAL_ERR_INVALID, why);
+            }
+            c.has_retry = policy.kind != SHOAL_RETRY_NONE;
+            c.retry = policy;
+        }
         if (shoal_map_str (args, len, "rate", &rate, &rlen) == SHOAL_OK) {
             char text[32];
             snprintf (text, sizeof text, "%.*s", (int) rlen, rate);
@@ -249,4 +283,23 @@ store_query_queue (self_t *self, shoal_in_t *in, const uint8_t *args,
         return rc;
     }
     return s_reply_conf (self, in, name, &c);
+}
+
+shoal_err_t
+store_queue_retry (self_t *self, const char *queue, shoal_wr_t *out,
+                   bool *found)
+{
+    s_conf_t c;
+    *found = false;
+    shoal_err_t rc = s_conf_get (self, queue, &c);
+    if (rc == SHOAL_ERR_NOT_FOUND) {
+        return SHOAL_OK;
+    }
+    if (rc == SHOAL_OK && c.has_retry) {
+        shoal_wr_reset (out);
+        shoal_retry_encode (&c.retry, out);
+        rc = shoal_wr_error (out);
+        *found = rc == SHOAL_OK;
+    }
+    return rc;
 }

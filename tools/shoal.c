@@ -76,6 +76,7 @@ s_usage (FILE *out)
         "  pause [QUEUE] / resume [QUEUE] stop/restart leasing (a queue, or\n"
         "                                the whole host); durable\n"
         "  queue set QUEUE [--concurrency N] [--rate N/s|none] [--burst N]\n"
+        "            [--retry POLICY]    (the queue's default retry policy)\n"
         "  queue list                    per-queue limits, across executors\n"
         "  schedule add NAME --cron EXPR --type T [--queue Q] [--priority P]\n"
         "         [--payload JSON]       a recurring job (cron, UTC; 5 fields\n"
@@ -1076,12 +1077,15 @@ s_cmd_dlq (s_cli_t *cli, int argc, char **argv)
 /*  Sends a QUEUE request {op, queue?, ...}; prints the settings. */
 static int
 s_queue_call (s_cli_t *cli, const char *op, const char *queue, long concurrency,
-              const char *rate, long burst)
+              const char *rate, long burst, const char *retry)
 {
     shoal_id_t id;
     shoal_wr_t *w = s_begin (cli, SHOAL_M_QUEUE, &id, 0);
     shoal_wr_map (w, 1 + (queue != NULL) + (concurrency >= 0) + (rate != NULL) +
-                         (burst >= 0));
+                         (burst >= 0) + (retry != NULL));
+    if (retry) {
+        shoal_wr_kv_str (w, "retry", retry);
+    }
     shoal_wr_kv_str (w, "op", op);
     if (queue) {
         shoal_wr_kv_str (w, "queue", queue);
@@ -1122,8 +1126,8 @@ s_cmd_pause (s_cli_t *cli, int argc, char **argv)
     if (argc == 2 && !shoal_name_valid (argv[1], strlen (argv[1]))) {
         return s_usage_error ("'%s' is not a queue name", argv[1]);
     }
-    return s_queue_call (cli, argv[0], argc == 2 ? argv[1] : NULL, -1, NULL,
-                         -1);
+    return s_queue_call (cli, argv[0], argc == 2 ? argv[1] : NULL, -1, NULL, -1,
+                         NULL);
 }
 
 static long
@@ -1139,7 +1143,7 @@ static int
 s_cmd_queue (s_cli_t *cli, int argc, char **argv)
 {
     if (argc >= 2 && streq (argv[1], "list") && argc == 2) {
-        return s_queue_call (cli, "list", NULL, -1, NULL, -1);
+        return s_queue_call (cli, "list", NULL, -1, NULL, -1, NULL);
     }
     if (argc < 3 || !streq (argv[1], "set")) {
         return s_usage_error ("usage: queue list | queue set QUEUE "
@@ -1152,7 +1156,7 @@ s_cmd_queue (s_cli_t *cli, int argc, char **argv)
         return s_usage_error ("'%s' is not a queue name", queue);
     }
     long concurrency = -1, burst = -1;
-    const char *rate = NULL;
+    const char *rate = NULL, *retry = NULL;
     for (int i = 3; i < argc; i += 2) {
         if (i + 1 >= argc) {
             return s_usage_error ("%s needs a value", argv[i]);
@@ -1164,6 +1168,13 @@ s_cmd_queue (s_cli_t *cli, int argc, char **argv)
             }
         } else if (streq (argv[i], "--rate")) {
             rate = argv[i + 1];
+        } else if (streq (argv[i], "--retry")) {
+            retry = argv[i + 1];
+            shoal_retry_t policy;
+            char err[128];
+            if (shoal_retry_parse (retry, &policy, err, sizeof err)) {
+                return s_usage_error ("--retry '%s': %s", retry, err);
+            }
         } else if (streq (argv[i], "--burst")) {
             if ((burst = s_long_arg (argv[i + 1], 1, 1000000)) < 0) {
                 return s_usage_error ("--burst: 1 to 1000000%s", "");
@@ -1172,7 +1183,7 @@ s_cmd_queue (s_cli_t *cli, int argc, char **argv)
             return s_usage_error ("queue set: unknown option '%s'", argv[i]);
         }
     }
-    return s_queue_call (cli, "set", queue, concurrency, rate, burst);
+    return s_queue_call (cli, "set", queue, concurrency, rate, burst, retry);
 }
 
 static int

@@ -585,6 +585,34 @@ SHOAL_TEST (cron_schedule_fires_and_coalesces_missed_runs)
     host_destroy (&h);
 }
 
+SHOAL_TEST (queue_default_retry_applies_to_jobs_without_one)
+{
+    host_t *h = host_new (1, NULL);
+    CHECK (h);
+    shoal_id_t rid;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_QUEUE, &rid);
+    shoal_wr_map (w, 3);
+    shoal_wr_kv_str (w, "op", "set");
+    shoal_wr_kv_str (w, "queue", "flaky");
+    shoal_wr_kv_str (w, "retry", "fixed:max=2,delay=1s");
+    shoal_in_t in;
+    CHECK (host_call (h, &rid, &in));
+    CHECK_EQ (in.hdr.type, SHOAL_M_OK);
+    shoal_in_close (&in);
+    char id[SHOAL_ID_TEXT];
+    CHECK (s_submit_q (h, "fail", "flaky", id));
+    CHECK (host_await_state (h, id, "scheduled")); /* the default applied */
+    host_advance (h, 1000);
+    CHECK (host_poke (h));
+    CHECK (host_await_state (h, id, "dead"));
+    CHECK_EQ (s_num (h, id, "attempt"), 2);
+    /* another queue: no default, one attempt */
+    CHECK (s_submit_q (h, "fail", "plain", id));
+    CHECK (host_await_state (h, id, "dead"));
+    CHECK_EQ (s_num (h, id, "attempt"), 1);
+    host_destroy (&h);
+}
+
 SHOAL_TEST_MAIN (delayed_job_waits_for_its_time,
                  retries_back_off_then_dead_letter,
                  excluded_class_is_not_retried,
@@ -595,4 +623,5 @@ SHOAL_TEST_MAIN (delayed_job_waits_for_its_time,
                  paused_queue_holds_its_jobs_until_resumed,
                  concurrency_limit_holds_across_executors,
                  rate_limit_spaces_starts_on_the_clock,
-                 cron_schedule_fires_and_coalesces_missed_runs)
+                 cron_schedule_fires_and_coalesces_missed_runs,
+                 queue_default_retry_applies_to_jobs_without_one)
