@@ -302,13 +302,16 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     self->pipe = pipe;
     self->verbose = args->verbose;
     self->lim = shoal_limits_bus ();
-    int64_t batch_max, map_size, lease_ms, grace_ms;
+    int64_t batch_max = 0, map_size = 0, lease_ms = 0, grace_ms = 0,
+            retention_ms = 0;
     shoal_sync_t sync;
     shoal_err_t rc;
     if ((rc = shoal_config_int (args->config, "store/lease", 1, 86400000,
                                 &lease_ms)) ||
         (rc = shoal_config_int (args->config, "store/lease_grace", 0, 3600000,
                                 &grace_ms)) ||
+        (rc = shoal_config_int (args->config, "store/retention", 0,
+                                (int64_t) 1 << 40, &retention_ms)) ||
         (rc = shoal_config_int (args->config, "store/batch_max", 1, 65536,
                                 &batch_max)) ||
         (rc = shoal_config_int (args->config, "store/map_size", 1 << 20,
@@ -320,6 +323,7 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     self->batch_max = (size_t) batch_max;
     self->lease_us = (uint64_t) lease_ms * 1000;
     self->lease_grace_us = (uint64_t) grace_ms * 1000;
+    self->retention_us = (uint64_t) retention_ms * 1000;
     if (getrandom (&self->rng, sizeof self->rng, 0) != sizeof self->rng) {
         return SHOAL_ERR_IO;
     }

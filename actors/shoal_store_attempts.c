@@ -44,6 +44,9 @@ store_end_attempt (self_t *self, shoal_job_t *job, bool ok, uint64_t now)
     if (ok) {
         store_move_state (self, job, SHOAL_JOB_SUCCEEDED);
         job->finished_us = now;
+        if ((rc = store_put_finished (self, job))) {
+            return rc;
+        }
     } else if (s_retry_due (self, job, &delay)) {
         store_move_state (self, job, SHOAL_JOB_SCHEDULED);
         job->run_at_us = now + delay;
@@ -155,6 +158,53 @@ s_expire (self_t *self, const uint8_t *key, uint64_t now)
     return store_end_attempt (self, &job, false, now);
 }
 
+/*  Retention: succeeded and cancelled jobs that finished before cutoff are
+    deleted (record, retention entry, idempotency key), a bounded number
+    per pass. Dead jobs stay in the DLQ until purged. */
+static shoal_err_t
+s_prune (self_t *self, uint64_t cutoff)
+{
+    uint8_t *keys = malloc ((size_t) S_TIMER_BATCH * SHOAL_TIME_KEY);
+    if (!keys) {
+        return SHOAL_ERR_NOMEM;
+    }
+    size_t n = 0;
+    shoal_err_t rc = s_collect_due (self, SHOAL_DBI_FINISHED, cutoff, keys, &n);
+    for (size_t i = 0; rc == SHOAL_OK && i < n; i++) {
+        const uint8_t *key = keys + i * SHOAL_TIME_KEY;
+        shoal_id_t id;
+        memcpy (id.b, key + 8, 16);
+        shoal_job_t job;
+        rc = store_get_job (self, &id, &job);
+        bool current = rc == SHOAL_OK &&
+                       (job.state == SHOAL_JOB_SUCCEEDED ||
+                        job.state == SHOAL_JOB_CANCELLED) &&
+                       job.finished_us == shoal_time_key_time (key);
+        if (rc == SHOAL_ERR_NOT_FOUND) {
+            rc = SHOAL_OK;
+        }
+        if (rc == SHOAL_OK && current) {
+            if (job.key[0]) {
+                rc = shoal_txn_del (self->txn, SHOAL_DBI_IDEM, job.key,
+                                    strlen (job.key));
+                rc = rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+            }
+            if (rc == SHOAL_OK) {
+                rc = shoal_txn_del (self->txn, SHOAL_DBI_JOBS, id.b, 16);
+            }
+            if (rc == SHOAL_OK && self->p_count[job.state] > 0) {
+                self->p_count[job.state]--;
+            }
+        }
+        if (rc == SHOAL_OK) {
+            rc = shoal_txn_del (self->txn, SHOAL_DBI_FINISHED, key,
+                                SHOAL_TIME_KEY);
+        }
+    }
+    free (keys);
+    return rc;
+}
+
 shoal_err_t
 store_run_timers (self_t *self, uint64_t now)
 {
@@ -179,6 +229,9 @@ store_run_timers (self_t *self, uint64_t now)
     free (keys);
     if (rc == SHOAL_OK) {
         rc = store_run_schedules (self, now);
+    }
+    if (rc == SHOAL_OK && self->retention_us && now > self->retention_us) {
+        rc = s_prune (self, now - self->retention_us);
     }
     return rc;
 }

@@ -75,7 +75,8 @@ typedef struct {
     uint64_t p_next_due_us; /* its value after the current pass */
     uint64_t lease_us;      /* lease of a job without a timeout */
     uint64_t lease_grace_us;
-    uint64_t rng; /* jitter for retry backoff */
+    uint64_t retention_us; /* finished jobs older than this go; 0 = keep */
+    uint64_t rng;          /* jitter for retry backoff */
 } self_t;
 
 /*  shoal_store.c */
@@ -99,6 +100,9 @@ shoal_err_t store_del_delayed (self_t *self, const shoal_job_t *job);
 shoal_err_t store_put_expiry (self_t *self, const shoal_job_t *job);
 shoal_err_t store_del_expiry (self_t *self, const shoal_job_t *job);
 shoal_err_t store_put_dead (self_t *self, const shoal_job_t *job);
+/*  The retention index of succeeded and cancelled jobs. */
+shoal_err_t store_put_finished (self_t *self, const shoal_job_t *job);
+shoal_err_t store_del_finished (self_t *self, const shoal_job_t *job);
 shoal_err_t store_del_dead (self_t *self, const shoal_job_t *job);
 shoal_err_t store_idem_get (self_t *self, const char *key, shoal_id_t *id);
 shoal_err_t store_idem_put (self_t *self, const char *key,

@@ -786,6 +786,9 @@ store_query_cancel (self_t *self, shoal_in_t *in, const uint8_t *args,
     store_move_state (self, &job, SHOAL_JOB_CANCELLED);
     job.run_at_us = 0;
     job.finished_us = job.updated_us = now;
+    if ((rc = store_put_finished (self, &job))) {
+        return rc;
+    }
     snprintf (job.error, sizeof job.error, "cancelled");
     snprintf (job.error_class, sizeof job.error_class, "cancelled");
     if ((rc = store_put_job (self, &job))) {

@@ -231,6 +231,10 @@ store_query_dlq_retry (self_t *self, shoal_in_t *in, const uint8_t *args,
     if (job.state == SHOAL_JOB_DEAD && (rc = store_del_dead (self, &job))) {
         return rc;
     }
+    if (job.state == SHOAL_JOB_CANCELLED &&
+        (rc = store_del_finished (self, &job))) {
+        return rc;
+    }
     /* A fresh set of attempts; the last error stays visible until the
        next run ends. Cancelled jobs may be retried this way too. */
     store_move_state (self, &job, SHOAL_JOB_ENQUEUED);

@@ -309,6 +309,19 @@ store_del_dead (self_t *self, const shoal_job_t *job)
 }
 
 shoal_err_t
+store_put_finished (self_t *self, const shoal_job_t *job)
+{
+    return s_put_time (self, SHOAL_DBI_FINISHED, job->finished_us, &job->id,
+                       NULL);
+}
+
+shoal_err_t
+store_del_finished (self_t *self, const shoal_job_t *job)
+{
+    return s_del_time (self, SHOAL_DBI_FINISHED, job->finished_us, &job->id);
+}
+
+shoal_err_t
 store_idem_get (self_t *self, const char *key, shoal_id_t *id)
 {
     const void *v;
@@ -362,6 +375,17 @@ store_next_due (self_t *self, uint64_t *due_us)
         if (rc) {
             return rc;
         }
+        if (t && (!*due_us || t < *due_us)) {
+            *due_us = t;
+        }
+    }
+    if (self->retention_us) {
+        uint64_t t;
+        shoal_err_t rc = s_first_time (self, SHOAL_DBI_FINISHED, &t);
+        if (rc) {
+            return rc;
+        }
+        t = t ? t + self->retention_us : 0;
         if (t && (!*due_us || t < *due_us)) {
             *due_us = t;
         }

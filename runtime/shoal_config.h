@@ -18,6 +18,10 @@
                                                may run before its lease
                                                is taken back
         store/lease_grace        10000         ms added to every lease
+        store/retention          604800000     ms finished jobs are kept
+                                               (succeeded, cancelled);
+                                               0 = forever; the DLQ is kept
+                                               until purged
         executors/count          4
         executors/mode           thread        (thread | process)
         executors/prefetch       64            jobs queued per executor

@@ -19,8 +19,8 @@
 #define S_MAP_MAX     ((size_t) 1 << 40)
 
 static const char *const s_dbi_names[SHOAL_DBI__COUNT] = {
-    "meta", "jobs", "ready",  "leases",    "delayed",  "expiry",
-    "idem", "dead", "queues", "schedules", "sched_due"};
+    "meta", "jobs", "ready",  "leases",    "delayed",   "expiry",
+    "idem", "dead", "queues", "schedules", "sched_due", "finished"};
 
 struct _shoal_db_t {
     MDB_env *env;

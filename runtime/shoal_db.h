@@ -41,6 +41,7 @@ typedef enum {
     SHOAL_DBI_QUEUES,    /* queue name ("*" = host) -> settings */
     SHOAL_DBI_SCHEDULES, /* schedule name -> schedule record */
     SHOAL_DBI_SCHED_DUE, /* next fire(be64) schedule id -> schedule name */
+    SHOAL_DBI_FINISHED,  /* finished(be64) job id -> (empty): retention */
     SHOAL_DBI__COUNT
 } shoal_dbi_t;
 

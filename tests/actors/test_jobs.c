@@ -613,6 +613,35 @@ SHOAL_TEST (queue_default_retry_applies_to_jobs_without_one)
     host_destroy (&h);
 }
 
+SHOAL_TEST (retention_prunes_finished_jobs_but_keeps_the_dlq)
+{
+    const char *kv[] = {"store/retention=3600000", NULL}; /* one hour */
+    host_t *h = host_new (1, kv);
+    CHECK (h);
+    char ok[SHOAL_ID_TEXT], dead[SHOAL_ID_TEXT], later[SHOAL_ID_TEXT];
+    s_job_t j = {.type = "noop", .key = "once"};
+    CHECK (s_submit (h, &j, ok, NULL));
+    s_job_t f = {.type = "fail"};
+    CHECK (s_submit (h, &f, dead, NULL));
+    CHECK (host_await_state (h, ok, "succeeded"));
+    CHECK (host_await_state (h, dead, "dead"));
+    host_advance (h, 30 * 60 * 1000);
+    s_job_t n = {.type = "noop"};
+    CHECK (s_submit (h, &n, later, NULL));
+    CHECK (host_await_state (h, later, "succeeded"));
+    host_advance (h, 31 * 60 * 1000); /* ok is 61 min old, later 31 */
+    CHECK (host_poke (h));
+    CHECK (!host_state_is (h, ok, "succeeded"));   /* pruned */
+    CHECK (host_state_is (h, later, "succeeded")); /* too young */
+    CHECK (host_state_is (h, dead, "dead"));       /* the DLQ stays */
+    /* its idempotency key went with it: the key makes a new job now */
+    char again[SHOAL_ID_TEXT];
+    bool existing = true;
+    CHECK (s_submit (h, &j, again, &existing));
+    CHECK (!existing);
+    host_destroy (&h);
+}
+
 SHOAL_TEST_MAIN (delayed_job_waits_for_its_time,
                  retries_back_off_then_dead_letter,
                  excluded_class_is_not_retried,
@@ -624,4 +653,5 @@ SHOAL_TEST_MAIN (delayed_job_waits_for_its_time,
                  concurrency_limit_holds_across_executors,
                  rate_limit_spaces_starts_on_the_clock,
                  cron_schedule_fires_and_coalesces_missed_runs,
-                 queue_default_retry_applies_to_jobs_without_one)
+                 queue_default_retry_applies_to_jobs_without_one,
+                 retention_prunes_finished_jobs_but_keeps_the_dlq)
