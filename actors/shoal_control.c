@@ -14,6 +14,7 @@
     reply, so one slow request cannot stall others.
 */
 #include "shoal_control.h"
+#include "shoal_scheduler.h"
 #include "shoal_store.h"
 
 #include "shoal_actor.h"
@@ -481,11 +482,16 @@ s_handle_query (self_t *self, const s_env_t *env, uint32_t type,
     hdr.type = SHOAL_M_QUERY;
     shoal_port_new_id (self->port, &hdr.id);
     hdr.deadline_us = deadline_us;
-    strcpy (hdr.to, SHOAL_STORE_NAME);
+    /* STATS {queues: true}: the scheduler knows depths and in-flight. */
+    bool queues = false;
+    if (type == SHOAL_M_STATS) {
+        shoal_map_bool (body, len, "queues", &queues);
+    }
+    strcpy (hdr.to, queues ? SHOAL_SCHEDULER_NAME : SHOAL_STORE_NAME);
     shoal_id_t msg_id = hdr.id;
     shoal_wr_t *w = shoal_port_begin_hdr (self->port, &hdr);
     shoal_wr_map (w, type == SHOAL_M_STATS ? 1 : 2);
-    shoal_wr_kv_str (w, "op", op);
+    shoal_wr_kv_str (w, "op", queues ? "queues" : op);
     if (type != SHOAL_M_STATS) {
         shoal_wr_kv_bin (w, "id", job.b, 16);
     }

@@ -52,6 +52,8 @@ typedef struct {
     bool paused;
     uint32_t limit; /* concurrency; 0 = none */
     uint32_t inflight;
+    uint64_t leased; /* leases asked for, since the scheduler started */
+    uint64_t done;   /* leases ended */
     bool rated;
     shoal_gcra_t rate;
 } s_queue_t;
@@ -324,6 +326,7 @@ s_dispatch (self_t *self)
             }
             nd->inflight++;
             q->inflight++;
+            q->leased++;
             self->leased++;
             shoal_wr_array (items, 2);
             shoal_wr_bin (items, id.b, 16);
@@ -456,6 +459,7 @@ s_handle_lease_done (self_t *self, shoal_in_t *in)
         if (l->queue->inflight > 0) {
             l->queue->inflight--;
         }
+        l->queue->done++;
         zhashx_delete (self->leases, idp);
     }
 }
@@ -485,6 +489,35 @@ s_handle_credit (self_t *self, shoal_in_t *in)
     }
 }
 
+/*  QUERY {op: "queues"}: per-queue depth and activity, from memory. */
+static void
+s_handle_query (self_t *self, shoal_in_t *in)
+{
+    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
+                                      in->hdr.from, &in->hdr.id);
+    shoal_wr_map (w, 3);
+    shoal_wr_kv_uint (w, "code", SHOAL_OK);
+    shoal_wr_kv_bool (w, "host_paused", self->host_paused);
+    shoal_wr_str (w, "queues");
+    shoal_wr_array (w, (uint32_t) self->nqueues);
+    for (size_t i = 0; i < self->nqueues; i++) {
+        s_queue_t *q = self->queues[i];
+        shoal_wr_map (w, 7);
+        shoal_wr_kv_str (w, "name", q->name);
+        shoal_wr_str (w, "ready");
+        shoal_wr_map (w, SHOAL_PRIO__COUNT);
+        for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
+            shoal_wr_kv_uint (w, shoal_prio_name (p), q->ready[p].len);
+        }
+        shoal_wr_kv_uint (w, "inflight", q->inflight);
+        shoal_wr_kv_uint (w, "concurrency", q->limit);
+        shoal_wr_kv_bool (w, "paused", q->paused);
+        shoal_wr_kv_uint (w, "leased", q->leased);
+        shoal_wr_kv_uint (w, "done", q->done);
+    }
+    shoal_port_send (self->port);
+}
+
 static void
 s_self_handle_port (self_t *self)
 {
@@ -502,6 +535,9 @@ s_self_handle_port (self_t *self)
                 break;
             case SHOAL_M_QUEUE_CONF:
                 s_handle_queue_conf (self, &in);
+                break;
+            case SHOAL_M_QUERY:
+                s_handle_query (self, &in);
                 break;
             case SHOAL_M_PING: {
                 shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK,

@@ -91,7 +91,8 @@ s_usage (FILE *out)
         "                                wait until the job finishes\n"
         "                                (exit 0 succeeded, 4 failed, 5 "
         "timeout)\n"
-        "  stats [--json]                job counts by state\n"
+        "  stats [--queues] [--json]     job counts by state; per queue:\n"
+        "                                ready by priority, in flight, totals\n"
         "  monitor [--topic PREFIX] [--json] [--count N] [--monitor EP]\n"
         "                                stream events\n"
         "  shutdown                      stop shoald in order\n"
@@ -648,12 +649,73 @@ s_cmd_wait (s_cli_t *cli, int argc, char **argv)
 static int
 s_cmd_stats (s_cli_t *cli, int argc, char **argv)
 {
-    bool as_json = argc == 2 && streq (argv[1], "--json");
-    if (argc > 2 || (argc == 2 && !as_json)) {
-        return s_usage_error ("stats takes only --json, got '%s'", argv[1]);
+    bool as_json = false, queues = false;
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--json")) {
+            as_json = true;
+        } else if (streq (argv[i], "--queues")) {
+            queues = true;
+        } else {
+            return s_usage_error ("stats takes --json and --queues, got '%s'",
+                                  argv[i]);
+        }
     }
     shoal_id_t id;
-    shoal_wr_map (s_begin (cli, SHOAL_M_STATS, &id, 0), 0);
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_STATS, &id, 0);
+    shoal_wr_map (w, queues);
+    if (queues) {
+        shoal_wr_kv_bool (w, "queues", true);
+    }
+    if (queues && !as_json) {
+        shoal_in_t in;
+        int rc = s_ask (cli, &id, cli->timeout_ms, &in);
+        if (rc) {
+            return rc;
+        }
+        printf ("%-20s %8s %8s %8s %8s %8s %6s %10s %10s\n", "QUEUE", "CRIT",
+                "HIGH", "NORMAL", "LOW", "INFLIGHT", "PAUSED", "LEASED",
+                "DONE");
+        shoal_rd_t rd;
+        uint32_t n = 0;
+        if (shoal_map_array (in.body, in.body_len, "queues", &rd, &n) ==
+            SHOAL_OK) {
+            for (uint32_t i = 0; i < n; i++) {
+                const uint8_t *q = rd.p;
+                if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
+                    break;
+                }
+                size_t qlen = (size_t) (rd.p - q);
+                char name[72] = "";
+                uint64_t c[SHOAL_PRIO__COUNT] = {0}, inflight = 0, leased = 0,
+                         done = 0;
+                bool paused = false;
+                shoal_mp_val_t v;
+                const uint8_t *ready;
+                size_t rlen;
+                shoal_map_strcpy (q, qlen, "name", name, sizeof name);
+                if (shoal_map_find (q, qlen, "ready", &v, &ready, &rlen) ==
+                    SHOAL_OK) {
+                    for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
+                        shoal_map_uint (ready, rlen, shoal_prio_name (p),
+                                        &c[p]);
+                    }
+                }
+                shoal_map_uint (q, qlen, "inflight", &inflight);
+                shoal_map_uint (q, qlen, "leased", &leased);
+                shoal_map_uint (q, qlen, "done", &done);
+                shoal_map_bool (q, qlen, "paused", &paused);
+                printf ("%-20s %8llu %8llu %8llu %8llu %8llu %6s %10llu "
+                        "%10llu\n",
+                        name, (unsigned long long) c[0],
+                        (unsigned long long) c[1], (unsigned long long) c[2],
+                        (unsigned long long) c[3],
+                        (unsigned long long) inflight, paused ? "yes" : "no",
+                        (unsigned long long) leased, (unsigned long long) done);
+            }
+        }
+        shoal_in_close (&in);
+        return 0;
+    }
     shoal_in_t in;
     int rc = s_call (cli, &id, cli->timeout_ms, &in);
     if (rc) {

@@ -116,6 +116,12 @@ check "lists it" grep -q '"name":"tick"' "$TMP/out"
 expect_rc "schedule rm" 0 "$SHOAL" schedule rm tick
 expect_rc "schedule rm again: not found" 1 "$SHOAL" schedule rm tick
 
+# per-queue stats come from the scheduler
+expect_rc "stats --queues --json" 0 "$SHOAL" stats --queues --json
+check "lists queue q1 with counters" grep -q '"name":"q1","ready":{"critical":0' "$TMP/out"
+expect_rc "stats --queues" 0 "$SHOAL" stats --queues
+check "table header" grep -q "INFLIGHT" "$TMP/out"
+
 # hot backup: a compacted copy that another shoald can open
 expect_rc "backup" 0 "$SHOAL" backup "$TMP/backup"
 check "backup written" test -s "$TMP/backup/data.mdb"
