@@ -35,12 +35,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_CLIENTS     16
-#define S_INFLIGHT    64
-#define S_EXECUTORS   4
-#define S_RCVTIMEO_MS 10000
-#define S_TIME_CAP_S  20
-#define S_E2E_CAP_S   30
+#define S_CLIENTS       16
+#define S_INFLIGHT      64
+#define S_EXECUTORS     4 /* the summary's end-to-end run */
+#define S_EXECUTORS_MAX 16
+#define S_RCVTIMEO_MS   10000
+#define S_TIME_CAP_S    20
+#define S_E2E_CAP_S     30
 
 /*  ---------------------------------------------------------------------
     An in-process host */
@@ -50,7 +51,7 @@ typedef struct {
     char control[128];
     shoal_config_t *cfg;
     zactor_t *bus;
-    zactor_t *actors[4 + S_EXECUTORS]; /* in start order */
+    zactor_t *actors[4 + S_EXECUTORS_MAX]; /* in start order */
     int nactors;
     shoal_port_t *stats; /* a client port for STATS */
 } s_host_t;
@@ -94,6 +95,9 @@ s_host_add (s_host_t *h, const char *name, zactor_fn *fn, const char *inproc)
 static int
 s_host_start (s_host_t *h, const char *sync, int executors, int tag)
 {
+    if (executors > S_EXECUTORS_MAX) {
+        return -1;
+    }
     memset (h, 0, sizeof *h);
     if (bench_tmpdir (h->dir, sizeof h->dir)) {
         return -1;
@@ -522,10 +526,11 @@ s_durable_mode (const bench_opts_t *opts, bench_sync_t m, int *tag,
 /*  Submits with executors running noop jobs: acked submits/s and jobs
     finished/s from the first submit to the last success. */
 static int
-s_end_to_end (const bench_opts_t *opts, int tag, bench_e2e_t *e)
+s_end_to_end (const bench_opts_t *opts, int tag, int executors,
+              const char *sync, bench_e2e_t *e)
 {
     s_host_t host;
-    if (s_host_start (&host, "full", S_EXECUTORS, tag)) {
+    if (s_host_start (&host, sync, executors, tag)) {
         return -1;
     }
     s_stats_t before, st;
@@ -560,9 +565,9 @@ s_end_to_end (const bench_opts_t *opts, int tag, bench_e2e_t *e)
         done_ns ? (double) acked / ((double) (done_ns - t0) / 1e9) : 0;
     e->done = true;
     char a[32], b[32], c[32];
-    printf ("  end to end (sync=full, %d executors, noop): %s jobs; acked "
+    printf ("  end to end (sync=%s, %2d executors, noop): %s jobs; acked "
             "%s submits/s; all succeeded at %s jobs/s%s\n",
-            S_EXECUTORS, bench_fmt_count ((double) acked, a, sizeof a),
+            sync, executors, bench_fmt_count ((double) acked, a, sizeof a),
             bench_fmt_count (e->submit_rate, b, sizeof b),
             bench_fmt_count (e->done_rate, c, sizeof c),
             e->complete ? "" : " (NOT ALL FINISHED IN TIME)");
@@ -586,7 +591,22 @@ bench_durable_run (const bench_opts_t *opts, bench_results_t *res)
         }
     }
     if (opts->e2e_jobs > 0) {
-        return s_end_to_end (opts, tag++, &res->e2e);
+        /* The summary keeps the 4-executor sync=full run; the others show
+           how executors and sync modes change it. */
+        if (s_end_to_end (opts, tag++, S_EXECUTORS, "full", &res->e2e)) {
+            return -1;
+        }
+        static const struct {
+            int executors;
+            const char *sync;
+        } more[] = {{1, "full"}, {16, "full"}, {4, "meta"}, {4, "none"}};
+        for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+            bench_e2e_t other = {0};
+            if (s_end_to_end (opts, tag++, more[i].executors, more[i].sync,
+                              &other)) {
+                return -1;
+            }
+        }
     }
     return 0;
 }
