@@ -904,6 +904,24 @@ s_cmd_monitor (s_cli_t *cli, int argc, char **argv)
     return rc;
 }
 
+/*  Prints the value of the first of keys found in the reply body as JSON;
+    false when none is there. */
+static bool
+s_print_field (const shoal_in_t *in, const char *key, const char *key2)
+{
+    shoal_mp_val_t v;
+    const uint8_t *raw;
+    size_t len;
+    if (shoal_map_find (in->body, in->body_len, key, &v, &raw, &len) ==
+            SHOAL_OK ||
+        shoal_map_find (in->body, in->body_len, key2, &v, &raw, &len) ==
+            SHOAL_OK) {
+        s_print_json (raw, len);
+        return true;
+    }
+    return false;
+}
+
 /*  One line of a job list. */
 static void
 s_print_row (const uint8_t *job, size_t len)
@@ -1166,15 +1184,7 @@ s_queue_call (s_cli_t *cli, const char *op, const char *queue, long concurrency,
     if (rc) {
         return rc;
     }
-    shoal_mp_val_t v;
-    const uint8_t *raw;
-    size_t len;
-    if (shoal_map_find (in.body, in.body_len, "queue", &v, &raw, &len) ==
-            SHOAL_OK ||
-        shoal_map_find (in.body, in.body_len, "queues", &v, &raw, &len) ==
-            SHOAL_OK) {
-        s_print_json (raw, len);
-    }
+    s_print_field (&in, "queue", "queues");
     shoal_in_close (&in);
     return 0;
 }
@@ -1347,15 +1357,7 @@ s_cmd_schedule (s_cli_t *cli, int argc, char **argv)
     if (rc) {
         return rc;
     }
-    shoal_mp_val_t v;
-    const uint8_t *raw;
-    size_t len;
-    if (shoal_map_find (in.body, in.body_len, "schedule", &v, &raw, &len) ==
-            SHOAL_OK ||
-        shoal_map_find (in.body, in.body_len, "schedules", &v, &raw, &len) ==
-            SHOAL_OK) {
-        s_print_json (raw, len);
-    } else {
+    if (!s_print_field (&in, "schedule", "schedules")) {
         printf ("%s removed\n", argv[2]);
     }
     shoal_in_close (&in);
