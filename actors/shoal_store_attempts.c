@@ -121,11 +121,9 @@ s_release (self_t *self, const uint8_t *key, uint64_t now)
     store_move_state (self, &job, SHOAL_JOB_ENQUEUED);
     job.run_at_us = 0;
     job.updated_us = now;
-    if ((rc = store_put_job (self, &job)) ||
-        (rc = store_put_ready (self, &job))) {
+    if ((rc = store_make_ready (self, &job))) {
         return rc;
     }
-    store_note_ready (self, &job);
     store_note_event (self, "job.enqueued", &job);
     return SHOAL_OK;
 }

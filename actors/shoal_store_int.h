@@ -90,6 +90,9 @@ shoal_err_t store_get_job (self_t *self, const shoal_id_t *id,
 shoal_err_t store_put_job_ex (self_t *self, shoal_job_t *job, bool refresh);
 shoal_err_t store_put_job (self_t *self, shoal_job_t *job);
 shoal_err_t store_put_ready (self_t *self, const shoal_job_t *job);
+/*  Puts an existing job (back) into the ready index under a new sequence
+    number: writes the record, the index entry and the notification. */
+shoal_err_t store_make_ready (self_t *self, shoal_job_t *job);
 shoal_err_t store_del_ready (self_t *self, const shoal_job_t *job);
 shoal_err_t store_put_lease (self_t *self, const shoal_job_t *job);
 shoal_err_t store_del_lease (self_t *self, const shoal_id_t *id);

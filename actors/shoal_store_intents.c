@@ -342,11 +342,9 @@ s_requeue (self_t *self, const shoal_id_t *id, bool crashed)
         job.updated_us = shoal_clock_now_us (shoal_port_clock (self->port));
         job.lease_expires_us = 0;
         job.executor[0] = '\0';
-        if ((rc = store_put_job (self, &job)) ||
-            (rc = store_put_ready (self, &job))) {
+        if ((rc = store_make_ready (self, &job))) {
             return rc;
         }
-        store_note_ready (self, &job);
         store_note_done (self, &job.id); /* the old lease is over */
         store_note_event (self, "job.requeued", &job);
     }
@@ -444,12 +442,10 @@ s_apply_release (self_t *self, shoal_in_t *in)
         job.lease_expires_us = 0;
         job.executor[0] = '\0';
         job.updated_us = now;
-        if ((rc = store_put_job (self, &job)) ||
-            (rc = store_put_ready (self, &job))) {
+        store_note_done (self, &id);
+        if ((rc = store_make_ready (self, &job))) {
             return rc;
         }
-        store_note_done (self, &id);
-        store_note_ready (self, &job);
         store_note_event (self, "job.requeued", &job);
     }
     return SHOAL_OK;

@@ -241,11 +241,9 @@ store_query_dlq_retry (self_t *self, shoal_in_t *in, const uint8_t *args,
     job.attempt = 0;
     job.finished_us = 0;
     job.updated_us = shoal_clock_now_us (shoal_port_clock (self->port));
-    if ((rc = store_put_job (self, &job)) ||
-        (rc = store_put_ready (self, &job))) {
+    if ((rc = store_make_ready (self, &job))) {
         return rc;
     }
-    store_note_ready (self, &job);
     store_note_event (self, "job.enqueued", &job);
     return store_reply_job (self, in->hdr.from, &in->hdr.id, &job);
 }

@@ -92,6 +92,23 @@ store_del_lease (self_t *self, const shoal_id_t *id)
     return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
 }
 
+shoal_err_t
+store_make_ready (self_t *self, shoal_job_t *job)
+{
+    /* A fresh sequence number: the ready index is in the order jobs
+       became ready, so the scheduler's window over it only moves forward
+       (a job that comes back is never behind the window's cursor). */
+    job->seq = self->p_next_seq++;
+    shoal_err_t rc = store_put_job (self, job);
+    if (rc == SHOAL_OK) {
+        rc = store_put_ready (self, job);
+    }
+    if (rc == SHOAL_OK) {
+        store_note_ready (self, job);
+    }
+    return rc;
+}
+
 void
 store_note_ready (self_t *self, const shoal_job_t *job)
 {
