@@ -14,11 +14,21 @@
     turns (round robin), so one busy queue cannot starve another. FIFO
     within a queue and priority. Rate-limited queues that are not
     conforming wait; the actor wakes when the earliest becomes conforming.
+
+    Memory. Queued jobs live in LMDB; each FIFO is a window of at most
+    scheduler/window ids over the store's ready index for that queue and
+    priority, which is in the order jobs became ready (seq). The window
+    remembers the highest seq it admitted (cursor) and whether the store
+    holds more after it; when it runs half empty it asks the store for the
+    next ids after the cursor (FILL). New ready jobs announced by the store
+    join the window only while nothing is waiting behind it, so order is
+    kept and memory is bounded whatever the depth of the queue.
 */
 #include "shoal_scheduler.h"
 #include "shoal_store.h"
 
 #include "shoal_actor.h"
+#include "shoal_config.h"
 #include "shoal_gcra.h"
 #include "shoal_job.h"
 #include "shoal_log.h"
@@ -38,6 +48,10 @@ static const uint8_t s_wheel[] = {0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0};
 typedef struct {
     shoal_id_t *ids;
     size_t cap, head, len;
+    uint64_t cursor; /* highest seq admitted */
+    bool more;       /* the store has ready ids after cursor */
+    bool filling;    /* a FILL for this window is on its way */
+    bool overflow;   /* a fill answer held more than fits */
 } s_fifo_t;
 
 typedef struct {
@@ -78,6 +92,10 @@ typedef struct {
     zhashx_t *leases; /* job id (16 bytes) -> s_lease_t */
     uint64_t wake_us; /* earliest rate-limit wake-up, 0 = none */
     uint64_t leased;
+    uint32_t window;  /* ids per queue and priority held in memory */
+    uint64_t gen;     /* fill generation; a reset starts a new one */
+    bool filling_all; /* the first FILL of this generation is pending */
+    uint64_t fills;   /* FILL requests sent */
 } self_t;
 
 /*  ---------------------------------------------------------------------
@@ -211,6 +229,52 @@ s_free_ptr (void **p)
     *p = NULL;
 }
 
+/*  Asks the store for what it has ready, up to a window per queue and
+    priority: a fresh start of every window. */
+static shoal_err_t
+s_fill_all (self_t *self)
+{
+    for (size_t i = 0; i < self->nqueues; i++) {
+        for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
+            s_fifo_t *f = &self->queues[i]->ready[p];
+            f->head = f->len = 0;
+            f->cursor = 0;
+            f->more = f->filling = f->overflow = false;
+        }
+    }
+    self->gen++;
+    self->filling_all = true;
+    self->fills++;
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_FILL, SHOAL_STORE_NAME, NULL);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_uint (w, "gen", self->gen);
+    shoal_wr_kv_uint (w, "max", self->window);
+    return shoal_port_send (self->port);
+}
+
+/*  Tops up one window from the store when it runs half empty. */
+static void
+s_maybe_fill (self_t *self, s_queue_t *q, int p)
+{
+    s_fifo_t *f = &q->ready[p];
+    if (!f->more || f->filling || self->filling_all ||
+        f->len > self->window / 2) {
+        return;
+    }
+    f->filling = true;
+    self->fills++;
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_FILL, SHOAL_STORE_NAME, NULL);
+    shoal_wr_map (w, 5);
+    shoal_wr_kv_uint (w, "gen", self->gen);
+    shoal_wr_kv_uint (w, "max", self->window - f->len);
+    shoal_wr_kv_str (w, "queue", q->name);
+    shoal_wr_kv_uint (w, "prio", (uint64_t) p);
+    shoal_wr_kv_uint (w, "after", f->cursor);
+    shoal_port_send (self->port);
+}
+
 /*  Forgets every lease and every ready job (the store restarted). */
 static void
 s_reset (self_t *self)
@@ -220,12 +284,9 @@ s_reset (self_t *self)
         self->nodes[i].inflight = 0;
     }
     for (size_t i = 0; i < self->nqueues; i++) {
-        s_queue_t *q = self->queues[i];
-        q->inflight = 0;
-        for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
-            q->ready[p].head = q->ready[p].len = 0;
-        }
+        self->queues[i]->inflight = 0;
     }
+    s_fill_all (self);
 }
 
 /*  ---------------------------------------------------------------------
@@ -313,6 +374,7 @@ s_dispatch (self_t *self)
             }
             shoal_id_t id;
             s_fifo_pop (&q->ready[p], &id);
+            s_maybe_fill (self, q, p);
             s_lease_t *l = malloc (sizeof *l);
             if (!l) {
                 s_fifo_push (&q->ready[p], &id); /* try again later */
@@ -350,9 +412,52 @@ s_dispatch (self_t *self)
 /*  ---------------------------------------------------------------------
     Messages */
 
+/*  One ready id from the store: a fill answer (fill) or news of a job
+    that just became ready. */
+static void
+s_admit (self_t *self, const char *qname, uint32_t qlen, uint8_t prio,
+         uint64_t seq, const shoal_id_t *id, bool fill)
+{
+    if (!fill && self->filling_all) {
+        return; /* the fill on its way has it, or a later message will */
+    }
+    s_queue_t *q = s_queue (self, qname, qlen, true);
+    if (!q) {
+        shoal_error ("scheduler: cannot track queue %.*s", (int) qlen, qname);
+        return; /* the job stays in LMDB */
+    }
+    s_fifo_t *f = &q->ready[prio];
+    if (seq <= f->cursor || (!fill && f->filling)) {
+        return; /* seen already, or the fill on its way has it */
+    }
+    if (!fill && f->more) {
+        return; /* older ids wait in the store: keep the order */
+    }
+    if (f->len >= self->window || !s_fifo_push (f, id)) {
+        /* Full (or no memory): the store keeps it; fetch it later. */
+        if (fill) {
+            f->overflow = true;
+        } else {
+            f->more = true;
+        }
+        return;
+    }
+    f->cursor = seq;
+}
+
 static void
 s_handle_ready (self_t *self, shoal_in_t *in)
 {
+    bool fill = false, done = false;
+    uint64_t gen = 0;
+    shoal_map_bool (in->body, in->body_len, "fill", &fill);
+    if (fill) {
+        shoal_map_uint (in->body, in->body_len, "gen", &gen);
+        shoal_map_bool (in->body, in->body_len, "done", &done);
+        if (gen != self->gen) {
+            return; /* answers a FILL from before a reset */
+        }
+    }
     shoal_rd_t rd;
     uint32_t n;
     if (shoal_map_array (in->body, in->body_len, "jobs", &rd, &n)) {
@@ -371,13 +476,43 @@ s_handle_ready (self_t *self, shoal_in_t *in)
                         in->hdr.from);
             return;
         }
-        s_queue_t *q = s_queue (self, qname, qlen, true);
         shoal_id_t id;
         memcpy (id.b, idp, 16);
-        if (!q || !s_fifo_push (&q->ready[prio], &id)) {
-            /* The job stays in LMDB; the next FILL finds it. */
-            shoal_error ("scheduler: out of memory for the ready window");
-            return;
+        s_admit (self, qname, qlen, (uint8_t) prio, seq, &id, fill);
+    }
+    if (!fill) {
+        return;
+    }
+    /* Windows this answer completes: whether the store has more. */
+    if (shoal_map_array (in->body, in->body_len, "ends", &rd, &n) == SHOAL_OK) {
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t three, qlen;
+            const char *qname;
+            uint64_t prio;
+            shoal_mp_val_t more;
+            if (shoal_rd_array (&rd, &three) || three != 3 ||
+                shoal_rd_str (&rd, &qname, &qlen) ||
+                shoal_rd_uint (&rd, &prio) || prio >= SHOAL_PRIO__COUNT ||
+                shoal_rd_next (&rd, &more) || more.type != SHOAL_MP_BOOL) {
+                shoal_warn ("scheduler: malformed fill answer");
+                break;
+            }
+            s_queue_t *q = s_queue (self, qname, qlen, true);
+            if (!q) {
+                continue;
+            }
+            s_fifo_t *f = &q->ready[prio];
+            f->filling = false;
+            f->more = more.b || f->overflow;
+            f->overflow = false;
+        }
+    }
+    if (done) {
+        self->filling_all = false;
+    }
+    for (size_t i = 0; i < self->nqueues; i++) {
+        for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
+            s_maybe_fill (self, self->queues[i], p);
         }
     }
 }
@@ -432,10 +567,6 @@ s_handle_lease_done (self_t *self, shoal_in_t *in)
         reset) {
         /* The store restarted and requeued every lease: start over. */
         s_reset (self);
-        shoal_wr_t *w =
-            shoal_port_begin (self->port, SHOAL_M_FILL, SHOAL_STORE_NAME, NULL);
-        shoal_wr_map (w, 0);
-        shoal_port_send (self->port);
         return;
     }
     shoal_rd_t rd;
@@ -495,16 +626,19 @@ s_handle_query (self_t *self, shoal_in_t *in)
 {
     shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
                                       in->hdr.from, &in->hdr.id);
-    shoal_wr_map (w, 3);
+    shoal_wr_map (w, 5);
     shoal_wr_kv_uint (w, "code", SHOAL_OK);
     shoal_wr_kv_bool (w, "host_paused", self->host_paused);
+    shoal_wr_kv_uint (w, "window", self->window);
+    shoal_wr_kv_uint (w, "fills", self->fills);
     shoal_wr_str (w, "queues");
     shoal_wr_array (w, (uint32_t) self->nqueues);
     for (size_t i = 0; i < self->nqueues; i++) {
         s_queue_t *q = self->queues[i];
         shoal_wr_map (w, 7);
         shoal_wr_kv_str (w, "name", q->name);
-        shoal_wr_str (w, "ready");
+        /* ids held in memory: the queue's depth is the store's to say */
+        shoal_wr_str (w, "window");
         shoal_wr_map (w, SHOAL_PRIO__COUNT);
         for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
             shoal_wr_kv_uint (w, shoal_prio_name (p), q->ready[p].len);
@@ -592,14 +726,19 @@ shoal_scheduler_actor (zsock_t *pipe, void *args_)
         zhashx_set_destructor (self->leases, s_free_ptr);
         self->pipe = pipe;
         self->verbose = args->verbose;
-        self->port = shoal_port_new (args->bus, args->name, &args->clock);
-        rc = self->port ? SHOAL_OK : SHOAL_ERR_IO;
+        int64_t window = 0;
+        rc = shoal_config_int (args->config, "scheduler/window", 16, 1 << 20,
+                               &window)
+                 ? SHOAL_ERR_CONFIG
+                 : SHOAL_OK;
+        self->window = (uint32_t) window;
+        if (rc == SHOAL_OK) {
+            self->port = shoal_port_new (args->bus, args->name, &args->clock);
+            rc = self->port ? SHOAL_OK : SHOAL_ERR_IO;
+        }
     }
     if (rc == SHOAL_OK) {
-        shoal_wr_t *w =
-            shoal_port_begin (self->port, SHOAL_M_FILL, SHOAL_STORE_NAME, NULL);
-        shoal_wr_map (w, 0);
-        rc = shoal_port_send (self->port);
+        rc = s_fill_all (self);
     }
     shoal_actor_ready (pipe, rc);
     if (rc) {

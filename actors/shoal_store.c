@@ -56,7 +56,7 @@ s_load_meta (self_t *self)
     } else if (rc != SHOAL_ERR_NOT_FOUND && rc != SHOAL_OK) {
         goto done;
     }
-    rc = SHOAL_OK;
+    rc = store_depth_load (self, txn);
 done:
     shoal_txn_abort (&txn);
     if (self->next_seq == 0) {
@@ -88,6 +88,7 @@ s_pass_reset (self_t *self)
     self->ndone = 0;
     zlistx_purge (self->new_waiters);
     zlistx_purge (self->done_jobs);
+    store_depth_end_pass (self, false);
     self->p_next_seq = self->next_seq;
     self->p_next_due_us = self->next_due_us;
     memcpy (self->p_count, self->count, sizeof self->count);
@@ -121,6 +122,9 @@ s_pass (self_t *self, bool recovery)
         rc = store_next_due (self, &self->p_next_due_us);
     }
     if (rc == SHOAL_OK) {
+        rc = store_depth_save (self);
+    }
+    if (rc == SHOAL_OK) {
         rc = s_save_meta (self);
     }
     if (rc) {
@@ -138,6 +142,7 @@ s_publish (self_t *self)
     self->next_seq = self->p_next_seq;
     self->next_due_us = self->p_next_due_us;
     memcpy (self->count, self->p_count, sizeof self->count);
+    store_depth_end_pass (self, true);
     shoal_port_flush (self->port);
     /* Leases that ended go first: a job whose lease ended may be ready
        again in this very pass, and the scheduler must free the old lease
@@ -283,6 +288,7 @@ s_self_destroy (self_t **self_p)
     shoal_wr_destroy (&self->events);
     shoal_wr_destroy (&self->done);
     shoal_wr_destroy (&self->scratch);
+    store_depth_destroy (self);
     zlistx_destroy (&self->waiters);
     zlistx_destroy (&self->new_waiters);
     zlistx_destroy (&self->done_jobs);

@@ -24,6 +24,9 @@
 
 #define S_FILL_CHUNK 4096
 
+/*  Ready jobs of one queue, per priority (shoal_store_depth.c). */
+typedef struct _store_depth_t store_depth_t;
+
 /*  A WAIT query parked until its job is final. */
 typedef struct {
     shoal_id_t job;
@@ -77,11 +80,32 @@ typedef struct {
     uint64_t lease_grace_us;
     uint64_t retention_us; /* finished jobs older than this go; 0 = keep */
     uint64_t rng;          /* jitter for retry backoff */
+
+    /* ready jobs per queue and priority (shoal_store_depth.c) */
+    zhashx_t *depth; /* queue name -> store_depth_t */
+    store_depth_t **touched;
+    size_t ntouched, touched_cap;
+    bool depth_save_all;
 } self_t;
 
 /*  shoal_store.c */
 void store_free_ptr (void **item);
 zlistx_t *store_list_new (void);
+
+/*  shoal_store_depth.c: ready jobs per queue and priority */
+/*  Loads the committed counters (counts the ready index if the folder has
+    none yet). */
+shoal_err_t store_depth_load (self_t *self, shoal_txn_t *txn);
+/*  One ready entry added (+1) or removed (-1) in this pass. */
+shoal_err_t store_depth_add (self_t *self, const char *queue, uint8_t prio,
+                             int delta);
+/*  Writes the counters touched in this pass (inside self->txn). */
+shoal_err_t store_depth_save (self_t *self);
+/*  Adopts (committed) or drops the pass values. */
+void store_depth_end_pass (self_t *self, bool committed);
+/*  {queue: {critical: n, high: n, normal: n, low: n}} */
+void store_depth_write (self_t *self, shoal_wr_t *w);
+void store_depth_destroy (self_t *self);
 
 /*  shoal_store_records.c: records and indexes (inside self->txn) */
 void store_move_state (self_t *self, shoal_job_t *job, int state);
@@ -138,6 +162,10 @@ shoal_err_t store_run_timers (self_t *self, uint64_t now);
 
 /*  shoal_store_intents.c */
 shoal_err_t store_apply (self_t *self, shoal_in_t *in);
+
+/*  shoal_store_fill.c: FILL, the scheduler's window over the ready
+    index (one queue and priority after a sequence number, or all). */
+shoal_err_t store_apply_fill (self_t *self, shoal_in_t *in);
 /*  shoal_store_lists.c: list, dlq retry, dlq purge (args: the client's
     request body) */
 shoal_err_t store_query_list (self_t *self, shoal_in_t *in, const uint8_t *args,

@@ -496,69 +496,6 @@ s_apply_node_boot (self_t *self, shoal_in_t *in)
     return shoal_port_defer (self->port);
 }
 
-/*  FILL: every ready job, in index order, in chunks. */
-static shoal_err_t
-s_apply_fill (self_t *self, shoal_in_t *in)
-{
-    /* Settings first: the scheduler must not lease from a paused queue. */
-    shoal_err_t rc = store_queue_conf_all (self, in->hdr.from);
-    if (rc) {
-        return rc;
-    }
-    shoal_cursor_t *cur;
-    rc = shoal_cursor_open (self->txn, SHOAL_DBI_READY, &cur);
-    if (rc) {
-        return rc;
-    }
-    shoal_wr_t *chunk = shoal_wr_new ();
-    if (!chunk) {
-        shoal_cursor_close (&cur);
-        return SHOAL_ERR_NOMEM;
-    }
-    uint32_t n = 0;
-    shoal_kv_t kv;
-    bool more = true;
-    rc = shoal_cursor_seek (cur, NULL, 0, &kv);
-    while (more) {
-        if (rc == SHOAL_OK) {
-            char queue[SHOAL_NAME_MAX + 1];
-            uint8_t prio;
-            uint64_t seq;
-            if (kv.val_len == 16 &&
-                shoal_ready_key_parse (kv.key, kv.key_len, queue, &prio,
-                                       &seq) == SHOAL_OK) {
-                shoal_wr_array (chunk, 4);
-                shoal_wr_bin (chunk, kv.val, 16);
-                shoal_wr_str (chunk, queue);
-                shoal_wr_uint (chunk, prio);
-                shoal_wr_uint (chunk, seq);
-                n++;
-            }
-            rc = shoal_cursor_next (cur, &kv);
-        }
-        more = rc == SHOAL_OK;
-        if (n == S_FILL_CHUNK || !more) {
-            shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_JOBS_READY,
-                                              in->hdr.from, &in->hdr.id);
-            shoal_wr_map (w, 2);
-            shoal_wr_kv_bool (w, "done", !more);
-            shoal_wr_str (w, "jobs");
-            shoal_wr_array (w, n);
-            shoal_wr_raw (w, shoal_wr_data (chunk), shoal_wr_size (chunk));
-            shoal_err_t e = shoal_port_defer (self->port);
-            if (e) {
-                rc = e;
-                break;
-            }
-            shoal_wr_reset (chunk);
-            n = 0;
-        }
-    }
-    shoal_wr_destroy (&chunk);
-    shoal_cursor_close (&cur);
-    return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
-}
-
 static shoal_err_t
 s_apply_query (self_t *self, shoal_in_t *in)
 {
@@ -570,8 +507,10 @@ s_apply_query (self_t *self, shoal_in_t *in)
     if (streq (op, "stats")) {
         shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
                                           in->hdr.from, &in->hdr.id);
-        shoal_wr_map (w, 5);
+        shoal_wr_map (w, 6);
         shoal_wr_kv_uint (w, "code", SHOAL_OK);
+        shoal_wr_str (w, "ready");
+        store_depth_write (self, w);
         shoal_wr_str (w, "jobs");
         shoal_wr_map (w, SHOAL_JOB__COUNT);
         for (int s = 0; s < SHOAL_JOB__COUNT; s++) {
@@ -661,7 +600,7 @@ store_apply (self_t *self, shoal_in_t *in)
         case SHOAL_M_RESULT:
             return s_apply_results (self, in);
         case SHOAL_M_FILL:
-            return s_apply_fill (self, in);
+            return store_apply_fill (self, in);
         case SHOAL_M_QUERY:
             return s_apply_query (self, in);
         case SHOAL_M_RELEASE:

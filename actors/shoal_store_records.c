@@ -66,7 +66,9 @@ store_put_ready (self_t *self, const shoal_job_t *job)
 {
     uint8_t key[SHOAL_READY_KEY_MAX];
     size_t klen = shoal_ready_key (job->queue, job->priority, job->seq, key);
-    return shoal_txn_put (self->txn, SHOAL_DBI_READY, key, klen, job->id.b, 16);
+    shoal_err_t rc =
+        shoal_txn_put (self->txn, SHOAL_DBI_READY, key, klen, job->id.b, 16);
+    return rc ? rc : store_depth_add (self, job->queue, job->priority, 1);
 }
 
 shoal_err_t
@@ -75,6 +77,9 @@ store_del_ready (self_t *self, const shoal_job_t *job)
     uint8_t key[SHOAL_READY_KEY_MAX];
     size_t klen = shoal_ready_key (job->queue, job->priority, job->seq, key);
     shoal_err_t rc = shoal_txn_del (self->txn, SHOAL_DBI_READY, key, klen);
+    if (rc == SHOAL_OK) {
+        return store_depth_add (self, job->queue, job->priority, -1);
+    }
     return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
 }
 

@@ -29,6 +29,7 @@ static const s_key_t s_keys[] = {
     {"store/lease", "300000", 1, 86400000},
     {"store/lease_grace", "10000", 0, 3600000},
     {"store/retention", "604800000", 0, (int64_t) 1 << 40},
+    {"scheduler/window", "2048", 16, 1 << 20},
     {"executors/count", "4", 0, 256},
     {"executors/mode", "thread", 1, 0},
     {"executors/prefetch", "64", 1, 1024},

@@ -646,6 +646,108 @@ s_cmd_wait (s_cli_t *cli, int argc, char **argv)
     }
 }
 
+/*  Asks one STATS (queues: the scheduler's view) and returns it as JSON,
+    or NULL with the exit code in *rc. */
+static json_t *
+s_stats_json (s_cli_t *cli, bool queues, int *rc)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_STATS, &id, 0);
+    shoal_wr_map (w, queues);
+    if (queues) {
+        shoal_wr_kv_bool (w, "queues", true);
+    }
+    shoal_in_t in;
+    if ((*rc = s_ask (cli, &id, cli->timeout_ms, &in))) {
+        return NULL;
+    }
+    shoal_limits_t lim = shoal_limits_default ();
+    json_t *j = shoal_mp_to_json (in.body, in.body_len, &lim, NULL);
+    shoal_in_close (&in);
+    if (!j) {
+        fprintf (stderr, "shoal: unreadable stats reply\n");
+        *rc = EXIT_NOANSWER;
+    }
+    return j;
+}
+
+/*  stats --queues: the scheduler knows what runs and the limits, the
+    store how many wait; one object per queue with both. */
+static int
+s_stats_queues (s_cli_t *cli, bool as_json)
+{
+    int rc;
+    json_t *store = s_stats_json (cli, false, &rc);
+    if (!store) {
+        return rc;
+    }
+    json_t *sched = s_stats_json (cli, true, &rc);
+    if (!sched) {
+        json_decref (store);
+        return rc;
+    }
+    json_t *depth = json_object_get (store, "ready");
+    json_t *queues = json_object_get (sched, "queues");
+    size_t i;
+    json_t *q;
+    json_array_foreach (queues, i, q)
+    {
+        const char *name = json_string_value (json_object_get (q, "name"));
+        json_t *ready = name ? json_object_get (depth, name) : NULL;
+        json_object_set (q, "ready", ready ? ready : json_object ());
+    }
+    /* Queues with jobs the scheduler has not seen (none ready now). */
+    const char *name;
+    json_t *ready;
+    json_object_foreach (depth, name, ready)
+    {
+        bool seen = false;
+        json_array_foreach (queues, i, q)
+        {
+            const char *n = json_string_value (json_object_get (q, "name"));
+            seen = seen || (n && streq (n, name));
+        }
+        if (!seen && json_is_array (queues)) {
+            json_array_append_new (
+                queues, json_pack ("{s:s, s:O, s:i, s:i, s:i, s:b, s:i, s:i}",
+                                   "name", name, "ready", ready, "window", 0,
+                                   "inflight", 0, "concurrency", 0, "paused", 0,
+                                   "leased", 0, "done", 0));
+        }
+    }
+    if (as_json) {
+        char *text = json_dumps (sched, JSON_COMPACT);
+        if (text) {
+            printf ("%s\n", text);
+            free (text);
+        }
+    } else {
+        printf ("%-20s %8s %8s %8s %8s %8s %6s %10s %10s\n", "QUEUE", "CRIT",
+                "HIGH", "NORMAL", "LOW", "INFLIGHT", "PAUSED", "LEASED",
+                "DONE");
+        json_array_foreach (queues, i, q)
+        {
+            json_t *r = json_object_get (q, "ready");
+            printf ("%-20s", json_string_value (json_object_get (q, "name")));
+            for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
+                printf (" %8lld",
+                        (long long) json_integer_value (
+                            json_object_get (r, shoal_prio_name (p))));
+            }
+            printf (
+                " %8lld %6s %10lld %10lld\n",
+                (long long) json_integer_value (
+                    json_object_get (q, "inflight")),
+                json_is_true (json_object_get (q, "paused")) ? "yes" : "no",
+                (long long) json_integer_value (json_object_get (q, "leased")),
+                (long long) json_integer_value (json_object_get (q, "done")));
+        }
+    }
+    json_decref (store);
+    json_decref (sched);
+    return 0;
+}
+
 static int
 s_cmd_stats (s_cli_t *cli, int argc, char **argv)
 {
@@ -660,62 +762,11 @@ s_cmd_stats (s_cli_t *cli, int argc, char **argv)
                                   argv[i]);
         }
     }
-    shoal_id_t id;
-    shoal_wr_t *w = s_begin (cli, SHOAL_M_STATS, &id, 0);
-    shoal_wr_map (w, queues);
     if (queues) {
-        shoal_wr_kv_bool (w, "queues", true);
+        return s_stats_queues (cli, as_json);
     }
-    if (queues && !as_json) {
-        shoal_in_t in;
-        int rc = s_ask (cli, &id, cli->timeout_ms, &in);
-        if (rc) {
-            return rc;
-        }
-        printf ("%-20s %8s %8s %8s %8s %8s %6s %10s %10s\n", "QUEUE", "CRIT",
-                "HIGH", "NORMAL", "LOW", "INFLIGHT", "PAUSED", "LEASED",
-                "DONE");
-        shoal_rd_t rd;
-        uint32_t n = 0;
-        if (shoal_map_array (in.body, in.body_len, "queues", &rd, &n) ==
-            SHOAL_OK) {
-            for (uint32_t i = 0; i < n; i++) {
-                const uint8_t *q = rd.p;
-                if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
-                    break;
-                }
-                size_t qlen = (size_t) (rd.p - q);
-                char name[72] = "";
-                uint64_t c[SHOAL_PRIO__COUNT] = {0}, inflight = 0, leased = 0,
-                         done = 0;
-                bool paused = false;
-                shoal_mp_val_t v;
-                const uint8_t *ready;
-                size_t rlen;
-                shoal_map_strcpy (q, qlen, "name", name, sizeof name);
-                if (shoal_map_find (q, qlen, "ready", &v, &ready, &rlen) ==
-                    SHOAL_OK) {
-                    for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
-                        shoal_map_uint (ready, rlen, shoal_prio_name (p),
-                                        &c[p]);
-                    }
-                }
-                shoal_map_uint (q, qlen, "inflight", &inflight);
-                shoal_map_uint (q, qlen, "leased", &leased);
-                shoal_map_uint (q, qlen, "done", &done);
-                shoal_map_bool (q, qlen, "paused", &paused);
-                printf ("%-20s %8llu %8llu %8llu %8llu %8llu %6s %10llu "
-                        "%10llu\n",
-                        name, (unsigned long long) c[0],
-                        (unsigned long long) c[1], (unsigned long long) c[2],
-                        (unsigned long long) c[3],
-                        (unsigned long long) inflight, paused ? "yes" : "no",
-                        (unsigned long long) leased, (unsigned long long) done);
-            }
-        }
-        shoal_in_close (&in);
-        return 0;
-    }
+    shoal_id_t id;
+    shoal_wr_map (s_begin (cli, SHOAL_M_STATS, &id, 0), 0);
     shoal_in_t in;
     int rc = s_call (cli, &id, cli->timeout_ms, &in);
     if (rc) {

@@ -118,7 +118,7 @@ expect_rc "schedule rm again: not found" 1 "$SHOAL" schedule rm tick
 
 # per-queue stats come from the scheduler
 expect_rc "stats --queues --json" 0 "$SHOAL" stats --queues --json
-check "lists queue q1 with counters" grep -q '"name":"q1","ready":{"critical":0' "$TMP/out"
+check "lists queue q1 with counters" grep -q '"name":"q1".*"ready":{"critical":0' "$TMP/out"
 expect_rc "stats --queues" 0 "$SHOAL" stats --queues
 check "table header" grep -q "INFLIGHT" "$TMP/out"
 
