@@ -42,6 +42,9 @@ typedef enum {
     SHOAL_DBI_SCHEDULES, /* schedule name -> schedule record */
     SHOAL_DBI_SCHED_DUE, /* next fire(be64) schedule id -> schedule name */
     SHOAL_DBI_FINISHED,  /* finished(be64) job id -> (empty): retention */
+    SHOAL_DBI_WAITS,     /* parent id, child id -> (empty): continuations */
+    SHOAL_DBI_BATCHES,   /* batch id -> batch record */
+    SHOAL_DBI_BATCH_JOBS, /* batch id, job id -> outcome byte: members */
     SHOAL_DBI__COUNT
 } shoal_dbi_t;
 
