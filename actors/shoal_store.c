@@ -342,8 +342,8 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     self->new_waiters = store_list_new ();
     self->done_jobs = store_list_new ();
     if (!self->batch || !self->rec || !self->ready || !self->events ||
-        !self->done || !self->scratch || !self->brec || !self->waiters || !self->new_waiters ||
-        !self->done_jobs) {
+        !self->done || !self->scratch || !self->brec || !self->waiters ||
+        !self->new_waiters || !self->done_jobs) {
         return SHOAL_ERR_NOMEM;
     }
     const char *dir = shoal_config_get (args->config, "shoald/data");

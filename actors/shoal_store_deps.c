@@ -33,7 +33,11 @@ typedef enum {
     S_BATCH_FAILED = 2
 } s_batch_state_t;
 
-typedef enum { S_MEMBER_PENDING = 0, S_MEMBER_OK = 1, S_MEMBER_FAILED = 2 } s_member_t;
+typedef enum {
+    S_MEMBER_PENDING = 0,
+    S_MEMBER_OK = 1,
+    S_MEMBER_FAILED = 2
+} s_member_t;
 
 /*  Batch idempotency keys live in the `idem` table under a prefix no job
     key can have (job keys are non-empty strings without a leading NUL). */
@@ -94,8 +98,9 @@ s_batch_get (self_t *self, const shoal_id_t *id, s_batch_t *b)
     if (rc) {
         return rc;
     }
+    shoal_id_t copy = *id; /* id may point into *b */
     memset (b, 0, sizeof *b);
-    b->id = *id;
+    b->id = copy;
     uint64_t state = 0;
     if (shoal_map_uint (v, len, "n", &b->total) ||
         shoal_map_uint (v, len, "ok", &b->succeeded) ||
@@ -287,8 +292,8 @@ s_dependency_error (shoal_job_t *job)
 {
     char parent[SHOAL_ID_TEXT];
     shoal_id_format (&job->after, parent);
-    snprintf (job->error, sizeof job->error,
-              "dependency %s did not succeed", parent);
+    snprintf (job->error, sizeof job->error, "dependency %s did not succeed",
+              parent);
     snprintf (job->error_class, sizeof job->error_class, "dependency");
 }
 
@@ -299,8 +304,7 @@ store_deps_admit (self_t *self, shoal_job_t *job, uint64_t now, bool *placed)
     shoal_err_t rc = store_deps_parent (self, &job->after, &parent);
     *placed = false;
     if (rc || parent == STORE_PARENT_SUCCEEDED ||
-        (parent == STORE_PARENT_FAILED &&
-         job->after_mode == SHOAL_AFTER_ANY)) {
+        (parent == STORE_PARENT_FAILED && job->after_mode == SHOAL_AFTER_ANY)) {
         return rc; /* it may run now: the caller queues it */
     }
     *placed = true;
@@ -337,7 +341,8 @@ store_deps_unwait (self_t *self, const shoal_job_t *job)
     }
     uint8_t key[32];
     s_pair_key (&job->after, &job->id, key);
-    shoal_err_t rc = shoal_txn_del (self->txn, SHOAL_DBI_WAITS, key, sizeof key);
+    shoal_err_t rc =
+        shoal_txn_del (self->txn, SHOAL_DBI_WAITS, key, sizeof key);
     return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
 }
 
@@ -455,8 +460,8 @@ s_member_ended (self_t *self, const shoal_job_t *job, uint64_t now,
     }
     bool ok = job->state == SHOAL_JOB_SUCCEEDED;
     uint8_t outcome = ok ? S_MEMBER_OK : S_MEMBER_FAILED;
-    if ((rc = shoal_txn_put (self->txn, SHOAL_DBI_BATCH_JOBS, key, 32,
-                             &outcome, 1))) {
+    if ((rc = shoal_txn_put (self->txn, SHOAL_DBI_BATCH_JOBS, key, 32, &outcome,
+                             1))) {
         return rc;
     }
     s_batch_t b;
@@ -479,10 +484,9 @@ s_member_ended (self_t *self, const shoal_job_t *job, uint64_t now,
             return rc;
         }
     }
-    s_note_batch_event (self,
-                        b.state == S_BATCH_SUCCEEDED ? "batch.succeeded"
-                                                     : "batch.failed",
-                        &b);
+    s_note_batch_event (
+        self, b.state == S_BATCH_SUCCEEDED ? "batch.succeeded" : "batch.failed",
+        &b);
     if ((rc = s_wake_batch (self, &b))) {
         return rc;
     }
@@ -515,8 +519,7 @@ s_run_child (self_t *self, shoal_job_t *job, uint64_t now)
 /*  The parent (a job or a batch) ended: every child waiting on it runs
     or is cancelled. */
 static shoal_err_t
-s_release (self_t *self, const s_ended_t *parent, uint64_t now,
-           zlistx_t *work)
+s_release (self_t *self, const s_ended_t *parent, uint64_t now, zlistx_t *work)
 {
     zlistx_t *kids = store_list_new ();
     if (!kids) {
@@ -561,8 +564,8 @@ s_has_children (self_t *self, const shoal_id_t *id, bool *any)
     }
     shoal_kv_t kv;
     rc = shoal_cursor_seek (cur, id->b, 16, &kv);
-    *any = rc == SHOAL_OK && kv.key_len == 32 &&
-           memcmp (kv.key, id->b, 16) == 0;
+    *any =
+        rc == SHOAL_OK && kv.key_len == 32 && memcmp (kv.key, id->b, 16) == 0;
     shoal_cursor_close (&cur);
     return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
 }

@@ -180,8 +180,7 @@ shoal_err_t store_requeue_leases (self_t *self, const char *node,
 
 /*  shoal_store_intents.c: reads one STORE_SUBMIT item (also a batch's)
     into job, borrowing from item. INVALID for a bad item. */
-shoal_err_t store_read_item (const uint8_t *item, size_t len,
-                             shoal_job_t *job);
+shoal_err_t store_read_item (const uint8_t *item, size_t len, shoal_job_t *job);
 
 /*  shoal_store_deps.c: continuations and batches */
 /*  What became of the job or batch a continuation names. */

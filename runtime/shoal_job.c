@@ -7,7 +7,7 @@
 static const char *const s_prio[SHOAL_PRIO__COUNT] = {"critical", "high",
                                                       "normal", "low"};
 static const char *const s_state[SHOAL_JOB__COUNT] = {
-    "scheduled", "enqueued", "leased",   "succeeded",
+    "scheduled", "enqueued", "leased",    "succeeded",
     "failed",    "dead",     "cancelled", "waiting"};
 static const char *const s_after_mode[SHOAL_AFTER__COUNT] = {"success", "any"};
 

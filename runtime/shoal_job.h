@@ -77,10 +77,10 @@ typedef struct {
                                     this run's failure */
     const uint8_t *retry;        /* borrowed retry policy map, or NULL */
     size_t retry_len;
-    bool has_after;        /* a continuation of job or batch `after` */
+    bool has_after; /* a continuation of job or batch `after` */
     shoal_id_t after;
-    uint8_t after_mode;    /* shoal_after_mode_t */
-    bool in_batch;         /* a member of batch `batch` */
+    uint8_t after_mode; /* shoal_after_mode_t */
+    bool in_batch;      /* a member of batch `batch` */
     shoal_id_t batch;
 } shoal_job_t;
 
@@ -93,8 +93,7 @@ typedef enum {
 } shoal_after_mode_t;
 
 /*  "success" | "any" -> SHOAL_OK; else INVALID. */
-shoal_err_t shoal_after_mode_parse (const char *text, size_t len,
-                                    uint8_t *out);
+shoal_err_t shoal_after_mode_parse (const char *text, size_t len, uint8_t *out);
 const char *shoal_after_mode_name (int mode);
 
 const char *shoal_prio_name (int prio);
