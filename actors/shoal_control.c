@@ -292,6 +292,9 @@ typedef struct {
     uint32_t timeout_ms;
     bool has_retry;
     shoal_retry_t retry;
+    bool has_after; /* a continuation of job or batch `after` */
+    shoal_id_t after;
+    uint8_t after_mode;
 } s_submit_opts_t;
 
 static shoal_err_t
@@ -345,29 +348,54 @@ s_submit_opts (self_t *self, const uint8_t *body, size_t len,
         snprintf (why, why_cap, "\"retry\" must be a policy string");
         return SHOAL_ERR_INVALID;
     }
+    const char *af;
+    uint32_t aflen;
+    rc = shoal_map_str (body, len, "after", &af, &aflen);
+    if (rc == SHOAL_OK && shoal_id_parse (af, aflen, &o->after) == SHOAL_OK) {
+        o->has_after = true;
+    } else if (rc != SHOAL_ERR_NOT_FOUND) {
+        snprintf (why, why_cap,
+                  "\"after\" must be a job or batch id (32 hex digits)");
+        return SHOAL_ERR_INVALID;
+    }
+    const char *mode;
+    uint32_t mlen;
+    rc = shoal_map_str (body, len, "after_mode", &mode, &mlen);
+    if ((rc && rc != SHOAL_ERR_NOT_FOUND) ||
+        (rc == SHOAL_OK &&
+         (!o->has_after ||
+          shoal_after_mode_parse (mode, mlen, &o->after_mode)))) {
+        snprintf (why, why_cap,
+                  "\"after_mode\" must be \"success\" or \"any\", with "
+                  "\"after\"");
+        return SHOAL_ERR_INVALID;
+    }
     return SHOAL_OK;
 }
 
-static void
-s_handle_submit (self_t *self, const s_env_t *env, const uint8_t *body,
-                 size_t len)
+/*  Validates one job (a SUBMIT body, or one job of a BATCH) and appends
+    its STORE_SUBMIT item with a new id to wr. INVALID with why on a bad
+    job; a batch's jobs take no key or after (the batch has them). */
+static shoal_err_t
+s_encode_job (self_t *self, const uint8_t *body, size_t len, bool in_batch,
+              shoal_wr_t *wr, shoal_id_t *id, char *why, size_t why_cap)
 {
     char type[SHOAL_NAME_MAX + 1];
     char queue[SHOAL_NAME_MAX + 1] = "default";
     shoal_err_t rc = shoal_map_strcpy (body, len, "type", type, sizeof type);
     if (rc || !shoal_name_valid (type, strlen (type))) {
-        s_reply_error (self, env, SHOAL_ERR_INVALID,
-                       "submit needs \"type\": 1-64 characters of "
-                       "A-Z a-z 0-9 . _ : -");
-        return;
+        snprintf (why, why_cap,
+                  "submit needs \"type\": 1-64 characters of "
+                  "A-Z a-z 0-9 . _ : -");
+        return SHOAL_ERR_INVALID;
     }
     rc = shoal_map_strcpy (body, len, "queue", queue, sizeof queue);
     if ((rc && rc != SHOAL_ERR_NOT_FOUND) ||
         !shoal_name_valid (queue, strlen (queue))) {
-        s_reply_error (self, env, SHOAL_ERR_INVALID,
-                       "\"queue\" must be 1-64 characters of "
-                       "A-Z a-z 0-9 . _ : -");
-        return;
+        snprintf (why, why_cap,
+                  "\"queue\" must be 1-64 characters of "
+                  "A-Z a-z 0-9 . _ : -");
+        return SHOAL_ERR_INVALID;
     }
     uint8_t prio = SHOAL_PRIO_NORMAL;
     shoal_mp_val_t v;
@@ -377,10 +405,9 @@ s_handle_submit (self_t *self, const s_env_t *env, const uint8_t *body,
                        SHOAL_OK) ||
                   (v.type == SHOAL_MP_UINT && v.u < SHOAL_PRIO__COUNT);
         if (!ok) {
-            s_reply_error (self, env, SHOAL_ERR_INVALID,
-                           "\"priority\" must be critical, high, normal or "
-                           "low");
-            return;
+            snprintf (why, why_cap,
+                      "\"priority\" must be critical, high, normal or low");
+            return SHOAL_ERR_INVALID;
         }
         if (v.type == SHOAL_MP_UINT) {
             prio = (uint8_t) v.u;
@@ -390,11 +417,51 @@ s_handle_submit (self_t *self, const s_env_t *env, const uint8_t *body,
     size_t pl_len = 0;
     shoal_map_find (body, len, "payload", &v, &pl, &pl_len);
     s_submit_opts_t o;
-    char why[160];
-    if (s_submit_opts (self, body, len, &o, why, sizeof why)) {
-        s_reply_error (self, env, SHOAL_ERR_INVALID, why);
-        return;
+    if (s_submit_opts (self, body, len, &o, why, why_cap)) {
+        return SHOAL_ERR_INVALID;
     }
+    if (in_batch && (o.key[0] || o.has_after)) {
+        snprintf (why, why_cap,
+                  "a job in a batch takes no \"key\" or \"after\" (give the "
+                  "batch its key; name the batch in a continuation)");
+        return SHOAL_ERR_INVALID;
+    }
+    shoal_idgen_next (&self->ids,
+                      shoal_clock_now_ms (shoal_port_clock (self->port)), id);
+    shoal_wr_map (wr, 4 + (pl != NULL) + (o.key[0] != '\0') +
+                          (o.run_at_us != 0) + (o.timeout_ms != 0) +
+                          o.has_retry + 2 * o.has_after);
+    shoal_wr_kv_bin (wr, "id", id->b, 16);
+    shoal_wr_kv_str (wr, "q", queue);
+    shoal_wr_kv_str (wr, "t", type);
+    shoal_wr_kv_uint (wr, "p", prio);
+    if (pl) {
+        shoal_wr_kv_raw (wr, "pl", pl, pl_len);
+    }
+    if (o.key[0]) {
+        shoal_wr_kv_str (wr, "k", o.key);
+    }
+    if (o.run_at_us) {
+        shoal_wr_kv_uint (wr, "ra", o.run_at_us);
+    }
+    if (o.timeout_ms) {
+        shoal_wr_kv_uint (wr, "to", o.timeout_ms);
+    }
+    if (o.has_retry) {
+        shoal_wr_str (wr, "rp");
+        shoal_retry_encode (&o.retry, wr);
+    }
+    if (o.has_after) {
+        shoal_wr_kv_bin (wr, "af", o.after.b, 16);
+        shoal_wr_kv_uint (wr, "am", o.after_mode);
+    }
+    return SHOAL_OK;
+}
+
+static void
+s_handle_submit (self_t *self, const s_env_t *env, const uint8_t *body,
+                 size_t len)
+{
     /* Keep a batch within one bus frame: flush before it would outgrow
        it (one client frame is at most a quarter of a bus frame). */
     if (shoal_wr_size (self->items) + len > SHOAL_BUS_FRAME_MAX - len - 1024) {
@@ -404,37 +471,118 @@ s_handle_submit (self_t *self, const s_env_t *env, const uint8_t *body,
         s_reply_error (self, env, SHOAL_ERR_NOMEM, "out of memory");
         return;
     }
+    /* A refused job leaves nothing in items: the map is written last. */
     shoal_id_t id;
-    shoal_idgen_next (&self->ids,
-                      shoal_clock_now_ms (shoal_port_clock (self->port)), &id);
-    shoal_wr_map (self->items, 4 + (pl != NULL) + (o.key[0] != '\0') +
-                                   (o.run_at_us != 0) + (o.timeout_ms != 0) +
-                                   o.has_retry);
-    shoal_wr_kv_bin (self->items, "id", id.b, 16);
-    shoal_wr_kv_str (self->items, "q", queue);
-    shoal_wr_kv_str (self->items, "t", type);
-    shoal_wr_kv_uint (self->items, "p", prio);
-    if (pl) {
-        shoal_wr_kv_raw (self->items, "pl", pl, pl_len);
-    }
-    if (o.key[0]) {
-        shoal_wr_kv_str (self->items, "k", o.key);
-    }
-    if (o.run_at_us) {
-        shoal_wr_kv_uint (self->items, "ra", o.run_at_us);
-    }
-    if (o.timeout_ms) {
-        shoal_wr_kv_uint (self->items, "to", o.timeout_ms);
-    }
-    if (o.has_retry) {
-        shoal_wr_str (self->items, "rp");
-        shoal_retry_encode (&o.retry, self->items);
+    char why[200];
+    shoal_err_t rc = s_encode_job (self, body, len, false, self->items, &id,
+                                   why, sizeof why);
+    if (rc) {
+        s_reply_error (self, env, rc, why);
+        return;
     }
     self->batch_envs[self->nitems] = *env;
     self->batch_ids[self->nitems] = id;
     self->nitems++;
     if (self->nitems == S_DRAIN) {
         s_flush_submits (self);
+    }
+}
+
+/*  BATCH {jobs: [job, ...], key?}: every job validated here, then one
+    QUERY {op: "batch", bid, k?, items} that the store commits whole or
+    not at all. */
+static void
+s_handle_batch (self_t *self, const s_env_t *env, const uint8_t *body,
+                size_t len)
+{
+    shoal_rd_t rd;
+    uint32_t n;
+    char key[SHOAL_KEY_MAX + 1] = "";
+    shoal_err_t k = shoal_map_strcpy (body, len, "key", key, sizeof key);
+    if ((k && k != SHOAL_ERR_NOT_FOUND) || (k == SHOAL_OK && !key[0])) {
+        char text[64];
+        snprintf (text, sizeof text, "\"key\" must be a string of 1-%d bytes",
+                  SHOAL_KEY_MAX);
+        s_reply_error (self, env, SHOAL_ERR_INVALID, text);
+        return;
+    }
+    if (shoal_map_array (body, len, "jobs", &rd, &n) || n == 0 ||
+        n > SHOAL_BATCH_MAX) {
+        char text[80];
+        snprintf (text, sizeof text,
+                  "batch needs \"jobs\": an array of 1-%d jobs",
+                  SHOAL_BATCH_MAX);
+        s_reply_error (self, env, SHOAL_ERR_INVALID, text);
+        return;
+    }
+    shoal_wr_t *items = shoal_wr_new ();
+    s_env_t *copy = malloc (sizeof *copy);
+    if (!items || !copy) {
+        shoal_wr_destroy (&items);
+        free (copy);
+        s_reply_error (self, env, SHOAL_ERR_NOMEM, "out of memory");
+        return;
+    }
+    *copy = *env;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *job = rd.p;
+        shoal_mp_val_t v;
+        shoal_rd_t peek = rd;
+        shoal_id_t id;
+        char why[200], text[240];
+        shoal_err_t rc = shoal_rd_next (&peek, &v);
+        if (rc == SHOAL_OK && v.type != SHOAL_MP_MAP) {
+            snprintf (why, sizeof why, "not a map");
+            rc = SHOAL_ERR_INVALID;
+        }
+        if (rc == SHOAL_OK && shoal_rd_skip (&rd, self->lim.depth_max)) {
+            snprintf (why, sizeof why, "malformed");
+            rc = SHOAL_ERR_MALFORMED;
+        }
+        if (rc == SHOAL_OK) {
+            rc = s_encode_job (self, job, (size_t) (rd.p - job), true, items,
+                               &id, why, sizeof why);
+        }
+        if (rc) {
+            snprintf (text, sizeof text, "job %u: %s", i, why);
+            s_reply_error (self, env, rc, text);
+            shoal_wr_destroy (&items);
+            free (copy);
+            return;
+        }
+    }
+    shoal_hdr_t hdr;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.type = SHOAL_M_QUERY;
+    shoal_port_new_id (self->port, &hdr.id);
+    strcpy (hdr.to, SHOAL_STORE_NAME);
+    shoal_id_t msg_id = hdr.id, bid;
+    shoal_idgen_next (&self->ids,
+                      shoal_clock_now_ms (shoal_port_clock (self->port)), &bid);
+    shoal_wr_t *w = shoal_port_begin_hdr (self->port, &hdr);
+    shoal_wr_map (w, 3 + (key[0] != '\0'));
+    shoal_wr_kv_str (w, "op", "batch");
+    shoal_wr_kv_bin (w, "bid", bid.b, 16);
+    if (key[0]) {
+        shoal_wr_kv_str (w, "k", key);
+    }
+    shoal_wr_str (w, "items");
+    shoal_wr_array (w, n);
+    shoal_wr_raw (w, shoal_wr_data (items), shoal_wr_size (items));
+    shoal_wr_destroy (&items);
+    if (s_pending_add (self, &msg_id, SHOAL_M_BATCH, copy, NULL, 1, 0)) {
+        free (copy);
+        s_reply_error (self, env, SHOAL_ERR_NOMEM, "out of memory");
+        return;
+    }
+    shoal_err_t rc = shoal_port_send (self->port);
+    if (rc) {
+        s_pending_t *p = s_pending_take (self, &msg_id);
+        s_reply_error (self, env,
+                       rc == SHOAL_ERR_TOO_LARGE ? rc : SHOAL_ERR_UNREACHABLE,
+                       rc == SHOAL_ERR_TOO_LARGE ? "batch too large"
+                                                 : "store unreachable");
+        s_pending_free ((void **) &p);
     }
 }
 
@@ -453,7 +601,8 @@ s_handle_query (self_t *self, const s_env_t *env, uint32_t type,
         if (shoal_map_str (body, len, "id", &text, &tlen) ||
             shoal_id_parse (text, tlen, &job)) {
             s_reply_error (self, env, SHOAL_ERR_INVALID,
-                           "\"id\" must be a job id (32 hex digits)");
+                           "\"id\" must be a job or batch id (32 hex "
+                           "digits)");
             return;
         }
     }
@@ -597,6 +746,9 @@ s_handle_request (self_t *self, s_env_t *env, const uint8_t *data, size_t size)
         case SHOAL_M_SUBMIT:
             s_handle_submit (self, env, body, len);
             break;
+        case SHOAL_M_BATCH:
+            s_handle_batch (self, env, body, len);
+            break;
         case SHOAL_M_STATUS:
         case SHOAL_M_WAIT:
         case SHOAL_M_STATS:
@@ -712,8 +864,9 @@ s_handle_acks (self_t *self, shoal_in_t *in, s_pending_t *p)
         }
         if (code != SHOAL_OK) {
             s_reply_error (self, &p->envs[i], (shoal_err_t) code,
-                           code == SHOAL_ERR_STATE
-                               ? "job id already exists"
+                           code == SHOAL_ERR_STATE ? "job id already exists"
+                           : code == SHOAL_ERR_NOT_FOUND
+                               ? "\"after\": no such job or batch"
                                : shoal_strerror ((int) code));
             continue;
         }

@@ -51,7 +51,10 @@ s_load_meta (self_t *self)
         goto done;
     }
     rc = shoal_txn_get (txn, SHOAL_DBI_META, "counts", 6, &v, &len);
-    if (rc == SHOAL_OK && len == sizeof self->count) {
+    /* A data folder written before a state was added has a shorter
+       array: its counts stand, the new states start at zero. */
+    if (rc == SHOAL_OK && len <= sizeof self->count &&
+        len % sizeof self->count[0] == 0) {
         memcpy (self->count, v, len);
     } else if (rc != SHOAL_ERR_NOT_FOUND && rc != SHOAL_OK) {
         goto done;
@@ -289,6 +292,7 @@ s_self_destroy (self_t **self_p)
     shoal_wr_destroy (&self->done);
     shoal_wr_destroy (&self->scratch);
     store_depth_destroy (self);
+    shoal_wr_destroy (&self->brec);
     zlistx_destroy (&self->waiters);
     zlistx_destroy (&self->new_waiters);
     zlistx_destroy (&self->done_jobs);
@@ -339,12 +343,13 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     self->events = shoal_wr_new ();
     self->done = shoal_wr_new ();
     self->scratch = shoal_wr_new ();
+    self->brec = shoal_wr_new ();
     self->waiters = store_list_new ();
     self->new_waiters = store_list_new ();
     self->done_jobs = store_list_new ();
     if (!self->batch || !self->rec || !self->ready || !self->events ||
-        !self->done || !self->waiters || !self->new_waiters ||
-        !self->done_jobs) {
+        !self->done || !self->scratch || !self->brec || !self->waiters ||
+        !self->new_waiters || !self->done_jobs) {
         return SHOAL_ERR_NOMEM;
     }
     const char *dir = shoal_config_get (args->config, "shoald/data");

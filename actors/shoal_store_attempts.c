@@ -68,8 +68,13 @@ store_end_attempt (self_t *self, shoal_job_t *job, bool ok, uint64_t now)
                       : job->state == SHOAL_JOB_SCHEDULED ? "job.retry"
                                                           : "job.dead",
                       job);
-    return job->state == SHOAL_JOB_SCHEDULED ? SHOAL_OK
-                                             : store_wake_waiters (self, job);
+    if (job->state == SHOAL_JOB_SCHEDULED) {
+        return SHOAL_OK;
+    }
+    if ((rc = store_wake_waiters (self, job))) {
+        return rc;
+    }
+    return store_deps_final (self, job, now);
 }
 
 /*  Collects up to S_TIMER_BATCH (time, id) entries due at now from a time

@@ -1,9 +1,10 @@
 /*  shoal_store_int.h - private to the store actor's files.
 
-    The store is one actor in three files: shoal_store.c (the group-commit
+    The store is one actor in several files: shoal_store.c (the group-commit
     pipeline: batches, passes, commit, publish), shoal_store_records.c
-    (job records, indexes, accumulated effects, replies) and
-    shoal_store_intents.c (what each message does to the data). They share
+    (job records, indexes, accumulated effects, replies),
+    shoal_store_intents.c (what each message does to the data) and one
+    file per feature (attempts, lists, queues, schedules, deps). They share
     self_t; nothing outside actors/shoal_store*.c includes this header.
 */
 #ifndef SHOAL_STORE_INT_H_INCLUDED
@@ -42,6 +43,7 @@ typedef struct {
     shoal_txn_t *txn;    /* open only during an apply pass */
     shoal_wr_t *rec;     /* job record scratch */
     shoal_wr_t *scratch; /* small encodings that must outlive a call */
+    shoal_wr_t *brec;    /* batch record scratch (shoal_store_deps.c) */
     shoal_limits_t lim;
     bool verbose;
     bool terminated;
@@ -203,5 +205,39 @@ shoal_err_t store_query_cancel (self_t *self, shoal_in_t *in,
 
 shoal_err_t store_requeue_leases (self_t *self, const char *node,
                                   uint64_t *count);
+
+/*  shoal_store_intents.c: reads one STORE_SUBMIT item (also a batch's)
+    into job, borrowing from item. INVALID for a bad item. */
+shoal_err_t store_read_item (const uint8_t *item, size_t len, shoal_job_t *job);
+
+/*  shoal_store_deps.c: continuations and batches */
+/*  What became of the job or batch a continuation names. */
+typedef enum {
+    STORE_PARENT_NONE,      /* no such job or batch */
+    STORE_PARENT_PENDING,   /* not ended yet */
+    STORE_PARENT_SUCCEEDED, /* ended well */
+    STORE_PARENT_FAILED     /* dead, failed, cancelled; a failed batch */
+} store_parent_t;
+shoal_err_t store_deps_parent (self_t *self, const shoal_id_t *id,
+                               store_parent_t *out);
+/*  For a new job with has_after: stores it waiting (parent pending) or
+    cancelled (parent did not succeed and mode is success) and sets
+    *placed; leaves *placed false when it may run now. */
+shoal_err_t store_deps_admit (self_t *self, shoal_job_t *job, uint64_t now,
+                              bool *placed);
+/*  job has just become final (record written, waiters woken): updates
+    its batch and releases or cancels its continuations, and theirs, in
+    this transaction. Rewrites the record scratch: job's payload/result
+    must not be used afterwards. */
+shoal_err_t store_deps_final (self_t *self, const shoal_job_t *job,
+                              uint64_t now);
+/*  A waiting job leaves its parent's list (it is being cancelled). */
+shoal_err_t store_deps_unwait (self_t *self, const shoal_job_t *job);
+/*  QUERY {op: "batch", bid, k?, items}: commits a batch atomically. */
+shoal_err_t store_query_batch (self_t *self, shoal_in_t *in);
+/*  STATUS/WAIT of an id that is not a job: answers with the batch, or
+    parks the WAIT; *found false when there is no such batch either. */
+shoal_err_t store_batch_status (self_t *self, shoal_in_t *in,
+                                const shoal_id_t *id, bool wait, bool *found);
 
 #endif

@@ -4,9 +4,8 @@
 #include "shoal_store_int.h"
 #include "shoal_backup.h"
 
-/*  Reads one submitted item into job. INVALID for a bad item. */
-static shoal_err_t
-s_read_item (const uint8_t *item, size_t len, shoal_job_t *job)
+shoal_err_t
+store_read_item (const uint8_t *item, size_t len, shoal_job_t *job)
 {
     const uint8_t *idp;
     uint32_t idlen;
@@ -39,6 +38,19 @@ s_read_item (const uint8_t *item, size_t len, shoal_job_t *job)
         v.type != SHOAL_MP_MAP) {
         job->retry = NULL;
     }
+    const uint8_t *af;
+    uint32_t aflen;
+    uint64_t mode = SHOAL_AFTER_SUCCESS;
+    if (shoal_map_bin (item, len, "af", &af, &aflen) == SHOAL_OK) {
+        if (aflen != 16 ||
+            (shoal_map_uint (item, len, "am", &mode) == SHOAL_OK &&
+             mode >= SHOAL_AFTER__COUNT)) {
+            return SHOAL_ERR_INVALID;
+        }
+        memcpy (job->after.b, af, 16);
+        job->has_after = true;
+        job->after_mode = (uint8_t) mode;
+    }
     return SHOAL_OK;
 }
 
@@ -59,6 +71,17 @@ store_insert_job (self_t *self, shoal_job_t *job, uint64_t now)
         if (found) {
             job->retry = shoal_wr_data (self->scratch);
             job->retry_len = shoal_wr_size (self->scratch);
+        }
+    }
+    if (job->has_after) {
+        /* A continuation may have to wait, or be cancelled already. */
+        bool placed = false;
+        shoal_err_t e = store_deps_admit (self, job, now, &placed);
+        if (e == SHOAL_OK && placed && job->key[0]) {
+            e = store_idem_put (self, job->key, &job->id);
+        }
+        if (e || placed) {
+            return e;
         }
     }
     bool later = job->run_at_us > now;
@@ -107,7 +130,7 @@ s_apply_submit (self_t *self, shoal_in_t *in)
             return SHOAL_ERR_MALFORMED; /* validated on receipt: unreachable */
         }
         shoal_job_t job;
-        shoal_err_t code = s_read_item (item, (size_t) (rd.p - item), &job);
+        shoal_err_t code = store_read_item (item, (size_t) (rd.p - item), &job);
         bool existing = false;
         if (code == SHOAL_OK && job.key[0]) {
             /* Idempotency: the same key answers with the first job's id. */
@@ -116,6 +139,16 @@ s_apply_submit (self_t *self, shoal_in_t *in)
                 existing = true;
             } else if (e != SHOAL_ERR_NOT_FOUND) {
                 return e;
+            }
+        }
+        if (code == SHOAL_OK && !existing && job.has_after) {
+            store_parent_t parent;
+            shoal_err_t e = store_deps_parent (self, &job.after, &parent);
+            if (e) {
+                return e;
+            }
+            if (parent == STORE_PARENT_NONE) {
+                code = SHOAL_ERR_NOT_FOUND; /* nothing is committed */
             }
         }
         if (code == SHOAL_OK && !existing) {
@@ -521,6 +554,9 @@ s_apply_query (self_t *self, shoal_in_t *in)
         shoal_wr_kv_uint (w, "map_size", shoal_db_map_size (self->db));
         return shoal_port_defer (self->port);
     }
+    if (streq (op, "batch")) {
+        return store_query_batch (self, in);
+    }
     if (streq (op, "list") || streq (op, "dlq_retry") ||
         streq (op, "dlq_purge") || streq (op, "queue") ||
         streq (op, "backup") || streq (op, "cancel") ||
@@ -567,8 +603,13 @@ s_apply_query (self_t *self, shoal_in_t *in)
     shoal_job_t job;
     shoal_err_t rc = store_get_job (self, &id, &job);
     if (rc == SHOAL_ERR_NOT_FOUND) {
+        bool found = false;
+        rc = store_batch_status (self, in, &id, streq (op, "wait"), &found);
+        if (rc || found) {
+            return rc;
+        }
         return store_reply_code (self, in->hdr.from, &in->hdr.id,
-                                 SHOAL_ERR_NOT_FOUND, "no such job");
+                                 SHOAL_ERR_NOT_FOUND, "no such job or batch");
     }
     if (rc) {
         return store_reply_code (self, in->hdr.from, &in->hdr.id, rc,
@@ -701,6 +742,8 @@ store_query_cancel (self_t *self, shoal_in_t *in, const uint8_t *args,
         rc = store_del_delayed (self, &job);
     } else if (job.state == SHOAL_JOB_ENQUEUED) {
         rc = store_del_ready (self, &job);
+    } else if (job.state == SHOAL_JOB_WAITING) {
+        rc = store_deps_unwait (self, &job);
     } else if (job.state == SHOAL_JOB_LEASED) {
         /* The executor is told twice: its own port drops the job if it
            waits there; the run's port ("x.<id>") stops it if it runs. A
@@ -730,8 +773,10 @@ store_query_cancel (self_t *self, shoal_in_t *in, const uint8_t *args,
         return rc;
     }
     store_note_event (self, "job.cancelled", &job);
-    if ((rc = store_wake_waiters (self, &job))) {
+    if ((rc = store_wake_waiters (self, &job)) ||
+        (rc = store_reply_job (self, in->hdr.from, &in->hdr.id, &job))) {
         return rc;
     }
-    return store_reply_job (self, in->hdr.from, &in->hdr.id, &job);
+    /* after the reply: this rewrites the record scratch job borrows */
+    return store_deps_final (self, &job, now);
 }

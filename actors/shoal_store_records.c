@@ -160,7 +160,7 @@ store_write_job_view (shoal_wr_t *w, const shoal_job_t *job, bool full)
                  (job->executor[0] != '\0') + (job->run_at_us != 0) +
                  (job->timeout_ms != 0) + (job->key[0] != '\0') +
                  (job->error_class[0] != '\0') + (job->lease_expires_us != 0) +
-                 job->running;
+                 job->running + 2 * job->has_after + job->in_batch;
     shoal_wr_map (w, n);
     shoal_wr_kv_str (w, "id", id);
     shoal_wr_kv_str (w, "queue", job->queue);
@@ -202,6 +202,16 @@ store_write_job_view (shoal_wr_t *w, const shoal_job_t *job, bool full)
     }
     if (job->executor[0]) {
         shoal_wr_kv_str (w, "executor", job->executor);
+    }
+    if (job->has_after) {
+        shoal_id_format (&job->after, id);
+        shoal_wr_kv_str (w, "after", id);
+        shoal_wr_kv_str (w, "after_mode",
+                         shoal_after_mode_name (job->after_mode));
+    }
+    if (job->in_batch) {
+        shoal_id_format (&job->batch, id);
+        shoal_wr_kv_str (w, "batch", id);
     }
 }
 

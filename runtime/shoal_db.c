@@ -19,8 +19,9 @@
 #define S_MAP_MAX     ((size_t) 1 << 40)
 
 static const char *const s_dbi_names[SHOAL_DBI__COUNT] = {
-    "meta", "jobs", "ready",  "leases",    "delayed",   "expiry",
-    "idem", "dead", "queues", "schedules", "sched_due", "finished"};
+    "meta",      "jobs",     "ready", "leases",  "delayed",
+    "expiry",    "idem",     "dead",  "queues",  "schedules",
+    "sched_due", "finished", "waits", "batches", "batch_jobs"};
 
 struct _shoal_db_t {
     MDB_env *env;
@@ -143,7 +144,7 @@ shoal_db_open (const char *dir, shoal_sync_t sync, size_t map_size,
         free (self);
         return s_err (rc, "env_create");
     }
-    if ((rc = mdb_env_set_maxdbs (self->env, 16)) ||
+    if ((rc = mdb_env_set_maxdbs (self->env, 32)) ||
         (rc = mdb_env_set_maxreaders (self->env, 126)) ||
         (rc = mdb_env_set_mapsize (self->env, self->map_size))) {
         goto fail;

@@ -30,18 +30,21 @@ typedef enum {
 } shoal_sync_t;
 
 typedef enum {
-    SHOAL_DBI_META,      /* schema version, counters */
-    SHOAL_DBI_JOBS,      /* job id (16 bytes) -> job record */
-    SHOAL_DBI_READY,     /* queue NUL priority seq(be64) -> job id */
-    SHOAL_DBI_LEASES,    /* job id -> executor name */
-    SHOAL_DBI_DELAYED,   /* run_at(be64) job id -> (empty): scheduled jobs */
-    SHOAL_DBI_EXPIRY,    /* lease expiry(be64) job id -> executor name */
-    SHOAL_DBI_IDEM,      /* idempotency key -> job id */
-    SHOAL_DBI_DEAD,      /* dead_at(be64) job id -> (empty): the DLQ */
-    SHOAL_DBI_QUEUES,    /* queue name ("*" = host) -> settings */
-    SHOAL_DBI_SCHEDULES, /* schedule name -> schedule record */
-    SHOAL_DBI_SCHED_DUE, /* next fire(be64) schedule id -> schedule name */
-    SHOAL_DBI_FINISHED,  /* finished(be64) job id -> (empty): retention */
+    SHOAL_DBI_META,       /* schema version, counters */
+    SHOAL_DBI_JOBS,       /* job id (16 bytes) -> job record */
+    SHOAL_DBI_READY,      /* queue NUL priority seq(be64) -> job id */
+    SHOAL_DBI_LEASES,     /* job id -> executor name */
+    SHOAL_DBI_DELAYED,    /* run_at(be64) job id -> (empty): scheduled jobs */
+    SHOAL_DBI_EXPIRY,     /* lease expiry(be64) job id -> executor name */
+    SHOAL_DBI_IDEM,       /* idempotency key -> job id */
+    SHOAL_DBI_DEAD,       /* dead_at(be64) job id -> (empty): the DLQ */
+    SHOAL_DBI_QUEUES,     /* queue name ("*" = host) -> settings */
+    SHOAL_DBI_SCHEDULES,  /* schedule name -> schedule record */
+    SHOAL_DBI_SCHED_DUE,  /* next fire(be64) schedule id -> schedule name */
+    SHOAL_DBI_FINISHED,   /* finished(be64) job id -> (empty): retention */
+    SHOAL_DBI_WAITS,      /* parent id, child id -> (empty): continuations */
+    SHOAL_DBI_BATCHES,    /* batch id -> batch record */
+    SHOAL_DBI_BATCH_JOBS, /* batch id, job id -> outcome byte: members */
     SHOAL_DBI__COUNT
 } shoal_dbi_t;
 

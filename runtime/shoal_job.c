@@ -7,8 +7,28 @@
 static const char *const s_prio[SHOAL_PRIO__COUNT] = {"critical", "high",
                                                       "normal", "low"};
 static const char *const s_state[SHOAL_JOB__COUNT] = {
-    "scheduled", "enqueued", "leased",   "succeeded",
-    "failed",    "dead",     "cancelled"};
+    "scheduled", "enqueued", "leased",    "succeeded",
+    "failed",    "dead",     "cancelled", "waiting"};
+static const char *const s_after_mode[SHOAL_AFTER__COUNT] = {"success", "any"};
+
+shoal_err_t
+shoal_after_mode_parse (const char *text, size_t len, uint8_t *out)
+{
+    for (int i = 0; i < SHOAL_AFTER__COUNT; i++) {
+        if (strlen (s_after_mode[i]) == len &&
+            memcmp (text, s_after_mode[i], len) == 0) {
+            *out = (uint8_t) i;
+            return SHOAL_OK;
+        }
+    }
+    return SHOAL_ERR_INVALID;
+}
+
+const char *
+shoal_after_mode_name (int mode)
+{
+    return mode >= 0 && mode < SHOAL_AFTER__COUNT ? s_after_mode[mode] : "?";
+}
 
 const char *
 shoal_prio_name (int prio)
@@ -67,7 +87,8 @@ shoal_job_encode (const shoal_job_t *job, shoal_wr_t *wr)
                  (job->error_class[0] ? 1 : 0) + (job->key[0] ? 1 : 0) +
                  (job->run_at_us ? 1 : 0) + (job->lease_expires_us ? 1 : 0) +
                  (job->timeout_ms ? 1 : 0) + (job->retry ? 1 : 0) +
-                 (job->running ? 1 : 0);
+                 (job->running ? 1 : 0) + (job->has_after ? 2 : 0) +
+                 (job->in_batch ? 1 : 0);
     shoal_wr_map (wr, n);
     shoal_wr_kv_bin (wr, "id", job->id.b, 16);
     shoal_wr_kv_str (wr, "q", job->queue);
@@ -114,6 +135,13 @@ shoal_job_encode (const shoal_job_t *job, shoal_wr_t *wr)
     }
     if (job->running) {
         shoal_wr_kv_bool (wr, "rn", true);
+    }
+    if (job->has_after) {
+        shoal_wr_kv_bin (wr, "af", job->after.b, 16);
+        shoal_wr_kv_uint (wr, "am", job->after_mode);
+    }
+    if (job->in_batch) {
+        shoal_wr_kv_bin (wr, "b", job->batch.b, 16);
     }
 }
 
@@ -212,6 +240,15 @@ shoal_job_decode (const uint8_t *data, size_t size, const shoal_limits_t *lim,
             job->lease_expires_us = v.u;
         } else if (is_uint && s_key (&k, "to") && v.u <= UINT32_MAX) {
             job->timeout_ms = (uint32_t) v.u;
+        } else if (s_key (&k, "af") || s_key (&k, "b")) {
+            if (v.type != SHOAL_MP_BIN || v.len != 16) {
+                return SHOAL_ERR_MALFORMED;
+            }
+            bool af = s_key (&k, "af");
+            memcpy (af ? job->after.b : job->batch.b, v.ptr, 16);
+            *(af ? &job->has_after : &job->in_batch) = true;
+        } else if (is_uint && s_key (&k, "am") && v.u < SHOAL_AFTER__COUNT) {
+            job->after_mode = (uint8_t) v.u;
         } else if (s_key (&k, "rn") && v.type == SHOAL_MP_BOOL) {
             job->running = v.b;
         } else if (s_key (&k, "ec")) {
@@ -227,7 +264,8 @@ shoal_job_decode (const uint8_t *data, size_t size, const shoal_limits_t *lim,
         } else if (s_key (&k, "p") || s_key (&k, "s") || s_key (&k, "a") ||
                    s_key (&k, "e") || s_key (&k, "n") || s_key (&k, "c") ||
                    s_key (&k, "u") || s_key (&k, "st") || s_key (&k, "f") ||
-                   s_key (&k, "ra") || s_key (&k, "lx") || s_key (&k, "to")) {
+                   s_key (&k, "ra") || s_key (&k, "lx") || s_key (&k, "to") ||
+                   s_key (&k, "am")) {
             return SHOAL_ERR_MALFORMED; /* known key, wrong type/range */
         }
         if (rc) {

@@ -7,7 +7,9 @@
         f finished_us, pl payload (any msgpack), r result (any msgpack),
         er error text, x executor, ra run_at_us, lx lease expiry (us),
         to timeout_ms, rp retry policy (msgpack map), k idempotency key,
-        ec error class of the last failure, rn running (bool)
+        ec error class of the last failure, rn running (bool),
+        af parent (job or batch) id of a continuation, am its mode
+        (0 success, 1 any), b id of the batch the job belongs to
     Decoding borrows payload/result/strings from the bytes it was given.
 */
 #ifndef SHOAL_JOB_H_INCLUDED
@@ -37,12 +39,14 @@ typedef enum {
     SHOAL_JOB_FAILED = 4,
     SHOAL_JOB_DEAD = 5,
     SHOAL_JOB_CANCELLED = 6,
+    SHOAL_JOB_WAITING = 7, /* continuation: waits for its parent to end */
     SHOAL_JOB__COUNT
 } shoal_job_state_t;
 
 #define SHOAL_ERRTEXT_MAX 512
 #define SHOAL_KEY_MAX     256 /* idempotency keys */
 #define SHOAL_CLASS_MAX   64  /* error classes: "error", "timeout", "exit:3" */
+#define SHOAL_BATCH_MAX   10000 /* jobs in one batch */
 
 typedef struct {
     shoal_id_t id;
@@ -73,7 +77,24 @@ typedef struct {
                                     this run's failure */
     const uint8_t *retry;        /* borrowed retry policy map, or NULL */
     size_t retry_len;
+    bool has_after; /* a continuation of job or batch `after` */
+    shoal_id_t after;
+    uint8_t after_mode; /* shoal_after_mode_t */
+    bool in_batch;      /* a member of batch `batch` */
+    shoal_id_t batch;
 } shoal_job_t;
+
+/*  When a continuation runs: after its parent succeeded (the default;
+    otherwise it is cancelled), or after any end. */
+typedef enum {
+    SHOAL_AFTER_SUCCESS = 0,
+    SHOAL_AFTER_ANY = 1,
+    SHOAL_AFTER__COUNT
+} shoal_after_mode_t;
+
+/*  "success" | "any" -> SHOAL_OK; else INVALID. */
+shoal_err_t shoal_after_mode_parse (const char *text, size_t len, uint8_t *out);
+const char *shoal_after_mode_name (int mode);
 
 const char *shoal_prio_name (int prio);
 /*  "critical"|"high"|"normal"|"low" -> SHOAL_OK; else INVALID. */

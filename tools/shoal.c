@@ -61,14 +61,25 @@ s_usage (FILE *out)
         "  submit --type T [--queue Q] [--priority critical|high|normal|low]\n"
         "         [--payload JSON] [--key K] [--delay DUR | --at TIME]\n"
         "         [--timeout DUR] [--retry POLICY]\n"
+        "         [--after ID [--after-mode success|any]]\n"
         "                                submit a job; prints its id last,\n"
-        "                                after it is committed\n"
+        "                                after it is committed; --after: a\n"
+        "                                continuation of job or batch ID\n"
+        "                                (runs when it succeeded, or with\n"
+        "                                any: when it ended at all)\n"
         "         POLICY: none | fixed|linear|exponential:max=N,delay=D\n"
         "                 [,max_delay=D][,multiplier=X][,jitter=F]\n"
         "                 [,on=CLASS|..][,not_on=CLASS|..]\n"
         "         DUR: 500ms, 10s, 5m, 2h; TIME: 2026-12-01T09:30:00Z or "
         "@UNIX\n"
-        "  status ID [--json]            show a job (also: show ID)\n"
+        "  status ID [--json]            show a job or batch (also: show ID)\n"
+        "  batch submit FILE|- [--key K] [--json]\n"
+        "                                submit jobs atomically as one batch:\n"
+        "                                a JSON array or JSON lines of\n"
+        "                                {type, queue, priority, payload,\n"
+        "                                delay, at, timeout, retry}; prints\n"
+        "                                the batch id, then the job ids\n"
+        "  batch show ID [--json]        a batch: state, counts, its jobs\n"
         "  list [--state S] [--queue Q] [--type T] [--limit N] [--after C]\n"
         "       [--all] [--json]         list jobs, oldest first\n"
         "  dlq list|show ID|retry ID|purge ID|purge --all\n"
@@ -88,7 +99,8 @@ s_usage (FILE *out)
         "  backup PATH                   hot, compacted copy of the data\n"
         "                                (PATH: a new or empty folder)\n"
         "  wait [--timeout S] [--json] ID\n"
-        "                                wait until the job finishes\n"
+        "                                wait until the job (or batch)\n"
+        "                                finishes\n"
         "                                (exit 0 succeeded, 4 failed, 5 "
         "timeout)\n"
         "  stats [--queues] [--json]     job counts by state; per queue:\n"
@@ -312,9 +324,11 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
         {"at", required_argument, NULL, 'a'},
         {"timeout", required_argument, NULL, 'T'},
         {"retry", required_argument, NULL, 'r'},
+        {"after", required_argument, NULL, 'A'},
+        {"after-mode", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0}};
     const char *type = NULL, *queue = NULL, *prio = NULL, *payload = NULL;
-    const char *key = NULL, *retry = NULL;
+    const char *key = NULL, *retry = NULL, *after = NULL, *mode = NULL;
     uint64_t delay_us = 0, at_us = 0, timeout_us = 0;
     bool has_delay = false;
     int c;
@@ -338,6 +352,12 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
                 break;
             case 'r':
                 retry = optarg;
+                break;
+            case 'A':
+                after = optarg;
+                break;
+            case 'M':
+                mode = optarg;
                 break;
             case 'd':
                 if (shoal_duration_parse (optarg, &delay_us)) {
@@ -380,6 +400,17 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
             return s_usage_error ("--retry '%s': %s", retry, err);
         }
     }
+    shoal_id_t after_id;
+    uint8_t after_mode;
+    if (after && shoal_id_parse (after, strlen (after), &after_id)) {
+        return s_usage_error ("--after '%s': a job or batch id (32 hex digits)",
+                              after);
+    }
+    if (mode &&
+        (!after || shoal_after_mode_parse (mode, strlen (mode), &after_mode))) {
+        return s_usage_error ("--after-mode '%s': success or any, with --after",
+                              mode);
+    }
     if (optind < argc) {
         return s_usage_error ("submit: unexpected argument '%s'", argv[optind]);
     }
@@ -413,8 +444,15 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
     shoal_wr_t *w = s_begin (cli, SHOAL_M_SUBMIT, &id, 0);
     shoal_wr_map (w, 1 + (queue != NULL) + (prio != NULL) + (pj != NULL) +
                          (key != NULL) + (retry != NULL) + has_delay +
-                         (at_us != 0) + (timeout_us != 0));
+                         (at_us != 0) + (timeout_us != 0) + (after != NULL) +
+                         (mode != NULL));
     shoal_wr_kv_str (w, "type", type);
+    if (after) {
+        shoal_wr_kv_str (w, "after", after);
+    }
+    if (mode) {
+        shoal_wr_kv_str (w, "after_mode", mode);
+    }
     if (key) {
         shoal_wr_kv_str (w, "key", key);
     }
@@ -479,13 +517,59 @@ s_print_time (const char *label, const uint8_t *job, size_t len,
             (unsigned long long) (us % 1000000));
 }
 
-/*  Prints the "job" map of a STATUS/WAIT reply. */
+/*  Prints the "batch" map of a STATUS/WAIT reply. */
+static void
+s_print_batch (const uint8_t *b, size_t len, bool as_json)
+{
+    if (as_json) {
+        s_print_json (b, len);
+        return;
+    }
+    static const char *const text_keys[] = {"id", "state", "key"};
+    for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++) {
+        const char *s;
+        uint32_t slen;
+        if (shoal_map_str (b, len, text_keys[i], &s, &slen) == SHOAL_OK) {
+            printf ("%-10s %.*s\n", text_keys[i], (int) slen, s);
+        }
+    }
+    uint64_t total = 0, ok = 0, bad = 0;
+    shoal_map_uint (b, len, "total", &total);
+    shoal_map_uint (b, len, "succeeded", &ok);
+    shoal_map_uint (b, len, "failed", &bad);
+    printf ("%-10s %llu (succeeded %llu, failed or cancelled %llu, "
+            "not ended %llu)\n",
+            "jobs", (unsigned long long) total, (unsigned long long) ok,
+            (unsigned long long) bad, (unsigned long long) (total - ok - bad));
+    s_print_time ("created", b, len, "created_us");
+    s_print_time ("finished", b, len, "finished_us");
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (b, len, "jobs", &rd, &n) == SHOAL_OK) {
+        for (uint32_t i = 0; i < n; i++) {
+            const char *s;
+            uint32_t slen;
+            if (shoal_rd_str (&rd, &s, &slen)) {
+                break;
+            }
+            printf ("%-10s %.*s\n", "job", (int) slen, s);
+        }
+    }
+}
+
+/*  Prints the "job" (or "batch") map of a STATUS/WAIT reply. */
 static void
 s_print_job (const shoal_in_t *in, bool as_json)
 {
     shoal_mp_val_t v;
     const uint8_t *job;
     size_t len;
+    if (shoal_map_find (in->body, in->body_len, "batch", &v, &job, &len) ==
+            SHOAL_OK &&
+        v.type == SHOAL_MP_MAP) {
+        s_print_batch (job, len, as_json);
+        return;
+    }
     if (shoal_map_find (in->body, in->body_len, "job", &v, &job, &len) ||
         v.type != SHOAL_MP_MAP) {
         fprintf (stderr, "shoal: reply without a job\n");
@@ -496,7 +580,8 @@ s_print_job (const shoal_in_t *in, bool as_json)
         return;
     }
     static const char *const text_keys[] = {
-        "id", "state", "type", "queue", "priority", "executor", "error"};
+        "id",       "state", "type",  "queue",      "priority",
+        "executor", "error", "after", "after_mode", "batch"};
     for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++) {
         const char *s;
         uint32_t slen;
@@ -527,12 +612,12 @@ static int
 s_parse_id_arg (int argc, char **argv, const char *cmd, const char **id)
 {
     if (optind != argc - 1) {
-        return s_usage_error ("%s needs exactly one job id", cmd);
+        return s_usage_error ("%s needs exactly one job or batch id", cmd);
     }
     shoal_id_t tmp;
     *id = argv[optind];
     if (shoal_id_parse (*id, strlen (*id), &tmp)) {
-        return s_usage_error ("'%s' is not a job id (32 hex digits)", *id);
+        return s_usage_error ("'%s' is not an id (32 hex digits)", *id);
     }
     return 0;
 }
@@ -636,7 +721,9 @@ s_cmd_wait (s_cli_t *cli, int argc, char **argv)
             shoal_mp_val_t v;
             char state[32] = "";
             if (shoal_map_find (in.body, in.body_len, "job", &v, &job, &len) ==
-                SHOAL_OK) {
+                    SHOAL_OK ||
+                shoal_map_find (in.body, in.body_len, "batch", &v, &job,
+                                &len) == SHOAL_OK) {
                 shoal_map_strcpy (job, len, "state", state, sizeof state);
             }
             rc = streq (state, "succeeded") ? 0 : EXIT_JOBFAILED;
@@ -1453,6 +1540,270 @@ s_cmd_backup (s_cli_t *cli, int argc, char **argv)
     return rc;
 }
 
+/*  ---------------------------------------------------------------------
+    Batches */
+
+#define S_BATCH_FILE_MAX (64u << 20) /* bytes of JSON read from FILE */
+
+/*  Appends one job spec (a JSON object with the submit fields) as a
+    SUBMIT-shaped map to w. Returns false with why on a bad spec. */
+static bool
+s_batch_spec (json_t *spec, shoal_wr_t *w, char *why, size_t cap)
+{
+    if (!json_is_object (spec)) {
+        snprintf (why, cap, "a job must be a JSON object");
+        return false;
+    }
+    uint32_t n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach (spec, k, v)
+    {
+        bool text = json_is_string (v);
+        const char *t = text ? json_string_value (v) : "";
+        uint64_t us = 0;
+        if (streq (k, "payload")) {
+            n++;
+        } else if (streq (k, "type") || streq (k, "queue")) {
+            if (!text || !shoal_name_valid (t, strlen (t))) {
+                snprintf (why, cap, "\"%s\": 1-64 of A-Z a-z 0-9 . _ : -", k);
+                return false;
+            }
+            n++;
+        } else if (streq (k, "priority")) {
+            uint8_t p;
+            if (!text || shoal_prio_parse (t, strlen (t), &p)) {
+                snprintf (why, cap,
+                          "\"priority\": critical, high, normal or low");
+                return false;
+            }
+            n++;
+        } else if (streq (k, "delay") || streq (k, "timeout")) {
+            if (!text || shoal_duration_parse (t, &us) ||
+                (streq (k, "timeout") &&
+                 (us < 1000 || us / 1000 > UINT32_MAX))) {
+                snprintf (why, cap, "\"%s\": a duration like 500ms, 10s, 5m",
+                          k);
+                return false;
+            }
+            n++;
+        } else if (streq (k, "at")) {
+            if (!text || s_parse_time (t, &us)) {
+                snprintf (why, cap,
+                          "\"at\": a UTC time like 2026-12-01T09:30:00Z");
+                return false;
+            }
+            n++;
+        } else if (streq (k, "retry")) {
+            shoal_retry_t policy;
+            char err[128];
+            if (!text || shoal_retry_parse (t, &policy, err, sizeof err)) {
+                snprintf (why, cap, "\"retry\": %s",
+                          text ? err : "a policy string");
+                return false;
+            }
+            n++;
+        } else if (streq (k, "key") || streq (k, "after")) {
+            snprintf (why, cap,
+                      "\"%s\" is not allowed on a job in a batch (use "
+                      "--key for the batch; name the batch in --after)",
+                      k);
+            return false;
+        } else {
+            snprintf (why, cap, "unknown field \"%s\"", k);
+            return false;
+        }
+    }
+    if (!json_is_string (json_object_get (spec, "type"))) {
+        snprintf (why, cap, "a job needs \"type\"");
+        return false;
+    }
+    if (json_object_get (spec, "delay") && json_object_get (spec, "at")) {
+        snprintf (why, cap, "use \"delay\" or \"at\", not both");
+        return false;
+    }
+    shoal_wr_map (w, n);
+    json_object_foreach (spec, k, v)
+    {
+        const char *t = json_is_string (v) ? json_string_value (v) : "";
+        uint64_t us = 0;
+        if (streq (k, "payload")) {
+            shoal_wr_str (w, "payload");
+            if (shoal_json_to_mp (v, w)) {
+                snprintf (why, cap, "\"payload\" nests too deep");
+                return false;
+            }
+        } else if (streq (k, "delay")) {
+            shoal_duration_parse (t, &us);
+            shoal_wr_kv_uint (w, "delay_ms", us / 1000);
+        } else if (streq (k, "timeout")) {
+            shoal_duration_parse (t, &us);
+            shoal_wr_kv_uint (w, "timeout_ms", us / 1000);
+        } else if (streq (k, "at")) {
+            s_parse_time (t, &us);
+            shoal_wr_kv_uint (w, "run_at_us", us);
+        } else {
+            shoal_wr_kv_str (w, k, t); /* type, queue, priority, retry */
+        }
+    }
+    return true;
+}
+
+/*  Reads FILE (or stdin for "-"): a JSON array of job specs, or JSON
+    lines (one spec per line). Returns a new array, or NULL after saying
+    why. */
+static json_t *
+s_batch_read (const char *path)
+{
+    FILE *f = streq (path, "-") ? stdin : fopen (path, "r");
+    if (!f) {
+        fprintf (stderr, "shoal: cannot read %s: %s\n", path, strerror (errno));
+        return NULL;
+    }
+    char *text = malloc (S_BATCH_FILE_MAX + 1);
+    size_t len = text ? fread (text, 1, S_BATCH_FILE_MAX + 1, f) : 0;
+    bool too_big = len > S_BATCH_FILE_MAX, failed = ferror (f);
+    if (f != stdin) {
+        fclose (f);
+    }
+    if (!text || too_big || failed) {
+        fprintf (stderr, "shoal: %s: %s\n", path,
+                 !text     ? "out of memory"
+                 : too_big ? "larger than 64 MiB"
+                           : "read error");
+        free (text);
+        return NULL;
+    }
+    text[len] = '\0';
+    json_error_t err;
+    json_t *all = json_loads (text, JSON_DECODE_ANY, &err);
+    if (all && json_is_array (all)) {
+        free (text);
+        return all;
+    }
+    json_decref (all);
+    /* JSON lines: one object per non-blank line */
+    json_t *jobs = json_array ();
+    int line = 0;
+    for (char *p = text, *nl; jobs && p && *p; p = nl ? nl + 1 : NULL) {
+        nl = strchr (p, '\n');
+        if (nl) {
+            *nl = '\0';
+        }
+        line++;
+        if (strspn (p, " \t\r") == strlen (p)) {
+            continue;
+        }
+        json_t *one = json_loads (p, 0, &err);
+        if (!one) {
+            fprintf (stderr, "shoal: %s line %d: not JSON: %s\n", path, line,
+                     err.text);
+            json_decref (jobs);
+            jobs = NULL;
+        } else {
+            json_array_append_new (jobs, one);
+        }
+    }
+    free (text);
+    return jobs;
+}
+
+static int
+s_batch_submit (s_cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {NULL, 0, NULL, 0}};
+    const char *key = NULL;
+    bool as_json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long (argc, argv, "k:j", opts, NULL)) != -1) {
+        if (c == 'k') {
+            key = optarg;
+        } else if (c == 'j') {
+            as_json = true;
+        } else {
+            return s_usage_error ("bad option for %s", "batch submit");
+        }
+    }
+    if (optind != argc - 1) {
+        return s_usage_error ("batch submit needs one FILE (or - for stdin)%s",
+                              "");
+    }
+    if (key && (!*key || strlen (key) > SHOAL_KEY_MAX)) {
+        return s_usage_error ("--key: 1 to %d bytes", SHOAL_KEY_MAX);
+    }
+    json_t *jobs = s_batch_read (argv[optind]);
+    if (!jobs) {
+        return EXIT_USAGE;
+    }
+    size_t n = json_array_size (jobs);
+    if (n == 0 || n > SHOAL_BATCH_MAX) {
+        json_decref (jobs);
+        return s_usage_error ("a batch holds 1 to %d jobs, this one %zu",
+                              SHOAL_BATCH_MAX, n);
+    }
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_BATCH, &id, 0);
+    shoal_wr_map (w, 1 + (key != NULL));
+    if (key) {
+        shoal_wr_kv_str (w, "key", key);
+    }
+    shoal_wr_str (w, "jobs");
+    shoal_wr_array (w, (uint32_t) n);
+    for (size_t i = 0; i < n; i++) {
+        char why[200];
+        if (!s_batch_spec (json_array_get (jobs, i), w, why, sizeof why)) {
+            json_decref (jobs);
+            return s_usage_error ("batch job %zu: %s", i + 1, why);
+        }
+    }
+    json_decref (jobs);
+    if (shoal_wr_size (w) > SHOAL_FRAME_MAX - SHOAL_HEADER_MAX) {
+        return s_usage_error ("the batch is over the 1 MiB request limit "
+                              "(%zu bytes): split it",
+                              shoal_wr_size (w));
+    }
+    shoal_in_t in;
+    int rc = s_ask (cli, &id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    if (as_json) {
+        s_print_json (in.body, in.body_len);
+    } else {
+        const char *s;
+        uint32_t len;
+        shoal_rd_t rd;
+        uint32_t m = 0;
+        if (shoal_map_str (in.body, in.body_len, "id", &s, &len) == SHOAL_OK) {
+            printf ("%.*s\n", (int) len, s);
+        }
+        if (shoal_map_array (in.body, in.body_len, "jobs", &rd, &m)) {
+            m = 0;
+        }
+        for (uint32_t i = 0; i < m && shoal_rd_str (&rd, &s, &len) == SHOAL_OK;
+             i++) {
+            printf ("%.*s\n", (int) len, s);
+        }
+    }
+    shoal_in_close (&in);
+    return 0;
+}
+
+static int
+s_cmd_batch (s_cli_t *cli, int argc, char **argv)
+{
+    if (argc >= 2 && streq (argv[1], "submit")) {
+        return s_batch_submit (cli, argc - 1, argv + 1);
+    }
+    if (argc >= 2 && streq (argv[1], "show")) {
+        return s_cmd_status (cli, argc - 1, argv + 1);
+    }
+    return s_usage_error ("batch needs submit FILE|- or show ID%s", "");
+}
+
 typedef struct {
     const char *name;
     int (*fn) (s_cli_t *, int, char **);
@@ -1467,7 +1818,7 @@ static const s_cmd_t s_cmds[] = {
     {"ping", s_cmd_ping},         {"submit", s_cmd_submit},
     {"status", s_cmd_status},     {"wait", s_cmd_wait},
     {"stats", s_cmd_stats},       {"monitor", s_cmd_monitor},
-    {"shutdown", s_cmd_shutdown},
+    {"shutdown", s_cmd_shutdown}, {"batch", s_cmd_batch},
 };
 
 int

@@ -220,6 +220,7 @@ SHOAL_TEST (idempotency_key_returns_the_first_job)
     CHECK (!existing);
     CHECK (strcmp (a, c) != 0);
     CHECK (host_await_state (h, a, "succeeded"));
+    CHECK (host_await_state (h, c, "succeeded"));
     CHECK_EQ (s_list_count (h, "succeeded"), 2);
     host_destroy (&h);
 }

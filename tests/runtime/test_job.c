@@ -397,6 +397,7 @@ SHOAL_TEST (job_state_names)
     CHECK_STR (shoal_job_state_name (SHOAL_JOB_FAILED), "failed");
     CHECK_STR (shoal_job_state_name (SHOAL_JOB_DEAD), "dead");
     CHECK_STR (shoal_job_state_name (SHOAL_JOB_CANCELLED), "cancelled");
+    CHECK_STR (shoal_job_state_name (SHOAL_JOB_WAITING), "waiting");
     CHECK_STR (shoal_job_state_name (SHOAL_JOB__COUNT), "?");
     CHECK_STR (shoal_job_state_name (-1), "?");
     CHECK (!shoal_job_state_final (SHOAL_JOB_SCHEDULED));
@@ -406,6 +407,39 @@ SHOAL_TEST (job_state_names)
     CHECK (shoal_job_state_final (SHOAL_JOB_FAILED));
     CHECK (shoal_job_state_final (SHOAL_JOB_DEAD));
     CHECK (shoal_job_state_final (SHOAL_JOB_CANCELLED));
+    CHECK (!shoal_job_state_final (SHOAL_JOB_WAITING));
+}
+
+SHOAL_TEST (job_round_trip_continuation_and_batch)
+{
+    shoal_wr_t *w = shoal_wr_new ();
+    CHECK (w);
+    shoal_job_t in, out;
+    memset (&in, 0, sizeof in);
+    snprintf (in.queue, sizeof in.queue, "q");
+    snprintf (in.type, sizeof in.type, "t");
+    in.state = SHOAL_JOB_WAITING;
+    in.has_after = true;
+    memset (in.after.b, 0xab, 16);
+    in.after_mode = SHOAL_AFTER_ANY;
+    in.in_batch = true;
+    memset (in.batch.b, 0xcd, 16);
+    shoal_job_encode (&in, w);
+    shoal_limits_t lim = s_lim ();
+    CHECK_OK (
+        shoal_job_decode (shoal_wr_data (w), shoal_wr_size (w), &lim, &out));
+    CHECK_EQ (out.state, SHOAL_JOB_WAITING);
+    CHECK (out.has_after && out.in_batch);
+    CHECK (memcmp (out.after.b, in.after.b, 16) == 0);
+    CHECK (memcmp (out.batch.b, in.batch.b, 16) == 0);
+    CHECK_EQ (out.after_mode, SHOAL_AFTER_ANY);
+    uint8_t mode = 9;
+    CHECK_OK (shoal_after_mode_parse ("success", 7, &mode));
+    CHECK_EQ (mode, SHOAL_AFTER_SUCCESS);
+    CHECK_RC (shoal_after_mode_parse ("sometimes", 9, &mode),
+              SHOAL_ERR_INVALID);
+    CHECK_STR (shoal_after_mode_name (SHOAL_AFTER_ANY), "any");
+    shoal_wr_destroy (&w);
 }
 
 SHOAL_TEST (job_name_valid)
@@ -508,4 +542,5 @@ SHOAL_TEST_MAIN (job_round_trip_every_field, job_round_trip_minimal,
                  job_decode_rejects_missing_and_bad_shape,
                  job_decode_over_limits_is_too_large, job_unknown_keys_skipped,
                  job_prio_parse_and_name, job_state_names, job_name_valid,
-                 job_ready_key_round_trip, job_ready_key_parse_rejects_junk)
+                 job_ready_key_round_trip, job_ready_key_parse_rejects_junk,
+                 job_round_trip_continuation_and_batch)
