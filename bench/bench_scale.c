@@ -67,6 +67,7 @@ typedef struct {
     char sock[128]; /* control socket file */
     const char *exe;
     uint32_t prefetch;
+    bool process; /* executors as processes (else threads) */
     pid_t pid;
     shoal_port_t *port;
 } s_daemon_t;
@@ -164,7 +165,7 @@ s_daemon_spawn (s_daemon_t *d)
                           "-x",
                           count,
                           "--mode",
-                          "process",
+                          d->process ? "process" : "thread",
                           "--set",
                           prefetch,
                           "--set",
@@ -464,12 +465,13 @@ s_file_size (const char *path)
     return stat (path, &st) == 0 ? (long) st.st_size : 0;
 }
 
-/*  kill -9, restart, time it. Fills the round's figures. */
+/*  kill -9, restart with process or thread executors, time it. */
 static int
-s_restart (s_daemon_t *d, bench_scale_t *s, uint32_t round,
+s_restart (s_daemon_t *d, bool process, bench_restart_t *out,
            uint64_t succeeded_before)
 {
     s_daemon_kill (d);
+    d->process = process;
     s_unlink_socks (d);
     long log_at = s_file_size (d->log);
     zsock_t *sub = zsock_new (ZMQ_SUB);
@@ -590,23 +592,22 @@ s_restart (s_daemon_t *d, bench_scale_t *s, uint32_t round,
                  S_START_CAP, d->log);
         goto done;
     }
-    s->serve_ms[round] = (double) (serve - t0) / 1e6;
+    out->serve_ms = (double) (serve - t0) / 1e6;
     /* the store's own clock when it wrote the first lease/result, if the
        subscriber saw it; else when STATS first showed it */
-    s->lease_ms[round] = lease_ev > t0_us ? (double) (lease_ev - t0_us) / 1000.0
-                         : lease_seen > t0 ? (double) (lease_seen - t0) / 1e6
-                                           : -1;
-    s->done_ms[round] = done_ev > t0_us  ? (double) (done_ev - t0_us) / 1000.0
-                        : done_seen > t0 ? (double) (done_seen - t0) / 1e6
-                                         : -1;
+    out->lease_ms = lease_ev > t0_us  ? (double) (lease_ev - t0_us) / 1000.0
+                    : lease_seen > t0 ? (double) (lease_seen - t0) / 1e6
+                                      : -1;
+    out->done_ms = done_ev > t0_us  ? (double) (done_ev - t0_us) / 1000.0
+                   : done_seen > t0 ? (double) (done_seen - t0) / 1e6
+                                    : -1;
     long long req = s_log_requeued (d->log, log_at);
-    s->requeued[round] = req < 0 ? 0 : (uint64_t) req;
-    printf ("  restart %u: exec -> first STATS answer %.1f ms; -> first "
-            "lease %.1f ms%s; -> first job done %.1f ms%s; log: recovery "
-            "requeued %lld; job.requeued events seen: %llu\n",
-            round + 1, s->serve_ms[round], s->lease_ms[round],
-            lease_ev > t0_us ? " (event ts)" : " (STATS poll)",
-            s->done_ms[round],
+    out->requeued = req < 0 ? 0 : (uint64_t) req;
+    printf ("    restart (%s executors): exec -> first STATS answer %.1f "
+            "ms; -> first lease %.1f ms%s; -> first job done %.1f ms%s; "
+            "log: recovery requeued %lld; job.requeued events seen: %llu\n",
+            process ? "process" : "thread", out->serve_ms, out->lease_ms,
+            lease_ev > t0_us ? " (event ts)" : " (STATS poll)", out->done_ms,
             done_ev > t0_us ? " (event ts)" : " (STATS poll)", req,
             (unsigned long long) requeued_ev);
     fflush (stdout);
@@ -645,23 +646,51 @@ s_drain_held (s_daemon_t *d, uint64_t want_succeeded, uint64_t queued)
     return -1;
 }
 
+/*  (Re)starts shoald with process executors, untimed, and waits until
+    it answers STATS. */
 static int
-s_scale (const bench_opts_t *opts, s_daemon_t *d, bench_scale_t *s)
+s_start (s_daemon_t *d, s_counts_t *c)
 {
-    shoal_clock_t clock = shoal_clock_real ();
+    s_daemon_kill (d);
+    s_unlink_socks (d);
+    d->process = true;
     if (s_daemon_spawn (d)) {
         return -1;
     }
-    /* first contact: the control socket appears after every actor runs */
+    /* the control socket appears after every actor runs */
     uint64_t cap = bench_now_ns () + (uint64_t) S_START_CAP * 1000000000u;
     while (access (d->sock, F_OK) != 0 && bench_now_ns () < cap) {
         usleep (1000);
     }
+    shoal_clock_t clock = shoal_clock_real ();
     d->port = shoal_port_new_client (d->control, "bench.scale", &clock);
+    if (!d->port || s_stats (d, c)) {
+        fprintf (stderr, "shoal_bench: shoald did not start\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_med_restart (const bench_restart_t *r, uint32_t n, bench_restart_t *out)
+{
+    double a[BENCH_LAT_RUNS_MAX], b[BENCH_LAT_RUNS_MAX], c[BENCH_LAT_RUNS_MAX];
+    for (uint32_t i = 0; i < n; i++) {
+        a[i] = r[i].serve_ms;
+        b[i] = r[i].lease_ms;
+        c[i] = r[i].done_ms;
+    }
+    out->serve_ms = bench_median (a, n);
+    out->lease_ms = bench_median (b, n);
+    out->done_ms = bench_median (c, n);
+    return 0;
+}
+
+static int
+s_scale (const bench_opts_t *opts, s_daemon_t *d, bench_scale_t *s)
+{
     s_counts_t c;
-    if (!d->port || s_stats (d, &c)) {
-        fprintf (stderr, "shoal_bench: shoald did not start (log: %s)\n",
-                 d->log);
+    if (s_start (d, &c)) {
         return -1;
     }
     shoal_in_t in;
@@ -713,9 +742,14 @@ s_scale (const bench_opts_t *opts, s_daemon_t *d, bench_scale_t *s)
     uint32_t rounds = opts->repeats < 1                    ? 1
                       : opts->repeats > BENCH_LAT_RUNS_MAX ? BENCH_LAT_RUNS_MAX
                                                            : opts->repeats;
+    /* Rounds with thread executors (shoald's default), then one with
+       process executors. The leases are always taken by stopped process
+       executors; a thread-executor round ends with an untimed restart
+       back to process executors. */
     s->verified = true;
     uint64_t succeeded = 0;
-    for (uint32_t r = 0; r < rounds; r++) {
+    for (uint32_t r = 0; r <= rounds; r++) {
+        bool process = r == rounds;
         if (s_take_leases (d, opts->scale_leased, s->queued)) {
             return -1;
         }
@@ -724,29 +758,30 @@ s_scale (const bench_opts_t *opts, s_daemon_t *d, bench_scale_t *s)
             s_mem (d->pid, &s->with_leases);
             s_print_mem ("with the leases taken:", &s->with_leases);
         }
-        printf ("  round %u: %u jobs leased to 10 stopped executors, %llu "
+        printf ("  round %u: %u jobs leased to %d stopped executors, %llu "
                 "queued; kill -9\n",
-                r + 1, opts->scale_leased, (unsigned long long) s->queued);
+                r + 1, opts->scale_leased, S_EXECUTORS,
+                (unsigned long long) s->queued);
         fflush (stdout);
-        if (s_restart (d, s, r, succeeded)) {
+        bench_restart_t *out = process ? &s->proc : &s->thread[r];
+        if (s_restart (d, process, out, succeeded)) {
             return -1;
         }
-        s->restarts++;
-        if (s->requeued[r] != opts->scale_leased) {
+        if (out->requeued != opts->scale_leased) {
             s->verified = false;
         }
         succeeded += opts->scale_leased;
         if (s_drain_held (d, succeeded, s->queued)) {
             return -1;
         }
+        if (!process) {
+            s->restarts++;
+            if (s_start (d, &c)) {
+                return -1;
+            }
+        }
     }
-    double v[BENCH_LAT_RUNS_MAX];
-    memcpy (v, s->serve_ms, sizeof v);
-    s->serve_med = bench_median (v, s->restarts);
-    memcpy (v, s->lease_ms, sizeof v);
-    s->lease_med = bench_median (v, s->restarts);
-    memcpy (v, s->done_ms, sizeof v);
-    s->done_med = bench_median (v, s->restarts);
+    s_med_restart (s->thread, s->restarts, &s->med);
     s->done = true;
     return 0;
 }

@@ -412,18 +412,25 @@ bench_print_summary (const bench_opts_t *opts, const bench_results_t *res)
                 (double) sc->with_leases.rss / 1024,
                 (double) sc->idle.anon / 1024, (double) sc->full.anon / 1024,
                 (double) sc->with_leases.anon / 1024);
-        printf ("| Restart to serving after kill -9, %s queued + %s leased: "
-                "exec -> first STATS answer (median of %u) | %.0f ms | - | - "
-                "| < %.0f ms | %s |\n",
+        printf ("| Restart to serving after kill -9, %s queued + %s leased, "
+                "thread executors: exec -> first STATS answer (median of "
+                "%u) | %.0f ms | - | - | < %.0f ms | %s |\n",
                 bench_fmt_count ((double) sc->queued, a, sizeof a),
                 bench_fmt_count ((double) sc->leased, b, sizeof b),
-                sc->restarts, sc->serve_med, TARGET_RESTART_MS,
-                s_met (sc->serve_med < TARGET_RESTART_MS));
-        printf ("| Restart: exec -> first lease / first job done (median) | "
-                "%.0f / %.0f ms; leases requeued by recovery: %s | - | - | - "
-                "| - |\n",
-                sc->lease_med, sc->done_med,
-                sc->verified ? "all, every restart" : "**NOT ALL**");
+                sc->restarts, sc->med.serve_ms, TARGET_RESTART_MS,
+                s_met (sc->med.serve_ms < TARGET_RESTART_MS));
+        printf ("| Restart, thread executors: exec -> first lease / first "
+                "job done (median) | %.0f / %.0f ms | - | - | - | - |\n",
+                sc->med.lease_ms, sc->med.done_ms);
+        printf ("| Restart, same, process executors (one run): exec -> "
+                "first STATS answer / first lease / first job done | %.0f / "
+                "%.0f / %.0f ms | - | - | < %.0f ms | %s |\n",
+                sc->proc.serve_ms, sc->proc.lease_ms, sc->proc.done_ms,
+                TARGET_RESTART_MS,
+                s_met (sc->proc.serve_ms < TARGET_RESTART_MS));
+        printf ("| Leases requeued by recovery (log line = leased, every "
+                "restart) | %s | - | - | - | - |\n",
+                sc->verified ? "yes" : "**NO**");
     }
     printf ("\n");
     fflush (stdout);

@@ -112,6 +112,14 @@ typedef struct {
     bench_pct_t ack, start, sub_start, done; /* medians over runs */
 } bench_lat_sum_t;
 
+/*  One kill -9 and restart: ms from just before the exec. */
+typedef struct {
+    double serve_ms;   /* first STATS answer */
+    double lease_ms;   /* first lease written (event ts, or STATS poll) */
+    double done_ms;    /* first job finished (event ts, or STATS poll) */
+    uint64_t requeued; /* "recovery requeued N" in shoald's log */
+} bench_restart_t;
+
 /*  /proc/PID/status memory fields, kB. */
 typedef struct {
     uint64_t rss, anon, file;
@@ -119,19 +127,17 @@ typedef struct {
 
 typedef struct {
     bool done;
-    uint64_t queued;                     /* noop jobs submitted (and counted) */
-    uint64_t leased;                     /* leased jobs at the kill (STATS) */
-    double submit_rate;                  /* acked submits/s into shoald */
-    bench_mem_t idle;                    /* after start, before any submit */
-    bench_mem_t full;                    /* with every job queued */
-    bench_mem_t with_leases;             /* with the leases taken */
-    double serve_ms[BENCH_LAT_RUNS_MAX]; /* exec to first STATS answer */
-    double lease_ms[BENCH_LAT_RUNS_MAX]; /* exec to first lease seen */
-    double done_ms[BENCH_LAT_RUNS_MAX];  /* exec to first job finished */
-    uint64_t requeued[BENCH_LAT_RUNS_MAX]; /* recovery log line */
+    uint64_t queued;         /* noop jobs submitted (and counted) */
+    uint64_t leased;         /* leased jobs at the kill (STATS) */
+    double submit_rate;      /* acked submits/s into shoald */
+    bench_mem_t idle;        /* after start, before any submit */
+    bench_mem_t full;        /* with every job queued */
+    bench_mem_t with_leases; /* with the leases taken */
+    bench_restart_t thread[BENCH_LAT_RUNS_MAX]; /* thread executors */
     uint32_t restarts;
-    double serve_med, lease_med, done_med;
-    bool verified; /* every restart requeued exactly the leased jobs */
+    bench_restart_t med;  /* medians of thread[] */
+    bench_restart_t proc; /* one restart with process executors */
+    bool verified;        /* every restart requeued exactly the leased jobs */
 } bench_scale_t;
 
 typedef struct {
