@@ -376,10 +376,13 @@ s_submit_many (s_daemon_t *d, const char *queue, uint64_t n, double *secs)
 }
 
 /*  Stops the executors, submits `leased` jobs to "held", waits until
-    STATS counts them all leased. */
+    STATS counts them all leased. An executor whose boot credit had not
+    reached the scheduler when it was stopped takes none: then fewer are
+    leased, *got says how many (the round goes on with that count). */
 static int
-s_take_leases (s_daemon_t *d, uint64_t leased, uint64_t queued)
+s_take_leases (s_daemon_t *d, uint64_t leased, uint64_t queued, uint64_t *got)
 {
+    usleep (500000); /* the executors' boot credits reach the scheduler */
     pid_t kids[S_KIDS_MAX];
     int n = s_children (d->pid, kids, S_KIDS_MAX);
     if (n != S_EXECUTORS) {
@@ -397,16 +400,26 @@ s_take_leases (s_daemon_t *d, uint64_t leased, uint64_t queued)
         return -1;
     }
     uint64_t cap = bench_now_ns () + (uint64_t) S_LEASE_CAP * 1000000000u;
+    uint64_t last = 0, since = bench_now_ns ();
     s_counts_t c;
     while (bench_now_ns () < cap) {
         if (s_stats (d, &c)) {
             return -1;
         }
         if (c.leased == leased && c.enqueued == queued) {
+            *got = leased;
             return 0;
         }
-        if (c.leased > leased) {
-            break;
+        if (c.leased != last) {
+            last = c.leased;
+            since = bench_now_ns ();
+        } else if (c.leased > 0 && bench_now_ns () - since > 2000000000u &&
+                   c.leased + c.enqueued == queued + leased) {
+            printf ("  (only %llu of %llu leased: an executor was stopped "
+                    "before its credit arrived)\n",
+                    (unsigned long long) c.leased, (unsigned long long) leased);
+            *got = c.leased;
+            return 0;
         }
         usleep (20000);
     }
@@ -750,24 +763,27 @@ s_scale (const bench_opts_t *opts, s_daemon_t *d, bench_scale_t *s)
     uint64_t succeeded = 0;
     for (uint32_t r = 0; r <= rounds; r++) {
         bool process = r == rounds;
-        if (s_take_leases (d, opts->scale_leased, s->queued)) {
+        uint64_t got = 0;
+        if (s_take_leases (d, opts->scale_leased, s->queued, &got)) {
             return -1;
         }
-        s->leased = opts->scale_leased;
+        if (r == 0 || got < s->leased) {
+            s->leased = got; /* the fewest of any round */
+        }
         if (r == 0) {
             s_mem (d->pid, &s->with_leases);
             s_print_mem ("with the leases taken:", &s->with_leases);
         }
-        printf ("  round %u: %u jobs leased to %d stopped executors, %llu "
+        printf ("  round %u: %llu jobs leased to %d stopped executors, %llu "
                 "queued; kill -9\n",
-                r + 1, opts->scale_leased, S_EXECUTORS,
+                r + 1, (unsigned long long) got, S_EXECUTORS,
                 (unsigned long long) s->queued);
         fflush (stdout);
         bench_restart_t *out = process ? &s->proc : &s->thread[r];
         if (s_restart (d, process, out, succeeded)) {
             return -1;
         }
-        if (out->requeued != opts->scale_leased) {
+        if (out->requeued != got) {
             s->verified = false;
         }
         succeeded += opts->scale_leased;
