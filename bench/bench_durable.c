@@ -16,6 +16,7 @@
     same sync flags, so the ratio isolates what Shoal adds around LMDB.
 */
 #include "bench_util.h"
+#include "bench_host.h"
 
 #include "shoal_actor.h"
 #include "shoal_bus.h"
@@ -38,7 +39,7 @@
 #define S_CLIENTS       16
 #define S_INFLIGHT      64
 #define S_EXECUTORS     4 /* the summary's end-to-end run */
-#define S_EXECUTORS_MAX 16
+#define S_EXECUTORS_MAX BENCH_HOST_EXECUTORS_MAX
 #define S_RCVTIMEO_MS   10000
 #define S_TIME_CAP_S    20
 #define S_E2E_CAP_S     30
@@ -46,18 +47,8 @@
 /*  ---------------------------------------------------------------------
     An in-process host */
 
-typedef struct {
-    char dir[64];
-    char control[128];
-    shoal_config_t *cfg;
-    zactor_t *bus;
-    zactor_t *actors[4 + S_EXECUTORS_MAX]; /* in start order */
-    int nactors;
-    shoal_port_t *stats; /* a client port for STATS */
-} s_host_t;
-
-static void
-s_host_stop (s_host_t *h)
+void
+bench_host_stop (bench_host_t *h)
 {
     shoal_port_destroy (&h->stats);
     while (h->nactors > 0) {
@@ -72,7 +63,8 @@ s_host_stop (s_host_t *h)
 }
 
 static int
-s_host_add (s_host_t *h, const char *name, zactor_fn *fn, const char *inproc)
+s_host_add (bench_host_t *h, const char *name, zactor_fn *fn,
+            const char *inproc)
 {
     shoal_actor_args_t args = {
         .name = name,
@@ -92,8 +84,8 @@ s_host_add (s_host_t *h, const char *name, zactor_fn *fn, const char *inproc)
     return 0;
 }
 
-static int
-s_host_start (s_host_t *h, const char *sync, int executors, int tag)
+int
+bench_host_start (bench_host_t *h, const char *sync, int executors, int tag)
 {
     if (executors > S_EXECUTORS_MAX) {
         return -1;
@@ -107,15 +99,15 @@ s_host_start (s_host_t *h, const char *sync, int executors, int tag)
     if (!h->cfg) {
         goto fail;
     }
-    char monitor[128], inproc[64];
+    char inproc[64];
     snprintf (h->control, sizeof h->control, "ipc://%s/control.sock", h->dir);
-    snprintf (monitor, sizeof monitor, "ipc://%s/monitor.sock", h->dir);
+    snprintf (h->monitor, sizeof h->monitor, "ipc://%s/monitor.sock", h->dir);
     snprintf (inproc, sizeof inproc, "inproc://bench-host-%d-%d",
               (int) getpid (), tag);
     if (shoal_config_set (h->cfg, "shoald/data", h->dir) ||
         shoal_config_set (h->cfg, "store/sync", sync) ||
         shoal_config_set (h->cfg, "shoald/control", h->control) ||
-        shoal_config_set (h->cfg, "shoald/monitor", monitor) ||
+        shoal_config_set (h->cfg, "shoald/monitor", h->monitor) ||
         shoal_config_check (h->cfg)) {
         fprintf (stderr, "shoal_bench: configuration refused\n");
         goto fail;
@@ -149,19 +141,13 @@ s_host_start (s_host_t *h, const char *sync, int executors, int tag)
     zsock_set_rcvtimeo (shoal_port_sock (h->stats), S_RCVTIMEO_MS);
     return 0;
 fail:
-    s_host_stop (h);
+    bench_host_stop (h);
     return -1;
 }
 
-typedef struct {
-    uint64_t enqueued;
-    uint64_t succeeded;
-    uint64_t commits;
-} s_stats_t;
-
 /*  STATS through control. */
-static int
-s_host_stats (s_host_t *h, s_stats_t *st)
+int
+bench_host_stats (bench_host_t *h, bench_stats_t *st)
 {
     shoal_hdr_t hdr;
     memset (&hdr, 0, sizeof hdr);
@@ -425,21 +411,21 @@ static int
 s_durable_once (const bench_opts_t *opts, bench_sync_t m, int tag,
                 bench_dur_t *d)
 {
-    s_host_t host;
-    if (s_host_start (&host, bench_sync_names[m], 0, tag)) {
+    bench_host_t host;
+    if (bench_host_start (&host, bench_sync_names[m], 0, tag)) {
         return -1;
     }
-    s_stats_t before, after;
+    bench_stats_t before, after;
     uint64_t t0 = 0;
-    int rc = s_host_stats (&host, &before);
+    int rc = bench_host_stats (&host, &before);
     if (rc == 0) {
         rc = s_run_clients (host.control, opts->jobs[m], S_TIME_CAP_S, &d->jobs,
                             &d->secs, &t0);
     }
     if (rc == 0) {
-        rc = s_host_stats (&host, &after);
+        rc = bench_host_stats (&host, &after);
     }
-    s_host_stop (&host);
+    bench_host_stop (&host);
     if (rc) {
         return rc;
     }
@@ -529,21 +515,21 @@ static int
 s_end_to_end (const bench_opts_t *opts, int tag, int executors,
               const char *sync, bench_e2e_t *e)
 {
-    s_host_t host;
-    if (s_host_start (&host, sync, executors, tag)) {
+    bench_host_t host;
+    if (bench_host_start (&host, sync, executors, tag)) {
         return -1;
     }
-    s_stats_t before, st;
+    bench_stats_t before, st;
     uint64_t t0 = 0, acked = 0;
     double secs = 0;
-    int rc = s_host_stats (&host, &before);
+    int rc = bench_host_stats (&host, &before);
     if (rc == 0) {
         rc = s_run_clients (host.control, opts->e2e_jobs, S_TIME_CAP_S, &acked,
                             &secs, &t0);
     }
     uint64_t deadline = t0 + (uint64_t) S_E2E_CAP_S * 1000000000u;
     uint64_t done_ns = 0;
-    while (rc == 0 && (rc = s_host_stats (&host, &st)) == 0) {
+    while (rc == 0 && (rc = bench_host_stats (&host, &st)) == 0) {
         uint64_t now = bench_now_ns ();
         if (st.succeeded - before.succeeded >= acked) {
             done_ns = now;
@@ -554,7 +540,7 @@ s_end_to_end (const bench_opts_t *opts, int tag, int executors,
         }
         usleep (10000);
     }
-    s_host_stop (&host);
+    bench_host_stop (&host);
     if (rc) {
         return rc;
     }

@@ -1,10 +1,13 @@
 /*  shoal_bench - Shoal against raw libzmq and raw LMDB, in one run.
 
-    usage: shoal_bench [--quick] [--only bus|durable] [--messages N]
+    usage: shoal_bench [--quick] [--only bus|durable|latency|scale]
+                       [--messages N] [--scale-jobs N] [--shoald PATH]
 
     Sections: bus forwarding (throughput, round trip; peer as a thread
-    and as a process; one-frame vs two-frame wire format) and durable
-    acknowledged submits per sync mode with a raw LMDB baseline. Ends
+    and as a process; one-frame vs two-frame wire format), durable
+    acknowledged submits per sync mode with a raw LMDB baseline, latency
+    per job at a fixed offered rate, and scale (a real shoald with a
+    million queued jobs: RAM per job, restart-to-serving). Ends
     with a markdown summary with the targets. Not part of ctest: the
     numbers depend on the machine, so nothing here passes or fails a
     build; the exit code is non-zero only when a measurement could not
@@ -28,12 +31,17 @@
 static void
 s_usage (FILE *out)
 {
-    fprintf (out, "usage: shoal_bench [--quick] [--only bus|durable] "
-                  "[--messages N]\n"
-                  "  --quick        smaller counts, one run per cell\n"
-                  "  --only WHAT    run only the bus or the durable section\n"
-                  "  --messages N   messages per bus throughput run "
-                  "(default 200000)\n");
+    fprintf (out,
+             "usage: shoal_bench [--quick] [--only bus|durable|latency|scale]"
+             " [--messages N] [--scale-jobs N] [--shoald PATH]\n"
+             "  --quick         smaller counts, one run per cell\n"
+             "  --only WHAT     run only one section\n"
+             "  --messages N    messages per bus throughput run "
+             "(default 200000)\n"
+             "  --scale-jobs N  queued jobs of the scale section "
+             "(default 1000000; --quick 100000)\n"
+             "  --shoald PATH   the shoald the scale section starts "
+             "(default ../tools/shoald next to this binary)\n");
 }
 
 int
@@ -45,23 +53,29 @@ main (int argc, char **argv)
     bench_opts_t opts = {
         .bus = true,
         .durable = true,
+        .latency = true,
+        .scale = true,
+        .lat_jobs = 5000,
+        .lat_rate = 500,
+        .scale_jobs = 1000000,
+        .scale_leased = 10000,
         .messages = 200000,
         .roundtrips = 20000,
         .repeats = 3,
         .jobs = {200000, 200000, 200000},
         .e2e_jobs = 50000,
     };
-    bool messages_set = false;
+    bool messages_set = false, scale_set = false;
     for (int i = 1; i < argc; i++) {
         if (streq (argv[i], "--quick")) {
             opts.quick = true;
         } else if (streq (argv[i], "--only") && i + 1 < argc) {
             const char *what = argv[++i];
-            if (streq (what, "bus")) {
-                opts.durable = false;
-            } else if (streq (what, "durable")) {
-                opts.bus = false;
-            } else {
+            opts.bus = streq (what, "bus");
+            opts.durable = streq (what, "durable");
+            opts.latency = streq (what, "latency");
+            opts.scale = streq (what, "scale");
+            if (!opts.bus && !opts.durable && !opts.latency && !opts.scale) {
                 s_usage (stderr);
                 return 2;
             }
@@ -75,6 +89,18 @@ main (int argc, char **argv)
             }
             opts.messages = (uint64_t) n;
             messages_set = true;
+        } else if (streq (argv[i], "--scale-jobs") && i + 1 < argc) {
+            char *end;
+            long long n = strtoll (argv[++i], &end, 10);
+            if (*end || n < 1000 || n > 100000000) {
+                fprintf (stderr, "shoal_bench: --scale-jobs wants 1000 .. "
+                                 "100000000\n");
+                return 2;
+            }
+            opts.scale_jobs = (uint64_t) n;
+            scale_set = true;
+        } else if (streq (argv[i], "--shoald") && i + 1 < argc) {
+            opts.shoald = argv[++i];
         } else if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
             s_usage (stdout);
             return 0;
@@ -93,11 +119,27 @@ main (int argc, char **argv)
             opts.jobs[m] = 50000;
         }
         opts.e2e_jobs = 10000;
+        opts.lat_jobs = 1000;
+        if (!scale_set) {
+            opts.scale_jobs = 100000;
+        }
+        opts.scale_leased = 1000;
     }
     static char exe[PATH_MAX];
     ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = '\0';
     opts.exe = exe;
+    static char shoald[PATH_MAX + 32];
+    if (!opts.shoald) {
+        /* the build tree: bench/shoal_bench and tools/shoald */
+        snprintf (shoald, sizeof shoald, "%s", exe);
+        char *slash = strrchr (shoald, '/');
+        if (slash) {
+            slash[0] = '\0';
+            strcat (shoald, "/../tools/shoald");
+        }
+        opts.shoald = shoald;
+    }
 
     /* No CZMQ signal handler: Ctrl-C kills the run, which is fine for a
        benchmark (temp folders are under /tmp/shoal-bench-*). */
@@ -115,6 +157,12 @@ main (int argc, char **argv)
     }
     if (rc == 0 && opts.durable) {
         rc = bench_durable_run (&opts, &res);
+    }
+    if (rc == 0 && opts.latency) {
+        rc = bench_latency_run (&opts, &res);
+    }
+    if (rc == 0 && opts.scale) {
+        rc = bench_scale_run (&opts, &res);
     }
     bench_loadavg (res.load_end, sizeof res.load_end);
     bench_print_summary (&opts, &res);

@@ -25,6 +25,9 @@ const char *const bench_sync_names[BENCH_SYNCS] = {"full", "meta", "none"};
 #define TARGET_TPUT_RATIO 0.8
 #define TARGET_P99_RATIO  1.5
 #define TARGET_DURABLE    200000.0
+#define TARGET_DONE_P99   3000.0 /* us, submit-to-done at 500 jobs/s */
+#define TARGET_RESTART_MS 1000.0
+#define TARGET_JOB_BYTES  100.0
 
 uint64_t
 bench_now_ns (void)
@@ -365,6 +368,69 @@ bench_print_summary (const bench_opts_t *opts, const bench_results_t *res)
                 bench_fmt_count (res->e2e.submit_rate, a, sizeof a),
                 bench_fmt_count (res->e2e.done_rate, b, sizeof b),
                 res->e2e.complete ? "" : " (time cap hit)");
+    }
+    const bench_lat_sum_t *l = &res->latency;
+    if (l->done_flag) {
+        static const char *const what[] = {"submit-to-ack", "enqueue-to-start",
+                                           "submit-to-start", "submit-to-done"};
+        const bench_pct_t *p[] = {&l->ack, &l->start, &l->sub_start, &l->done};
+        for (int i = 0; i < 4; i++) {
+            bool last = i == 3;
+            char target[32] = "-", met[16] = "-";
+            if (last) {
+                snprintf (target, sizeof target, "p99 < %.0f ms",
+                          TARGET_DONE_P99 / 1000);
+                snprintf (
+                    met, sizeof met, "%s",
+                    s_met (l->missing == 0 && p[i]->p99 < TARGET_DONE_P99));
+            }
+            printf ("| Latency at %u jobs/s offered, sync=full, 4 executors, "
+                    "%s p50/p99/p99.9/max (%u jobs x %u runs, median) | %.0f "
+                    "/ %.0f / %.0f / %.0f us%s | - | - | %s | %s |\n",
+                    l->rate, what[i], l->jobs, l->nruns, p[i]->p50, p[i]->p99,
+                    p[i]->p999, p[i]->max,
+                    l->missing ? " (jobs missing events)" : "", target, met);
+        }
+    }
+    const bench_scale_t *sc = &res->scale;
+    if (sc->done) {
+        double anon = ((double) sc->full.anon - (double) sc->idle.anon) *
+                      1024.0 / (double) sc->queued;
+        double rss = ((double) sc->full.rss - (double) sc->idle.rss) * 1024.0 /
+                     (double) sc->queued;
+        printf ("| RAM per queued job, shoald with %s noop jobs queued "
+                "(RssAnon growth / jobs; VmRSS growth / jobs) | %.0f B "
+                "(%.0f B) | - | - | < %.0f B | %s |\n",
+                bench_fmt_count ((double) sc->queued, a, sizeof a), anon, rss,
+                TARGET_JOB_BYTES, s_met (anon < TARGET_JOB_BYTES));
+        printf ("| shoald memory: started / %s queued / + %s leased | VmRSS "
+                "%.1f / %.1f / %.1f MiB (RssAnon %.1f / %.1f / %.1f MiB) | - "
+                "| - | - | - |\n",
+                bench_fmt_count ((double) sc->queued, a, sizeof a),
+                bench_fmt_count ((double) sc->leased, b, sizeof b),
+                (double) sc->idle.rss / 1024, (double) sc->full.rss / 1024,
+                (double) sc->with_leases.rss / 1024,
+                (double) sc->idle.anon / 1024, (double) sc->full.anon / 1024,
+                (double) sc->with_leases.anon / 1024);
+        printf ("| Restart to serving after kill -9, %s queued + %s leased, "
+                "thread executors: exec -> first STATS answer (median of "
+                "%u) | %.0f ms | - | - | < %.0f ms | %s |\n",
+                bench_fmt_count ((double) sc->queued, a, sizeof a),
+                bench_fmt_count ((double) sc->leased, b, sizeof b),
+                sc->restarts, sc->med.serve_ms, TARGET_RESTART_MS,
+                s_met (sc->med.serve_ms < TARGET_RESTART_MS));
+        printf ("| Restart, thread executors: exec -> first lease / first "
+                "job done (median) | %.0f / %.0f ms | - | - | - | - |\n",
+                sc->med.lease_ms, sc->med.done_ms);
+        printf ("| Restart, same, process executors (one run): exec -> "
+                "first STATS answer / first lease / first job done | %.0f / "
+                "%.0f / %.0f ms | - | - | < %.0f ms | %s |\n",
+                sc->proc.serve_ms, sc->proc.lease_ms, sc->proc.done_ms,
+                TARGET_RESTART_MS,
+                s_met (sc->proc.serve_ms < TARGET_RESTART_MS));
+        printf ("| Leases requeued by recovery (log line = leased, every "
+                "restart) | %s | - | - | - | - |\n",
+                sc->verified ? "yes" : "**NO**");
     }
     printf ("\n");
     fflush (stdout);

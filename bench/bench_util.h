@@ -32,12 +32,19 @@ typedef struct {
     bool quick;
     bool bus;
     bool durable;
+    bool latency;
+    bool scale;
     uint64_t messages;   /* per throughput run */
     uint32_t roundtrips; /* per latency run */
     uint32_t repeats;    /* throughput runs per cell (median taken) */
     uint64_t jobs[BENCH_SYNCS];
-    uint64_t e2e_jobs; /* end-to-end run with executors (0 = skip) */
-    const char *exe;   /* this binary, for process peers */
+    uint64_t e2e_jobs;     /* end-to-end run with executors (0 = skip) */
+    const char *exe;       /* this binary, for process peers */
+    uint32_t lat_jobs;     /* latency: jobs per run */
+    uint32_t lat_rate;     /* latency: offered jobs/s */
+    uint64_t scale_jobs;   /* scale: queued jobs */
+    uint32_t scale_leased; /* scale: leased jobs at the kill */
+    const char *shoald;    /* scale: the shoald binary */
 } bench_opts_t;
 
 /*  Latency percentiles in microseconds. */
@@ -85,6 +92,54 @@ typedef struct {
     bool complete;
 } bench_e2e_t;
 
+/*  One latency run: percentiles of each measured interval. */
+typedef struct {
+    double secs;       /* first due time to last send */
+    double lag_max_us; /* latest send after its due time */
+    uint64_t counted;  /* jobs in the distributions (warm-up left out) */
+    uint64_t missing;  /* counted jobs missing an ack or an event */
+    uint64_t errors;   /* error replies */
+    bench_pct_t ack, start, sub_start, done;
+} bench_latrun_t;
+
+#define BENCH_LAT_RUNS_MAX 8
+
+typedef struct {
+    bool done_flag;
+    uint32_t jobs, rate, nruns;
+    uint64_t missing, errors;
+    bench_latrun_t runs[BENCH_LAT_RUNS_MAX];
+    bench_pct_t ack, start, sub_start, done; /* medians over runs */
+} bench_lat_sum_t;
+
+/*  One kill -9 and restart: ms from just before the exec. */
+typedef struct {
+    double serve_ms;   /* first STATS answer */
+    double lease_ms;   /* first lease written (event ts, or STATS poll) */
+    double done_ms;    /* first job finished (event ts, or STATS poll) */
+    uint64_t requeued; /* "recovery requeued N" in shoald's log */
+} bench_restart_t;
+
+/*  /proc/PID/status memory fields, kB. */
+typedef struct {
+    uint64_t rss, anon, file;
+} bench_mem_t;
+
+typedef struct {
+    bool done;
+    uint64_t queued;         /* noop jobs submitted (and counted) */
+    uint64_t leased;         /* leased jobs at the kill (STATS) */
+    double submit_rate;      /* acked submits/s into shoald */
+    bench_mem_t idle;        /* after start, before any submit */
+    bench_mem_t full;        /* with every job queued */
+    bench_mem_t with_leases; /* with the leases taken */
+    bench_restart_t thread[BENCH_LAT_RUNS_MAX]; /* thread executors */
+    uint32_t restarts;
+    bench_restart_t med;  /* medians of thread[] */
+    bench_restart_t proc; /* one restart with process executors */
+    bool verified;        /* every restart requeued exactly the leased jobs */
+} bench_scale_t;
+
 typedef struct {
     bench_tput_t tput[BENCH_ROWS][BENCH_SIZES];
     bench_lat_t lat[BENCH_ROWS][BENCH_SIZES];
@@ -93,6 +148,8 @@ typedef struct {
     bench_tput_t frames[2][BENCH_SIZES];
     bench_dur_t dur[BENCH_SYNCS];
     bench_e2e_t e2e;
+    bench_lat_sum_t latency;
+    bench_scale_t scale;
     uint32_t window, credit_every;
     char load_start[64], load_end[64]; /* /proc/loadavg */
 } bench_results_t;
@@ -131,11 +188,14 @@ void bench_section (const char *title);
     filled in by the LMDB baseline file. */
 void bench_print_summary (const bench_opts_t *opts, const bench_results_t *res);
 
-/*  The sections (bench_bus.c, bench_durable.c) and the process peer of
+/*  The sections (bench_bus.c, bench_durable.c, bench_latency.c,
+    bench_scale.c) and the process peer of
     the bus section (bench_link.c). */
 int bench_bus_run (const bench_opts_t *opts, bench_results_t *res);
 int bench_peer_main (int argc, char **argv);
 int bench_durable_run (const bench_opts_t *opts, bench_results_t *res);
+int bench_latency_run (const bench_opts_t *opts, bench_results_t *res);
+int bench_scale_run (const bench_opts_t *opts, bench_results_t *res);
 
 /*  Raw LMDB baseline: commits records (16-byte time-ordered keys, values
     of value_len bytes, plus a 17-byte ready-index key -> 16-byte id in a
