@@ -531,9 +531,11 @@ shoal_node_actor (zsock_t *pipe, void *args_)
         {zsock_resolve (shoal_port_sock (self->port)), 0, ZMQ_POLLIN, 0},
     };
     while (r && !self->terminated) {
-        long timeout = zlistx_size (self->runs) ? 0
-                       : self->nresults         ? 1
-                                                : S_CREDIT_MS;
+        /* With results held and no run waiting, only look for RUNs that
+           already arrived (timeout 0), then send: holding a result while
+           idle only adds latency. */
+        long timeout =
+            zlistx_size (self->runs) || self->nresults ? 0 : S_CREDIT_MS;
         if (zmq_poll (items, 2, timeout) < 0) {
             if (zmq_errno () == EINTR) {
                 continue;
