@@ -108,7 +108,13 @@ s_pass (self_t *self, bool recovery)
     }
     if (recovery) {
         uint64_t n = 0;
-        rc = store_requeue_leases (self, NULL, &n);
+        rc = store_queues_load (self);
+        if (rc == SHOAL_OK && self->fin_migrate) {
+            rc = store_retain_migrate (self);
+        }
+        if (rc == SHOAL_OK) {
+            rc = store_requeue_leases (self, NULL, &n);
+        }
         if (rc == SHOAL_OK && n > 0) {
             shoal_info ("store: recovery requeued %llu leased job(s)",
                         (unsigned long long) n);

@@ -187,21 +187,10 @@ s_prune (self_t *self, uint64_t cutoff)
             rc = SHOAL_OK;
         }
         if (rc == SHOAL_OK && current) {
-            if (job.key[0]) {
-                rc = shoal_txn_del (self->txn, SHOAL_DBI_IDEM, job.key,
-                                    strlen (job.key));
-                rc = rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
-            }
-            if (rc == SHOAL_OK) {
-                rc = shoal_txn_del (self->txn, SHOAL_DBI_JOBS, id.b, 16);
-            }
-            if (rc == SHOAL_OK && self->p_count[job.state] > 0) {
-                self->p_count[job.state]--;
-            }
-        }
-        if (rc == SHOAL_OK) {
+            rc = store_forget_job (self, &job); /* and its index entries */
+        } else if (rc == SHOAL_OK) {
             rc = shoal_txn_del (self->txn, SHOAL_DBI_FINISHED, key,
-                                SHOAL_TIME_KEY);
+                                SHOAL_TIME_KEY); /* a stale entry */
         }
     }
     free (keys);

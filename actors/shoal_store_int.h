@@ -88,6 +88,7 @@ typedef struct {
     store_depth_t **touched;
     size_t ntouched, touched_cap;
     bool depth_save_all;
+    bool fin_migrate; /* build the per-queue retention index at recovery */
 } self_t;
 
 /*  shoal_store.c */
@@ -101,12 +102,22 @@ shoal_err_t store_depth_load (self_t *self, shoal_txn_t *txn);
 /*  One ready entry added (+1) or removed (-1) in this pass. */
 shoal_err_t store_depth_add (self_t *self, const char *queue, uint8_t prio,
                              int delta);
+/*  Finished jobs kept by a queue (its retention index): +1 or -1. */
+shoal_err_t store_fin_add (self_t *self, const char *queue, int delta);
+/*  How many finished jobs queue keeps beyond its retention count. */
+uint64_t store_fin_excess (self_t *self, const char *queue);
+/*  The queue's retention count (0 = no limit): in this pass (pass) or
+    as loaded at open. */
+shoal_err_t store_keep_set (self_t *self, const char *queue, uint64_t keep,
+                            bool pass);
 /*  Writes the counters touched in this pass (inside self->txn). */
 shoal_err_t store_depth_save (self_t *self);
 /*  Adopts (committed) or drops the pass values. */
 void store_depth_end_pass (self_t *self, bool committed);
 /*  {queue: {critical: n, high: n, normal: n, low: n}} */
 void store_depth_write (self_t *self, shoal_wr_t *w);
+/*  {queue: finished jobs kept} */
+void store_fin_write (self_t *self, shoal_wr_t *w);
 void store_depth_destroy (self_t *self);
 
 /*  shoal_store_records.c: records and indexes (inside self->txn) */
@@ -129,9 +140,17 @@ shoal_err_t store_del_delayed (self_t *self, const shoal_job_t *job);
 shoal_err_t store_put_expiry (self_t *self, const shoal_job_t *job);
 shoal_err_t store_del_expiry (self_t *self, const shoal_job_t *job);
 shoal_err_t store_put_dead (self_t *self, const shoal_job_t *job);
-/*  The retention index of succeeded and cancelled jobs. */
+/*  shoal_store_retain.c: the retention indexes of succeeded and
+    cancelled jobs (by time, and per queue for the count limit). Putting
+    one may prune the queue's oldest beyond its count. */
 shoal_err_t store_put_finished (self_t *self, const shoal_job_t *job);
 shoal_err_t store_del_finished (self_t *self, const shoal_job_t *job);
+/*  Deletes a finished job for good: record, idempotency key, indexes. */
+shoal_err_t store_forget_job (self_t *self, const shoal_job_t *job);
+/*  Prunes queue's oldest finished jobs beyond its retention count. */
+shoal_err_t store_retain_prune (self_t *self, const char *queue);
+/*  Builds the per-queue index from the time index (an older folder). */
+shoal_err_t store_retain_migrate (self_t *self);
 shoal_err_t store_del_dead (self_t *self, const shoal_job_t *job);
 shoal_err_t store_idem_get (self_t *self, const char *key, shoal_id_t *id);
 shoal_err_t store_idem_put (self_t *self, const char *key,
@@ -181,6 +200,8 @@ shoal_err_t store_query_dlq_purge (self_t *self, shoal_in_t *in,
 shoal_err_t store_query_queue (self_t *self, shoal_in_t *in,
                                const uint8_t *args, size_t len);
 shoal_err_t store_queue_conf_all (self_t *self, const char *to);
+/*  Loads every queue's retention count (the recovery pass). */
+shoal_err_t store_queues_load (self_t *self);
 /*  The queue's default retry policy, encoded into out (*found false when
     the queue has none). */
 shoal_err_t store_queue_retry (self_t *self, const char *queue, shoal_wr_t *out,

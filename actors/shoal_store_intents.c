@@ -540,10 +540,12 @@ s_apply_query (self_t *self, shoal_in_t *in)
     if (streq (op, "stats")) {
         shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
                                           in->hdr.from, &in->hdr.id);
-        shoal_wr_map (w, 6);
+        shoal_wr_map (w, 7);
         shoal_wr_kv_uint (w, "code", SHOAL_OK);
         shoal_wr_str (w, "ready");
         store_depth_write (self, w);
+        shoal_wr_str (w, "kept");
+        store_fin_write (self, w);
         shoal_wr_str (w, "jobs");
         shoal_wr_map (w, SHOAL_JOB__COUNT);
         for (int s = 0; s < SHOAL_JOB__COUNT; s++) {

@@ -4,9 +4,11 @@
     which enforces them; a restarted scheduler gets them all with FILL.
 
     Record (msgpack array): [paused bool, concurrency uint, interval_us
-    uint, burst uint, retry?]; 0 means no limit; retry is the queue's
-    default retry policy (a map, shoal_retry_encode) for jobs submitted
-    without one.
+    uint, burst uint, retry map|nil, keep uint]; 0 means no limit; retry
+    is the queue's default retry policy (a map, shoal_retry_encode) for
+    jobs submitted without one; keep is how many finished jobs the queue
+    keeps (retention by count). Records of 4 or 5 items (no keep) from
+    before still load.
 */
 #include "shoal_store_int.h"
 #include "shoal_gcra.h"
@@ -19,6 +21,7 @@ typedef struct {
     uint64_t burst;
     bool has_retry;
     shoal_retry_t retry;
+    uint64_t keep; /* finished jobs kept; 0 = no count limit */
 } s_conf_t;
 
 static shoal_err_t
@@ -36,20 +39,30 @@ s_conf_get (self_t *self, const char *name, s_conf_t *c)
     shoal_rd_init (&rd, v, len);
     uint32_t n;
     shoal_mp_val_t paused;
-    if (shoal_rd_array (&rd, &n) || (n != 4 && n != 5) ||
+    if (shoal_rd_array (&rd, &n) || n < 4 || n > 6 ||
         shoal_rd_next (&rd, &paused) || paused.type != SHOAL_MP_BOOL ||
         shoal_rd_uint (&rd, &c->limit) ||
         shoal_rd_uint (&rd, &c->interval_us) ||
         shoal_rd_uint (&rd, &c->burst)) {
         return SHOAL_ERR_CORRUPT;
     }
-    if (n == 5) {
+    if (n >= 5) {
         const uint8_t *p = rd.p;
-        if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX) ||
-            shoal_retry_decode (p, (size_t) (rd.p - p), &c->retry)) {
+        shoal_rd_t peek = rd;
+        shoal_mp_val_t first;
+        if (shoal_rd_next (&peek, &first) ||
+            shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
             return SHOAL_ERR_CORRUPT;
         }
-        c->has_retry = true;
+        if (first.type != SHOAL_MP_NIL) {
+            if (shoal_retry_decode (p, (size_t) (rd.p - p), &c->retry)) {
+                return SHOAL_ERR_CORRUPT;
+            }
+            c->has_retry = true;
+        }
+    }
+    if (n == 6 && shoal_rd_uint (&rd, &c->keep)) {
+        return SHOAL_ERR_CORRUPT;
     }
     c->paused = paused.b;
     return SHOAL_OK;
@@ -73,10 +86,11 @@ s_conf_map (shoal_wr_t *w, const char *name, const s_conf_t *c)
     bool with_retry =
         c->has_retry &&
         shoal_retry_format (&c->retry, retry, sizeof retry) == SHOAL_OK;
-    shoal_wr_map (w, 5 + with_retry);
+    shoal_wr_map (w, 6 + with_retry);
     if (with_retry) {
         shoal_wr_kv_str (w, "retry", retry);
     }
+    shoal_wr_kv_uint (w, "keep", c->keep);
     shoal_wr_kv_str (w, "name", name);
     shoal_wr_kv_bool (w, "paused", c->paused);
     shoal_wr_kv_uint (w, "concurrency", c->limit);
@@ -91,14 +105,17 @@ s_conf_put (self_t *self, const char *name, const s_conf_t *c)
     if (!w) {
         return SHOAL_ERR_NOMEM;
     }
-    shoal_wr_array (w, c->has_retry ? 5 : 4);
+    shoal_wr_array (w, 6);
     shoal_wr_bool (w, c->paused);
     shoal_wr_uint (w, c->limit);
     shoal_wr_uint (w, c->interval_us);
     shoal_wr_uint (w, c->burst);
     if (c->has_retry) {
         shoal_retry_encode (&c->retry, w);
+    } else {
+        shoal_wr_nil (w);
     }
+    shoal_wr_uint (w, c->keep);
     shoal_err_t rc = shoal_wr_error (w);
     if (rc == SHOAL_OK) {
         rc = shoal_txn_put (self->txn, SHOAL_DBI_QUEUES, name, strlen (name),
@@ -244,8 +261,16 @@ store_query_queue (self_t *self, shoal_in_t *in, const uint8_t *args,
                                      SHOAL_ERR_INVALID,
                                      "\"burst\" must be 1..1000000");
         }
+        uint64_t keep = c.keep;
+        e = shoal_map_uint (args, len, "keep", &keep);
+        if ((e && e != SHOAL_ERR_NOT_FOUND) || keep > 1000000000) {
+            return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                     SHOAL_ERR_INVALID,
+                                     "\"keep\" must be 0..1000000000");
+        }
         c.limit = limit;
         c.burst = burst;
+        c.keep = keep;
         if (shoal_map_str (args, len, "retry", &rate, &rlen) == SHOAL_OK) {
             char text[256], err[160];
             snprintf (text, sizeof text, "%.*s", (int) rlen, rate);
@@ -279,8 +304,12 @@ store_query_queue (self_t *self, shoal_in_t *in, const uint8_t *args,
                                       : "\"op\" must be pause, resume, set "
                                         "or list");
     }
-    if ((rc = s_conf_put (self, name, &c))) {
+    if ((rc = s_conf_put (self, name, &c)) ||
+        (!host && (rc = store_keep_set (self, name, c.keep, true)))) {
         return rc;
+    }
+    if (!host && (rc = store_retain_prune (self, name))) {
+        return rc; /* a lower count takes effect at once */
     }
     return s_reply_conf (self, in, name, &c);
 }
@@ -302,4 +331,34 @@ store_queue_retry (self_t *self, const char *queue, shoal_wr_t *out,
         *found = rc == SHOAL_OK;
     }
     return rc;
+}
+
+shoal_err_t
+store_queues_load (self_t *self)
+{
+    shoal_cursor_t *cur;
+    shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_QUEUES, &cur);
+    if (rc) {
+        return rc;
+    }
+    shoal_kv_t kv;
+    for (rc = shoal_cursor_seek (cur, NULL, 0, &kv); rc == SHOAL_OK;
+         rc = shoal_cursor_next (cur, &kv)) {
+        char name[SHOAL_NAME_MAX + 1];
+        s_conf_t c;
+        if (kv.key_len > SHOAL_NAME_MAX) {
+            continue;
+        }
+        memcpy (name, kv.key, kv.key_len);
+        name[kv.key_len] = '\0';
+        if (s_conf_get (self, name, &c) == SHOAL_OK && c.keep) {
+            shoal_err_t e = store_keep_set (self, name, c.keep, true);
+            if (e) {
+                rc = e;
+                break;
+            }
+        }
+    }
+    shoal_cursor_close (&cur);
+    return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
 }

@@ -341,19 +341,6 @@ store_del_dead (self_t *self, const shoal_job_t *job)
 }
 
 shoal_err_t
-store_put_finished (self_t *self, const shoal_job_t *job)
-{
-    return s_put_time (self, SHOAL_DBI_FINISHED, job->finished_us, &job->id,
-                       NULL);
-}
-
-shoal_err_t
-store_del_finished (self_t *self, const shoal_job_t *job)
-{
-    return s_del_time (self, SHOAL_DBI_FINISHED, job->finished_us, &job->id);
-}
-
-shoal_err_t
 store_idem_get (self_t *self, const char *key, shoal_id_t *id)
 {
     const void *v;

@@ -19,9 +19,9 @@
 #define S_MAP_MAX     ((size_t) 1 << 40)
 
 static const char *const s_dbi_names[SHOAL_DBI__COUNT] = {
-    "meta",      "jobs",     "ready", "leases",  "delayed",
-    "expiry",    "idem",     "dead",  "queues",  "schedules",
-    "sched_due", "finished", "waits", "batches", "batch_jobs"};
+    "meta",  "jobs",    "ready",      "leases",    "delayed",   "expiry",
+    "idem",  "dead",    "queues",     "schedules", "sched_due", "finished",
+    "waits", "batches", "batch_jobs", "fin_queue"};
 
 struct _shoal_db_t {
     MDB_env *env;

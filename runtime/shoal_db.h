@@ -45,6 +45,7 @@ typedef enum {
     SHOAL_DBI_WAITS,      /* parent id, child id -> (empty): continuations */
     SHOAL_DBI_BATCHES,    /* batch id -> batch record */
     SHOAL_DBI_BATCH_JOBS, /* batch id, job id -> outcome byte: members */
+    SHOAL_DBI_FIN_QUEUE,  /* queue NUL finished(be64) job id -> (empty) */
     SHOAL_DBI__COUNT
 } shoal_dbi_t;
 

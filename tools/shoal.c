@@ -87,7 +87,9 @@ s_usage (FILE *out)
         "  pause [QUEUE] / resume [QUEUE] stop/restart leasing (a queue, or\n"
         "                                the whole host); durable\n"
         "  queue set QUEUE [--concurrency N] [--rate N/s|none] [--burst N]\n"
-        "            [--retry POLICY]    (the queue's default retry policy)\n"
+        "            [--retry POLICY] [--keep N]\n"
+        "                                default retry policy; finished\n"
+        "                                jobs kept (0 = by age only)\n"
         "  queue list                    per-queue limits, across executors\n"
         "  schedule add NAME --cron EXPR --type T [--queue Q] [--priority P]\n"
         "         [--payload JSON]       a recurring job (cron, UTC; 5 fields\n"
@@ -1295,12 +1297,15 @@ s_cmd_dlq (s_cli_t *cli, int argc, char **argv)
 /*  Sends a QUEUE request {op, queue?, ...}; prints the settings. */
 static int
 s_queue_call (s_cli_t *cli, const char *op, const char *queue, long concurrency,
-              const char *rate, long burst, const char *retry)
+              const char *rate, long burst, const char *retry, long keep)
 {
     shoal_id_t id;
     shoal_wr_t *w = s_begin (cli, SHOAL_M_QUEUE, &id, 0);
     shoal_wr_map (w, 1 + (queue != NULL) + (concurrency >= 0) + (rate != NULL) +
-                         (burst >= 0) + (retry != NULL));
+                         (burst >= 0) + (retry != NULL) + (keep >= 0));
+    if (keep >= 0) {
+        shoal_wr_kv_uint (w, "keep", (uint64_t) keep);
+    }
     if (retry) {
         shoal_wr_kv_str (w, "retry", retry);
     }
@@ -1337,7 +1342,7 @@ s_cmd_pause (s_cli_t *cli, int argc, char **argv)
         return s_usage_error ("'%s' is not a queue name", argv[1]);
     }
     return s_queue_call (cli, argv[0], argc == 2 ? argv[1] : NULL, -1, NULL, -1,
-                         NULL);
+                         NULL, -1);
 }
 
 static long
@@ -1353,19 +1358,19 @@ static int
 s_cmd_queue (s_cli_t *cli, int argc, char **argv)
 {
     if (argc >= 2 && streq (argv[1], "list") && argc == 2) {
-        return s_queue_call (cli, "list", NULL, -1, NULL, -1, NULL);
+        return s_queue_call (cli, "list", NULL, -1, NULL, -1, NULL, -1);
     }
     if (argc < 3 || !streq (argv[1], "set")) {
         return s_usage_error ("usage: queue list | queue set QUEUE "
                               "[--concurrency N] [--rate N/s|none] "
-                              "[--burst N]%s",
+                              "[--burst N] [--retry POLICY] [--keep N]%s",
                               "");
     }
     const char *queue = argv[2];
     if (!shoal_name_valid (queue, strlen (queue))) {
         return s_usage_error ("'%s' is not a queue name", queue);
     }
-    long concurrency = -1, burst = -1;
+    long concurrency = -1, burst = -1, keep = -1;
     const char *rate = NULL, *retry = NULL;
     for (int i = 3; i < argc; i += 2) {
         if (i + 1 >= argc) {
@@ -1389,11 +1394,17 @@ s_cmd_queue (s_cli_t *cli, int argc, char **argv)
             if ((burst = s_long_arg (argv[i + 1], 1, 1000000)) < 0) {
                 return s_usage_error ("--burst: 1 to 1000000%s", "");
             }
+        } else if (streq (argv[i], "--keep")) {
+            if ((keep = s_long_arg (argv[i + 1], 0, 1000000000)) < 0) {
+                return s_usage_error ("--keep: 0 (no limit) to 1000000000%s",
+                                      "");
+            }
         } else {
             return s_usage_error ("queue set: unknown option '%s'", argv[i]);
         }
     }
-    return s_queue_call (cli, "set", queue, concurrency, rate, burst, retry);
+    return s_queue_call (cli, "set", queue, concurrency, rate, burst, retry,
+                         keep);
 }
 
 static int

@@ -643,6 +643,62 @@ SHOAL_TEST (retention_prunes_finished_jobs_but_keeps_the_dlq)
     host_destroy (&h);
 }
 
+/*  QUEUE set {queue, keep}. */
+static bool
+s_queue_keep (host_t *h, const char *queue, uint64_t keep)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_QUEUE, &id);
+    shoal_wr_map (w, 3);
+    shoal_wr_kv_str (w, "op", "set");
+    shoal_wr_kv_str (w, "queue", queue);
+    shoal_wr_kv_uint (w, "keep", keep);
+    shoal_in_t in;
+    if (!host_call (h, &id, &in)) {
+        return false;
+    }
+    bool ok = in.hdr.type == SHOAL_M_OK;
+    shoal_in_close (&in);
+    return ok;
+}
+
+SHOAL_TEST (retention_by_count_keeps_the_newest_per_queue)
+{
+    host_t *h = host_new (1, NULL);
+    CHECK (h);
+    CHECK (s_queue_keep (h, "few", 3));
+    enum { N = 8 };
+    char ids[N][SHOAL_ID_TEXT], other[SHOAL_ID_TEXT], dead[SHOAL_ID_TEXT];
+    CHECK (s_submit_q (h, "noop", "other", other)); /* no limit there */
+    CHECK (host_await_state (h, other, "succeeded"));
+    CHECK (s_submit_q (h, "fail", "few", dead)); /* the DLQ is not counted */
+    CHECK (host_await_state (h, dead, "dead"));
+    for (int i = 0; i < N; i++) {
+        CHECK (s_submit_q (h, "noop", "few", ids[i]));
+        CHECK (host_await_state (h, ids[i], "succeeded"));
+        host_advance (h, 1); /* distinct finish times */
+    }
+    for (int i = 0; i < N - 3; i++) {
+        CHECK (!host_state_is (h, ids[i], "succeeded")); /* pruned */
+    }
+    for (int i = N - 3; i < N; i++) {
+        CHECK (host_state_is (h, ids[i], "succeeded"));
+    }
+    CHECK (host_state_is (h, dead, "dead"));
+    CHECK (host_state_is (h, other, "succeeded"));
+    CHECK_EQ (s_list_count (h, "succeeded"), 4);
+    /* A lower limit prunes at once; 0 removes the limit. */
+    CHECK (s_queue_keep (h, "few", 1));
+    CHECK (!host_state_is (h, ids[N - 2], "succeeded"));
+    CHECK (host_state_is (h, ids[N - 1], "succeeded"));
+    CHECK (s_queue_keep (h, "few", 0));
+    char more[SHOAL_ID_TEXT];
+    CHECK (s_submit_q (h, "noop", "few", more));
+    CHECK (host_await_state (h, more, "succeeded"));
+    CHECK (host_state_is (h, ids[N - 1], "succeeded"));
+    host_destroy (&h);
+}
+
 SHOAL_TEST_MAIN (delayed_job_waits_for_its_time,
                  retries_back_off_then_dead_letter,
                  excluded_class_is_not_retried,
@@ -655,4 +711,5 @@ SHOAL_TEST_MAIN (delayed_job_waits_for_its_time,
                  rate_limit_spaces_starts_on_the_clock,
                  cron_schedule_fires_and_coalesces_missed_runs,
                  queue_default_retry_applies_to_jobs_without_one,
-                 retention_prunes_finished_jobs_but_keeps_the_dlq)
+                 retention_prunes_finished_jobs_but_keeps_the_dlq,
+                 retention_by_count_keeps_the_newest_per_queue)

@@ -149,7 +149,20 @@ done
 wait $mon
 check "monitor printed 3 json events" test "$(grep -c '"topic":"job\.' "$TMP/mon")" -eq 3
 
+# retention by count: a queue keeps its newest N finished jobs, across
+# restarts (the limit and the per-queue count are durable)
+expect_rc "queue set --keep" 0 "$SHOAL" queue set kept --keep 2
+check "keep shown" grep -q '"keep":2' "$TMP/out"
+expect_rc "queue set --keep -1: usage" 2 "$SHOAL" queue set kept --keep -1
+for i in 1 2 3; do "$SHOAL" wait "$("$SHOAL" submit --queue kept --type noop)" >/dev/null; done
+expect_rc "list kept" 0 "$SHOAL" list --queue kept --json
+check "two of three kept" test "$(grep -o '"id"' "$TMP/out" | wc -l)" -eq 2
 check "shutdown exits 0" stop_shoald
+start_shoald || exit 1
+for i in 1 2; do "$SHOAL" wait "$("$SHOAL" submit --queue kept --type noop)" >/dev/null; done
+expect_rc "list kept after a restart" 0 "$SHOAL" list --queue kept --json
+check "still two kept" test "$(grep -o '"id"' "$TMP/out" | wc -l)" -eq 2
+check "shutdown exits 0 again" stop_shoald
 
 # SIGTERM is an orderly stop too, and the data survives it.
 start_shoald || exit 1

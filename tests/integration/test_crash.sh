@@ -80,7 +80,7 @@ total=$(wc -l <"$TMP/acked")
 # The store's per-queue ready counters agree with its job counts (one
 # reply, so one instant), whatever the crashes interrupted.
 expect_rc "stats right after the last restart" 0 "$SHOAL" stats --json
-ready_sum=$(sed 's/.*"ready":\(.*\),"jobs".*/\1/' "$TMP/out" |
+ready_sum=$(sed 's/.*"ready":\(.*\),"kept".*/\1/' "$TMP/out" |
     grep -o ':[0-9]*' | tr -d : | awk '{s += $1} END {print s + 0}')
 enqueued=$(sed -n 's/.*"enqueued":\([0-9]*\).*/\1/p' "$TMP/out")
 parked=$(grep -c ' parked$' "$TMP/acked")
@@ -138,6 +138,6 @@ for i in $(seq 1 300); do
 done
 check "and keeps firing after the last restart" test "$n" -gt "$ticks_before"
 check "ready counters are zero when all is done" sh -c \
-    "'$SHOAL' stats --json | sed 's/.*\"ready\":\(.*\),\"jobs\".*/\1/' | grep -qv ':[1-9]'"
+    "'$SHOAL' stats --json | sed 's/.*\"ready\":\(.*\),\"kept\".*/\1/' | grep -qv ':[1-9]'"
 check "clean shutdown after crashes" stop_shoald
 finish
