@@ -26,10 +26,11 @@
 
 #include <string.h>
 
-#define S_SLEEP_MAX_MS (24ull * 3600 * 1000)
-#define S_CREDIT_MS    1000
-#define S_RESULTS_MAX  256
-#define S_BEAT_TICK_MS 100 /* longest real wait between heartbeat checks */
+#define S_SLEEP_MAX_MS    (24ull * 3600 * 1000)
+#define S_CREDIT_MS       1000
+#define S_RESULTS_MAX     256
+#define S_BEAT_TICK_MS    100 /* longest real wait between heartbeat checks */
+#define S_STARTED_WAIT_MS 10000
 
 /*  Types plugins may not take. */
 static const char *const s_builtins[] = {"noop", "echo", "sleep",
@@ -59,6 +60,7 @@ typedef struct {
     uint64_t next_beat_us; /* next EXTEND of the running job */
     int progress;          /* last progress published, -1 = none */
     shoal_plugins_t *plugins;
+    shoal_id_t started_id; /* the last STARTED sent (the store answers OK) */
 } self_t;
 
 typedef enum { S_OK, S_FAIL, S_ABANDON, S_CANCELLED } s_outcome_t;
@@ -128,6 +130,7 @@ s_release_waiting (self_t *self, bool keep_first)
 }
 
 static void s_flush_results (self_t *self);
+static void s_await_started (self_t *self);
 
 /*  Renews the running job's lease (EXTEND) when a heartbeat is due, and
     publishes a changed progress (percent >= 0) as a job.progress event.
@@ -177,8 +180,13 @@ s_blocking (self_t *self, bool on)
             shoal_port_new (self->bus, name, shoal_port_clock (self->port));
         /* The store notes the run as started: if this executor dies now,
            the run is what killed it (a failed attempt, not a requeue). */
-        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_STARTED,
-                                          SHOAL_STORE_NAME, NULL);
+        shoal_hdr_t hdr;
+        memset (&hdr, 0, sizeof hdr);
+        hdr.type = SHOAL_M_STARTED;
+        shoal_port_new_id (self->port, &hdr.id);
+        strcpy (hdr.to, SHOAL_STORE_NAME);
+        self->started_id = hdr.id;
+        shoal_wr_t *w = shoal_port_begin_hdr (self->port, &hdr);
         shoal_wr_map (w, 2);
         shoal_wr_kv_bin (w, "id", self->running.b, 16);
         shoal_wr_kv_uint (w, "e", self->running_epoch);
@@ -289,6 +297,7 @@ s_run_plugin (self_t *self, const shoal_plugin_handler_t *h, const char *type,
     };
     shoal_plugins_hooks_t hooks = {s_plugin_beat, s_plugin_stop, self};
     s_blocking (self, true);
+    s_await_started (self);
     bool ok = shoal_plugins_run (h, &job, pl, pl_len, &hooks, r, er, er_cap, ec,
                                  ec_cap);
     zmq_pollitem_t cancel = {
@@ -483,7 +492,53 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     }
 }
 
-/*  Takes every waiting message; RUNs are queued, others answered. */
+/*  Takes one message (owned): RUNs are queued, others answered. */
+static void
+s_take (self_t *self, shoal_in_t *in)
+{
+    if (in->hdr.type == SHOAL_M_RUN) {
+        zlistx_add_end (self->runs, in);
+        return;
+    }
+    if (in->hdr.type == SHOAL_M_CANCEL) {
+        /* Between runs nothing is executing: drop it if it waits. */
+        const uint8_t *cid;
+        uint32_t clen;
+        if (shoal_map_bin (in->body, in->body_len, "id", &cid, &clen) ==
+                SHOAL_OK &&
+            clen == 16) {
+            /* the head may be running: only a RUN behind it is dropped */
+            shoal_in_t *q = zlistx_first (self->runs);
+            if (q && self->blocking) {
+                q = zlistx_next (self->runs);
+            }
+            for (; q; q = zlistx_next (self->runs)) {
+                const uint8_t *qid;
+                uint32_t qlen;
+                if (shoal_map_bin (q->body, q->body_len, "id", &qid, &qlen) ==
+                        SHOAL_OK &&
+                    qlen == 16 && memcmp (qid, cid, 16) == 0) {
+                    zlistx_delete (self->runs, zlistx_cursor (self->runs));
+                    break;
+                }
+            }
+        }
+    } else if (in->hdr.type == SHOAL_M_PING) {
+        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK, in->hdr.from,
+                                          &in->hdr.id);
+        shoal_wr_map (w, 0);
+        shoal_port_send (self->port);
+    } else if (in->hdr.type != SHOAL_M_ERROR && in->hdr.type != SHOAL_M_OK) {
+        /* OK: the store's answer to a STARTED nobody waits for */
+        shoal_port_error (self->port, &in->hdr, SHOAL_ERR_UNKNOWN_TYPE,
+                          "executor does not handle %s",
+                          shoal_mtype_name (in->hdr.type));
+    }
+    shoal_in_close (in);
+    free (in);
+}
+
+/*  Takes every waiting message. */
 static void
 s_self_handle_port (self_t *self)
 {
@@ -501,46 +556,52 @@ s_self_handle_port (self_t *self)
             }
             continue;
         }
-        if (in->hdr.type == SHOAL_M_RUN) {
-            zlistx_add_end (self->runs, in);
-            continue;
-        }
-        if (in->hdr.type == SHOAL_M_CANCEL) {
-            /* Between runs nothing is executing: drop it if it waits. */
-            const uint8_t *cid;
-            uint32_t clen;
-            if (shoal_map_bin (in->body, in->body_len, "id", &cid, &clen) ==
-                    SHOAL_OK &&
-                clen == 16) {
-                for (shoal_in_t *q = zlistx_first (self->runs); q;
-                     q = zlistx_next (self->runs)) {
-                    const uint8_t *qid;
-                    uint32_t qlen;
-                    if (shoal_map_bin (q->body, q->body_len, "id", &qid,
-                                       &qlen) == SHOAL_OK &&
-                        qlen == 16 && memcmp (qid, cid, 16) == 0) {
-                        zlistx_delete (self->runs, zlistx_cursor (self->runs));
-                        break;
-                    }
-                }
-            }
-            shoal_in_close (in);
-            free (in);
-            continue;
-        }
-        if (in->hdr.type == SHOAL_M_PING) {
-            shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK,
-                                              in->hdr.from, &in->hdr.id);
-            shoal_wr_map (w, 0);
-            shoal_port_send (self->port);
-        } else if (in->hdr.type != SHOAL_M_ERROR) {
-            shoal_port_error (self->port, &in->hdr, SHOAL_ERR_UNKNOWN_TYPE,
-                              "executor does not handle %s",
-                              shoal_mtype_name (in->hdr.type));
-        }
-        shoal_in_close (in);
-        free (in);
+        s_take (self, in);
     }
+}
+
+/*  Waits (at most S_STARTED_WAIT_MS, or until the pipe speaks) for the
+    store to have committed the last STARTED: a handler that may crash
+    the process must not run before that, or the crash would look like
+    an interrupted run (requeued, not counted) and loop forever. The
+    crash of a process can lose what it sent last (libzmq), so the
+    answer, not the send, is what counts. Other messages are taken as
+    usual meanwhile. */
+static void
+s_await_started (self_t *self)
+{
+    zmq_pollitem_t items[] = {
+        {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve (shoal_port_sock (self->port)), 0, ZMQ_POLLIN, 0},
+    };
+    int64_t until = zclock_mono () + S_STARTED_WAIT_MS;
+    while (zclock_mono () < until) {
+        if (zmq_poll (items, 2, 100) < 0 || (items[0].revents & ZMQ_POLLIN)) {
+            return; /* stopping: the handler is told at once */
+        }
+        if (!(items[1].revents & ZMQ_POLLIN)) {
+            continue;
+        }
+        for (;;) {
+            shoal_in_t *in = malloc (sizeof *in);
+            if (!in) {
+                return;
+            }
+            if (shoal_port_recv (self->port, in, ZMQ_DONTWAIT) != SHOAL_OK) {
+                free (in);
+                break;
+            }
+            bool answer = in->hdr.type == SHOAL_M_OK && in->hdr.has_corr &&
+                          memcmp (&in->hdr.corr, &self->started_id,
+                                  sizeof self->started_id) == 0;
+            s_take (self, in);
+            if (answer) {
+                return;
+            }
+        }
+    }
+    shoal_warn ("%s: the store did not confirm a run's start",
+                shoal_port_name (self->port));
 }
 
 /*  NODE_BOOT handshake: the store must have requeued our old leases

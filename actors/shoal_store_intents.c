@@ -522,30 +522,40 @@ s_apply_extend (self_t *self, shoal_in_t *in)
     return SHOAL_OK;
 }
 
-/*  STARTED {id, e}: a blocking run began on its executor. */
+/*  STARTED {id, e}: a blocking run began on its executor. Answered with
+    OK after the commit (also when the lease is over), so that an
+    executor about to run a handler that may crash it can wait until the
+    start is durable. */
 static shoal_err_t
 s_apply_started (self_t *self, shoal_in_t *in)
 {
     const uint8_t *idp;
     uint32_t idlen;
     uint64_t epoch;
-    if (shoal_map_bin (in->body, in->body_len, "id", &idp, &idlen) ||
-        idlen != 16 || shoal_map_uint (in->body, in->body_len, "e", &epoch)) {
-        return SHOAL_OK;
+    shoal_err_t rc = SHOAL_OK;
+    if (shoal_map_bin (in->body, in->body_len, "id", &idp, &idlen) ==
+            SHOAL_OK &&
+        idlen == 16 &&
+        shoal_map_uint (in->body, in->body_len, "e", &epoch) == SHOAL_OK) {
+        shoal_id_t id;
+        memcpy (id.b, idp, 16);
+        shoal_job_t job;
+        rc = store_get_job (self, &id, &job);
+        if (rc == SHOAL_ERR_NOT_FOUND) {
+            rc = SHOAL_OK;
+        } else if (rc == SHOAL_OK && job.state == SHOAL_JOB_LEASED &&
+                   job.epoch == epoch && streq (job.executor, in->hdr.from)) {
+            job.running = true;
+            rc = store_put_job (self, &job);
+        }
     }
-    shoal_id_t id;
-    memcpy (id.b, idp, 16);
-    shoal_job_t job;
-    shoal_err_t rc = store_get_job (self, &id, &job);
-    if (rc == SHOAL_ERR_NOT_FOUND) {
-        return SHOAL_OK;
-    }
-    if (rc || job.state != SHOAL_JOB_LEASED || job.epoch != epoch ||
-        !streq (job.executor, in->hdr.from)) {
+    if (rc) {
         return rc;
     }
-    job.running = true;
-    return store_put_job (self, &job);
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_OK, in->hdr.from, &in->hdr.id);
+    shoal_wr_map (w, 0);
+    return shoal_port_defer (self->port);
 }
 
 static shoal_err_t

@@ -56,4 +56,7 @@ expect_rc "shoald still up" 0 kill -0 "$SHOALD_PID"
 expect_rc "stats" 0 "$SHOAL" stats
 check "stats shows lease counters" grep -q "stale_extends" "$TMP/out"
 check "clean shutdown" stop_shoald
+if [ "$FAILED" -gt 0 ]; then
+    echo "shoald log:"; sed 's/^/    /' "$TMP/shoald.log"
+fi
 finish
