@@ -808,9 +808,10 @@ s_min (int64_t a, int64_t b)
 /*  Runs the loop until the child has exited and its output is read (or
     the bounds after exit or SIGKILL pass). */
 static void
-s_supervise (s_child_t *c, const s_spec_t *spec, uint32_t grace_ms,
+s_supervise (s_child_t *c, const s_spec_t *spec, const shoal_exec_opts_t *o,
              zsock_t *pipe, zsock_t *cancel)
 {
+    uint32_t grace_ms = o->kill_grace_ms;
     const int64_t never = INT64_MAX;
     int64_t deadline =
         spec->timeout_ms ? c->started_ms + spec->timeout_ms : never;
@@ -823,6 +824,9 @@ s_supervise (s_child_t *c, const s_spec_t *spec, uint32_t grace_ms,
             if (c->exited) {
                 give_up = zclock_mono () + S_DRAIN_MS;
             }
+        }
+        if (o->beat && !c->exited) {
+            o->beat (o->beat_arg);
         }
         int64_t now = zclock_mono ();
         if (c->exited) {
@@ -885,6 +889,9 @@ s_supervise (s_child_t *c, const s_spec_t *spec, uint32_t grace_ms,
         }
         int64_t tick =
             c->pidfd >= 0 || c->exited ? S_TICK_MS : S_TICK_NOPIDF_MS;
+        if (o->beat && tick > SHOAL_EXEC_BEAT_MS) {
+            tick = SHOAL_EXEC_BEAT_MS;
+        }
         long timeout = (long) s_min (tick, wake > now ? wake - now : 0);
         if (zmq_poll (items, n, timeout) < 0) {
             if (zmq_errno () == EINTR) {
@@ -1062,6 +1069,8 @@ shoal_exec_opts_default (void)
         .default_timeout_ms = 0,
         .max_timeout_ms = 0,
         .kill_grace_ms = SHOAL_EXEC_GRACE_MS,
+        .beat = NULL,
+        .beat_arg = NULL,
     };
     return opts;
 }
@@ -1123,7 +1132,7 @@ shoal_exec_run (const uint8_t *payload, size_t payload_len,
     shoal_exec_outcome_t outcome = SHOAL_EXEC_FAILED;
     bool ran = s_spawn (&spec, &c, error, error_cap);
     if (ran) {
-        s_supervise (&c, &spec, o.kill_grace_ms, pipe, cancel);
+        s_supervise (&c, &spec, &o, pipe, cancel);
         s_reap (&c);
         outcome =
             s_outcome (&c, &spec, error, error_cap, error_class, class_cap);

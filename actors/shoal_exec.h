@@ -63,6 +63,7 @@
 #define SHOAL_EXEC_GRACE_MS    2000u
 #define SHOAL_EXEC_ARGV_MAX    1024u
 #define SHOAL_EXEC_ENV_MAX     1024u
+#define SHOAL_EXEC_BEAT_MS     100u /* longest wait between beat calls */
 
 typedef struct {
     size_t out_cap;              /* bytes kept of stdout, and of stderr;
@@ -74,6 +75,11 @@ typedef struct {
     uint32_t max_timeout_ms;     /* cap on any timeout (e.g. the job's own
                                     timeout); 0 = none */
     uint32_t kill_grace_ms;      /* SIGTERM to SIGKILL; 0 = at once */
+    void (*beat) (void *arg);    /* NULL, or called at least every
+                                    SHOAL_EXEC_BEAT_MS while the child
+                                    runs (the caller's heartbeats; it
+                                    paces them itself) */
+    void *beat_arg;
 } shoal_exec_opts_t;
 
 typedef enum {
@@ -85,7 +91,7 @@ typedef enum {
 } shoal_exec_outcome_t;
 
 /*  The defaults: out_cap SHOAL_EXEC_OUT_CAP, no timeout and no cap,
-    kill_grace_ms SHOAL_EXEC_GRACE_MS. */
+    kill_grace_ms SHOAL_EXEC_GRACE_MS, no beat. */
 shoal_exec_opts_t shoal_exec_opts_default (void);
 
 /*  Runs the job described by payload (borrowed, a msgpack map; NULL is

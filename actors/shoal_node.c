@@ -1,10 +1,15 @@
-/*  shoal_node.c - executor: a FIFO of RUN messages, built-in handlers.
+/*  shoal_node.c - executor: a FIFO of RUN messages, built-in handlers
+    and plugin handlers.
 
     The node keeps the RUN messages it was sent (up to its capacity, the
     scheduler's credit) and runs them one by one. Handlers are functions
     over (payload, result writer, error buffer); they never block the
-    actor beyond their own work except `sleep`, which waits on the pipe so
-    that $TERM still stops the node promptly.
+    actor beyond their own work except `sleep`, `exec` and plugins, which
+    run as "blocking": nothing waits behind them, $TERM and CANCEL are
+    watched (sleep, exec) or offered to the handler (plugins), and the
+    job's lease is renewed with EXTEND heartbeats while they run.
+    Heartbeats are paced on the port's clock (tests move it), checked at
+    least every S_BEAT_TICK_MS of real time.
 */
 #include "shoal_node.h"
 #include "shoal_exec.h"
@@ -16,13 +21,20 @@
 #include "shoal_job.h"
 #include "shoal_log.h"
 #include "shoal_mp.h"
+#include "shoal_plugins.h"
 #include "shoal_port.h"
 
 #include <string.h>
 
-#define S_SLEEP_MAX_MS (24ull * 3600 * 1000)
-#define S_CREDIT_MS    1000
-#define S_RESULTS_MAX  256
+#define S_SLEEP_MAX_MS    (24ull * 3600 * 1000)
+#define S_CREDIT_MS       1000
+#define S_RESULTS_MAX     256
+#define S_BEAT_TICK_MS    100 /* longest real wait between heartbeat checks */
+#define S_STARTED_WAIT_MS 10000
+
+/*  Types plugins may not take. */
+static const char *const s_builtins[] = {"noop", "echo", "sleep",
+                                         "fail", "exec", NULL};
 
 typedef struct {
     zsock_t *pipe;
@@ -41,7 +53,14 @@ typedef struct {
     char bus[256];
     shoal_id_t running; /* the job being executed */
     uint64_t running_epoch;
-    shoal_port_t *cancel; /* "x.<job id>": CANCEL of the running job */
+    uint32_t running_attempt;
+    char running_queue[SHOAL_NAME_MAX + 1];
+    shoal_port_t *cancel;  /* "x.<job id>": CANCEL of the running job */
+    uint64_t beat_us;      /* heartbeat period (port clock) */
+    uint64_t next_beat_us; /* next EXTEND of the running job */
+    int progress;          /* last progress published, -1 = none */
+    shoal_plugins_t *plugins;
+    shoal_id_t started_id; /* the last STARTED sent (the store answers OK) */
 } self_t;
 
 typedef enum { S_OK, S_FAIL, S_ABANDON, S_CANCELLED } s_outcome_t;
@@ -111,9 +130,42 @@ s_release_waiting (self_t *self, bool keep_first)
 }
 
 static void s_flush_results (self_t *self);
+static void s_await_started (self_t *self);
 
-/*  Around a handler that may block (sleep, exec): no work queues up
-    behind it, and the scheduler sees this executor as full. */
+/*  Renews the running job's lease (EXTEND) when a heartbeat is due, and
+    publishes a changed progress (percent >= 0) as a job.progress event.
+    Called from every loop that waits for a blocking handler. */
+static void
+s_heartbeat (self_t *self, int percent)
+{
+    if (percent >= 0 && percent != self->progress) {
+        self->progress = percent;
+        shoal_wr_t *ev = shoal_event_begin (self->port, 1);
+        shoal_event_head (ev, self->port, "job.progress", 4);
+        shoal_wr_kv_bin (ev, "id", self->running.b, 16);
+        shoal_wr_kv_str (ev, "queue", self->running_queue);
+        shoal_wr_kv_uint (ev, "attempt", self->running_attempt);
+        shoal_wr_kv_uint (ev, "percent", (uint64_t) percent);
+        shoal_port_send (self->port);
+    }
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    if (now < self->next_beat_us) {
+        return;
+    }
+    self->next_beat_us = now + self->beat_us;
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_EXTEND, SHOAL_STORE_NAME, NULL);
+    shoal_wr_map (w, 1);
+    shoal_wr_str (w, "items");
+    shoal_wr_array (w, 1);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_bin (w, "id", self->running.b, 16);
+    shoal_wr_kv_uint (w, "e", self->running_epoch);
+    shoal_port_send (self->port);
+}
+
+/*  Around a handler that may block (sleep, exec, plugins): no work
+    queues up behind it, and the scheduler sees this executor as full. */
 static void
 s_blocking (self_t *self, bool on)
 {
@@ -128,12 +180,20 @@ s_blocking (self_t *self, bool on)
             shoal_port_new (self->bus, name, shoal_port_clock (self->port));
         /* The store notes the run as started: if this executor dies now,
            the run is what killed it (a failed attempt, not a requeue). */
-        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_STARTED,
-                                          SHOAL_STORE_NAME, NULL);
+        shoal_hdr_t hdr;
+        memset (&hdr, 0, sizeof hdr);
+        hdr.type = SHOAL_M_STARTED;
+        shoal_port_new_id (self->port, &hdr.id);
+        strcpy (hdr.to, SHOAL_STORE_NAME);
+        self->started_id = hdr.id;
+        shoal_wr_t *w = shoal_port_begin_hdr (self->port, &hdr);
         shoal_wr_map (w, 2);
         shoal_wr_kv_bin (w, "id", self->running.b, 16);
         shoal_wr_kv_uint (w, "e", self->running_epoch);
         shoal_port_send (self->port);
+        self->progress = -1;
+        self->next_beat_us =
+            shoal_clock_now_us (shoal_port_clock (self->port)) + self->beat_us;
     } else {
         shoal_port_destroy (&self->cancel);
     }
@@ -175,7 +235,12 @@ s_sleep (self_t *self, uint64_t ms)
         if (now >= until) {
             return S_OK;
         }
-        if (zmq_poll (items, self->cancel ? 2 : 1, (long) (until - now)) <= 0) {
+        s_heartbeat (self, -1);
+        uint64_t wait = until - now;
+        if (wait > S_BEAT_TICK_MS) {
+            wait = S_BEAT_TICK_MS;
+        }
+        if (zmq_poll (items, self->cancel ? 2 : 1, (long) wait) <= 0) {
             continue;
         }
         if ((items[0].revents & ZMQ_POLLIN) &&
@@ -187,6 +252,73 @@ s_sleep (self_t *self, uint64_t ms)
             return S_CANCELLED;
         }
     }
+}
+
+static void
+s_exec_beat (void *arg)
+{
+    s_heartbeat (arg, -1);
+}
+
+/*  Plugin hooks. The handler is told to stop on a CANCEL of its run or
+    any message on the pipe (read once the handler has returned). */
+static bool
+s_plugin_stop (void *arg)
+{
+    self_t *self = arg;
+    zmq_pollitem_t items[] = {
+        {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0},
+        {self->cancel ? zsock_resolve (shoal_port_sock (self->cancel)) : NULL,
+         0, ZMQ_POLLIN, 0},
+    };
+    return zmq_poll (items, self->cancel ? 2 : 1, 0) > 0;
+}
+
+static bool
+s_plugin_beat (void *arg, int percent)
+{
+    s_heartbeat (arg, percent);
+    return s_plugin_stop (arg);
+}
+
+static s_outcome_t
+s_run_plugin (self_t *self, const shoal_plugin_handler_t *h, const char *type,
+              const uint8_t *pl, size_t pl_len, uint32_t timeout_ms,
+              shoal_wr_t *r, char *er, size_t er_cap, char *ec, size_t ec_cap)
+{
+    char id[SHOAL_ID_TEXT];
+    shoal_id_format (&self->running, id);
+    shoal_plugin_job_t job = {
+        .id = id,
+        .type = type,
+        .queue = self->running_queue,
+        .attempt = self->running_attempt,
+        .timeout_ms = timeout_ms,
+    };
+    shoal_plugins_hooks_t hooks = {s_plugin_beat, s_plugin_stop, self};
+    s_blocking (self, true);
+    s_await_started (self);
+    bool ok = shoal_plugins_run (h, &job, pl, pl_len, &hooks, r, er, er_cap, ec,
+                                 ec_cap);
+    zmq_pollitem_t cancel = {
+        self->cancel ? zsock_resolve (shoal_port_sock (self->cancel)) : NULL, 0,
+        ZMQ_POLLIN, 0};
+    bool cancelled = self->cancel && zmq_poll (&cancel, 1, 0) > 0;
+    s_blocking (self, false);
+    if (cancelled) {
+        snprintf (er, er_cap, "cancelled");
+        snprintf (ec, ec_cap, "cancelled");
+        return S_CANCELLED;
+    }
+    zmq_pollitem_t pipe = {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0};
+    if (zmq_poll (&pipe, 1, 0) > 0 &&
+        shoal_actor_pipe_term (self->pipe, "node")) {
+        self->terminated = true;
+        if (!ok) {
+            return S_ABANDON; /* told to stop: stays leased */
+        }
+    }
+    return ok ? S_OK : S_FAIL;
 }
 
 /*  Runs one job. Result value goes to r (msgpack), error text to er. */
@@ -249,6 +381,8 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
     if (streq (type, "exec")) {
         s_blocking (self, true);
         shoal_exec_opts_t opts = self->exec_opts;
+        opts.beat = s_exec_beat;
+        opts.beat_arg = self;
         if (timeout_ms) {
             opts.max_timeout_ms = timeout_ms; /* the job's own timeout */
         }
@@ -266,6 +400,11 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
             return S_ABANDON; /* stays leased, requeued at restart */
         }
         return o == SHOAL_EXEC_OK ? S_OK : S_FAIL;
+    }
+    const shoal_plugin_handler_t *h = shoal_plugins_find (self->plugins, type);
+    if (h) {
+        return s_run_plugin (self, h, type, pl, pl_len, timeout_ms, r, er,
+                             er_cap, ec, ec_cap);
     }
     snprintf (er, er_cap, "no handler for type %s", type);
     return S_FAIL;
@@ -290,7 +429,8 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     if (shoal_map_find (in->body, in->body_len, "pl", &v, &pl, &pl_len)) {
         pl = NULL;
     }
-    if (pl && v.type != SHOAL_MP_MAP && !streq (type, "echo")) {
+    if (pl && v.type != SHOAL_MP_MAP && !streq (type, "echo") &&
+        !shoal_plugins_find (self->plugins, type)) {
         pl = NULL; /* handlers with parameters take a map */
     }
     uint64_t timeout_ms = 0;
@@ -299,6 +439,14 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     char ec[SHOAL_CLASS_MAX + 1] = "error";
     memcpy (self->running.b, idp, 16);
     self->running_epoch = epoch;
+    uint64_t attempt = 0;
+    shoal_map_uint (in->body, in->body_len, "a", &attempt);
+    self->running_attempt =
+        attempt > UINT32_MAX ? UINT32_MAX : (uint32_t) attempt;
+    if (shoal_map_strcpy (in->body, in->body_len, "q", self->running_queue,
+                          sizeof self->running_queue)) {
+        self->running_queue[0] = '\0';
+    }
     shoal_wr_reset (r);
     s_outcome_t out =
         s_run (self, type, pl, pl_len,
@@ -344,7 +492,53 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     }
 }
 
-/*  Takes every waiting message; RUNs are queued, others answered. */
+/*  Takes one message (owned): RUNs are queued, others answered. */
+static void
+s_take (self_t *self, shoal_in_t *in)
+{
+    if (in->hdr.type == SHOAL_M_RUN) {
+        zlistx_add_end (self->runs, in);
+        return;
+    }
+    if (in->hdr.type == SHOAL_M_CANCEL) {
+        /* Between runs nothing is executing: drop it if it waits. */
+        const uint8_t *cid;
+        uint32_t clen;
+        if (shoal_map_bin (in->body, in->body_len, "id", &cid, &clen) ==
+                SHOAL_OK &&
+            clen == 16) {
+            /* the head may be running: only a RUN behind it is dropped */
+            shoal_in_t *q = zlistx_first (self->runs);
+            if (q && self->blocking) {
+                q = zlistx_next (self->runs);
+            }
+            for (; q; q = zlistx_next (self->runs)) {
+                const uint8_t *qid;
+                uint32_t qlen;
+                if (shoal_map_bin (q->body, q->body_len, "id", &qid, &qlen) ==
+                        SHOAL_OK &&
+                    qlen == 16 && memcmp (qid, cid, 16) == 0) {
+                    zlistx_delete (self->runs, zlistx_cursor (self->runs));
+                    break;
+                }
+            }
+        }
+    } else if (in->hdr.type == SHOAL_M_PING) {
+        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK, in->hdr.from,
+                                          &in->hdr.id);
+        shoal_wr_map (w, 0);
+        shoal_port_send (self->port);
+    } else if (in->hdr.type != SHOAL_M_ERROR && in->hdr.type != SHOAL_M_OK) {
+        /* OK: the store's answer to a STARTED nobody waits for */
+        shoal_port_error (self->port, &in->hdr, SHOAL_ERR_UNKNOWN_TYPE,
+                          "executor does not handle %s",
+                          shoal_mtype_name (in->hdr.type));
+    }
+    shoal_in_close (in);
+    free (in);
+}
+
+/*  Takes every waiting message. */
 static void
 s_self_handle_port (self_t *self)
 {
@@ -362,46 +556,52 @@ s_self_handle_port (self_t *self)
             }
             continue;
         }
-        if (in->hdr.type == SHOAL_M_RUN) {
-            zlistx_add_end (self->runs, in);
-            continue;
-        }
-        if (in->hdr.type == SHOAL_M_CANCEL) {
-            /* Between runs nothing is executing: drop it if it waits. */
-            const uint8_t *cid;
-            uint32_t clen;
-            if (shoal_map_bin (in->body, in->body_len, "id", &cid, &clen) ==
-                    SHOAL_OK &&
-                clen == 16) {
-                for (shoal_in_t *q = zlistx_first (self->runs); q;
-                     q = zlistx_next (self->runs)) {
-                    const uint8_t *qid;
-                    uint32_t qlen;
-                    if (shoal_map_bin (q->body, q->body_len, "id", &qid,
-                                       &qlen) == SHOAL_OK &&
-                        qlen == 16 && memcmp (qid, cid, 16) == 0) {
-                        zlistx_delete (self->runs, zlistx_cursor (self->runs));
-                        break;
-                    }
-                }
-            }
-            shoal_in_close (in);
-            free (in);
-            continue;
-        }
-        if (in->hdr.type == SHOAL_M_PING) {
-            shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK,
-                                              in->hdr.from, &in->hdr.id);
-            shoal_wr_map (w, 0);
-            shoal_port_send (self->port);
-        } else if (in->hdr.type != SHOAL_M_ERROR) {
-            shoal_port_error (self->port, &in->hdr, SHOAL_ERR_UNKNOWN_TYPE,
-                              "executor does not handle %s",
-                              shoal_mtype_name (in->hdr.type));
-        }
-        shoal_in_close (in);
-        free (in);
+        s_take (self, in);
     }
+}
+
+/*  Waits (at most S_STARTED_WAIT_MS, or until the pipe speaks) for the
+    store to have committed the last STARTED: a handler that may crash
+    the process must not run before that, or the crash would look like
+    an interrupted run (requeued, not counted) and loop forever. The
+    crash of a process can lose what it sent last (libzmq), so the
+    answer, not the send, is what counts. Other messages are taken as
+    usual meanwhile. */
+static void
+s_await_started (self_t *self)
+{
+    zmq_pollitem_t items[] = {
+        {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve (shoal_port_sock (self->port)), 0, ZMQ_POLLIN, 0},
+    };
+    int64_t until = zclock_mono () + S_STARTED_WAIT_MS;
+    while (zclock_mono () < until) {
+        if (zmq_poll (items, 2, 100) < 0 || (items[0].revents & ZMQ_POLLIN)) {
+            return; /* stopping: the handler is told at once */
+        }
+        if (!(items[1].revents & ZMQ_POLLIN)) {
+            continue;
+        }
+        for (;;) {
+            shoal_in_t *in = malloc (sizeof *in);
+            if (!in) {
+                return;
+            }
+            if (shoal_port_recv (self->port, in, ZMQ_DONTWAIT) != SHOAL_OK) {
+                free (in);
+                break;
+            }
+            bool answer = in->hdr.type == SHOAL_M_OK && in->hdr.has_corr &&
+                          memcmp (&in->hdr.corr, &self->started_id,
+                                  sizeof self->started_id) == 0;
+            s_take (self, in);
+            if (answer) {
+                return;
+            }
+        }
+    }
+    shoal_warn ("%s: the store did not confirm a run's start",
+                shoal_port_name (self->port));
 }
 
 /*  NODE_BOOT handshake: the store must have requeued our old leases
@@ -459,6 +659,7 @@ s_self_destroy (self_t **self_p)
     if (self) {
         zlistx_destroy (&self->runs);
         shoal_port_destroy (&self->cancel);
+        shoal_plugins_destroy (&self->plugins);
         shoal_wr_destroy (&self->results);
         shoal_port_destroy (&self->port);
         free (self);
@@ -492,6 +693,26 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     }
     self->exec_opts.default_timeout_ms = (uint32_t) lease_ms;
     self->exec_opts.max_timeout_ms = (uint32_t) lease_ms;
+    /* Heartbeats: three per lease unless configured, so that one or two
+       lost on the way do not cost the lease. */
+    int64_t beat_ms;
+    if (shoal_config_int (args->config, "executors/heartbeat", 0, 86400000,
+                          &beat_ms)) {
+        return SHOAL_ERR_CONFIG;
+    }
+    if (beat_ms == 0) {
+        beat_ms = lease_ms / 3 > 0 ? lease_ms / 3 : 1;
+    }
+    self->beat_us = (uint64_t) beat_ms * 1000;
+    char why[512];
+    shoal_err_t rc;
+    self->plugins = shoal_plugins_load (
+        shoal_config_get (args->config, "executors/plugins"), s_builtins, why,
+        sizeof why, &rc);
+    if (!self->plugins) {
+        shoal_error ("%s: %s", args->name, why);
+        return rc;
+    }
     self->runs = zlistx_new ();
     self->results = shoal_wr_new ();
     if (!self->runs || !self->results) {
@@ -501,6 +722,12 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     snprintf (self->bus, sizeof self->bus, "%s", args->bus);
     self->port = shoal_port_new (args->bus, args->name, &args->clock);
     return self->port ? SHOAL_OK : SHOAL_ERR_IO;
+}
+
+const char *const *
+shoal_node_builtins (void)
+{
+    return s_builtins;
 }
 
 void

@@ -20,10 +20,19 @@
                         error class (default "error")
         exec {argv, env?, cwd?, stdin?, timeout_ms?}  runs a program
                         (actors/shoal_exec.h)
-    Any other type fails with "no handler for type T".
+    Plugin handlers (executors/plugins; runtime/shoal_plugin.h) run the
+    types they declare, with the payload as JSON. Any other type fails
+    with "no handler for type T".
+
+    While sleep, exec or a plugin handler runs, the node renews the job's
+    lease with EXTEND {items:[{id, e}]} to the store every
+    executors/heartbeat ms (default store/lease / 3), timed on the port's
+    clock; plugin handlers' progress goes out as job.progress events.
 
     Runs as a thread actor or, with executors/mode = process, as a process
-    actor (same code). Config: executors/prefetch = capacity.
+    actor (same code). Config: executors/prefetch = capacity,
+    executors/heartbeat, executors/plugins (a plugin that does not load
+    fails the actor's start with CONFIG).
 */
 #ifndef SHOAL_NODE_H_INCLUDED
 #define SHOAL_NODE_H_INCLUDED
@@ -31,5 +40,9 @@
 #include <czmq.h>
 
 void shoal_node_actor (zsock_t *pipe, void *args);
+
+/*  The built-in job types (NULL-terminated; static): plugins may not
+    take them. */
+const char *const *shoal_node_builtins (void);
 
 #endif

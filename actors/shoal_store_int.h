@@ -72,6 +72,8 @@ typedef struct {
     zactor_t *backup;  /* a hot backup in progress (shoal_backup.h) */
     char bus[256];     /* our bus endpoint, for the backup actor */
     uint64_t stale_results;
+    uint64_t stale_extends; /* EXTEND for a lease that is over */
+    uint64_t lease_extends; /* EXTEND that moved a lease */
     uint64_t expired_leases;
     uint64_t commits;
 

@@ -174,6 +174,22 @@ s_apply_submit (self_t *self, shoal_in_t *in)
     return shoal_port_defer (self->port);
 }
 
+/*  When a lease taken or renewed at now runs out: store/lease from now
+    (heartbeats renew it), but never past the run's own timeout, which
+    the executor enforces; the grace lets that executor report first. */
+static uint64_t
+s_lease_until (const self_t *self, const shoal_job_t *job, uint64_t now)
+{
+    uint64_t until = now + self->lease_us;
+    if (job->timeout_ms) {
+        uint64_t deadline = job->started_us + (uint64_t) job->timeout_ms * 1000;
+        if (deadline < until) {
+            until = deadline;
+        }
+    }
+    return until + self->lease_grace_us;
+}
+
 static shoal_err_t
 s_apply_lease (self_t *self, shoal_in_t *in)
 {
@@ -216,14 +232,7 @@ s_apply_lease (self_t *self, shoal_in_t *in)
         job.epoch++;
         job.running = false;
         job.started_us = job.updated_us = now;
-        /* The lease outlives the run's own timeout by a grace period, so
-           an executor that enforces the timeout reports before the lease
-           is taken back; without a timeout the store's default applies. */
-        job.lease_expires_us =
-            now +
-            (job.timeout_ms ? (uint64_t) job.timeout_ms * 1000
-                            : self->lease_us) +
-            self->lease_grace_us;
+        job.lease_expires_us = s_lease_until (self, &job, now);
         snprintf (job.executor, sizeof job.executor, "%s", nodename);
         if ((rc = store_put_job (self, &job)) ||
             (rc = store_put_lease (self, &job)) ||
@@ -484,30 +493,102 @@ s_apply_release (self_t *self, shoal_in_t *in)
     return SHOAL_OK;
 }
 
-/*  STARTED {id, e}: a blocking run began on its executor. */
+/*  EXTEND {items:[{id, e}]}: heartbeats of runs under way. A lease that
+    is still the sender's (state, epoch, executor) is renewed; any other
+    is over (expired, cancelled, requeued): refused and counted, like a
+    stale result. */
+static shoal_err_t
+s_apply_extend (self_t *self, shoal_in_t *in)
+{
+    shoal_rd_t rd;
+    uint32_t n;
+    if (shoal_map_array (in->body, in->body_len, "items", &rd, &n)) {
+        shoal_warn ("store: malformed EXTEND from %s", in->hdr.from);
+        return SHOAL_OK;
+    }
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *item = rd.p;
+        if (shoal_rd_skip (&rd, self->lim.depth_max)) {
+            return SHOAL_OK;
+        }
+        size_t len = (size_t) (rd.p - item);
+        const uint8_t *idp;
+        uint32_t idlen;
+        uint64_t epoch;
+        if (shoal_map_bin (item, len, "id", &idp, &idlen) || idlen != 16 ||
+            shoal_map_uint (item, len, "e", &epoch)) {
+            shoal_warn ("store: malformed EXTEND item from %s", in->hdr.from);
+            continue;
+        }
+        shoal_id_t id;
+        memcpy (id.b, idp, 16);
+        shoal_job_t job;
+        shoal_err_t rc = store_get_job (self, &id, &job);
+        if (rc && rc != SHOAL_ERR_NOT_FOUND) {
+            return rc;
+        }
+        if (rc == SHOAL_ERR_NOT_FOUND || job.state != SHOAL_JOB_LEASED ||
+            job.epoch != epoch || !streq (job.executor, in->hdr.from)) {
+            self->stale_extends++;
+            char text[SHOAL_ID_TEXT];
+            shoal_id_format (&id, text);
+            shoal_warn ("store: stale heartbeat for job %s from %s (epoch "
+                        "%llu)",
+                        text, in->hdr.from, (unsigned long long) epoch);
+            continue;
+        }
+        uint64_t until = s_lease_until (self, &job, now);
+        if (until <= job.lease_expires_us) {
+            continue; /* at the run's deadline already */
+        }
+        if ((rc = store_del_expiry (self, &job))) {
+            return rc;
+        }
+        job.lease_expires_us = until;
+        if ((rc = store_put_expiry (self, &job)) ||
+            (rc = store_put_job (self, &job))) {
+            return rc;
+        }
+        self->lease_extends++;
+    }
+    return SHOAL_OK;
+}
+
+/*  STARTED {id, e}: a blocking run began on its executor. Answered with
+    OK after the commit (also when the lease is over), so that an
+    executor about to run a handler that may crash it can wait until the
+    start is durable. */
 static shoal_err_t
 s_apply_started (self_t *self, shoal_in_t *in)
 {
     const uint8_t *idp;
     uint32_t idlen;
     uint64_t epoch;
-    if (shoal_map_bin (in->body, in->body_len, "id", &idp, &idlen) ||
-        idlen != 16 || shoal_map_uint (in->body, in->body_len, "e", &epoch)) {
-        return SHOAL_OK;
+    shoal_err_t rc = SHOAL_OK;
+    if (shoal_map_bin (in->body, in->body_len, "id", &idp, &idlen) ==
+            SHOAL_OK &&
+        idlen == 16 &&
+        shoal_map_uint (in->body, in->body_len, "e", &epoch) == SHOAL_OK) {
+        shoal_id_t id;
+        memcpy (id.b, idp, 16);
+        shoal_job_t job;
+        rc = store_get_job (self, &id, &job);
+        if (rc == SHOAL_ERR_NOT_FOUND) {
+            rc = SHOAL_OK;
+        } else if (rc == SHOAL_OK && job.state == SHOAL_JOB_LEASED &&
+                   job.epoch == epoch && streq (job.executor, in->hdr.from)) {
+            job.running = true;
+            rc = store_put_job (self, &job);
+        }
     }
-    shoal_id_t id;
-    memcpy (id.b, idp, 16);
-    shoal_job_t job;
-    shoal_err_t rc = store_get_job (self, &id, &job);
-    if (rc == SHOAL_ERR_NOT_FOUND) {
-        return SHOAL_OK;
-    }
-    if (rc || job.state != SHOAL_JOB_LEASED || job.epoch != epoch ||
-        !streq (job.executor, in->hdr.from)) {
+    if (rc) {
         return rc;
     }
-    job.running = true;
-    return store_put_job (self, &job);
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_OK, in->hdr.from, &in->hdr.id);
+    shoal_wr_map (w, 0);
+    return shoal_port_defer (self->port);
 }
 
 static shoal_err_t
@@ -540,7 +621,7 @@ s_apply_query (self_t *self, shoal_in_t *in)
     if (streq (op, "stats")) {
         shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
                                           in->hdr.from, &in->hdr.id);
-        shoal_wr_map (w, 7);
+        shoal_wr_map (w, 10);
         shoal_wr_kv_uint (w, "code", SHOAL_OK);
         shoal_wr_str (w, "ready");
         store_depth_write (self, w);
@@ -552,6 +633,9 @@ s_apply_query (self_t *self, shoal_in_t *in)
             shoal_wr_kv_uint (w, shoal_job_state_name (s), self->p_count[s]);
         }
         shoal_wr_kv_uint (w, "stale_results", self->stale_results);
+        shoal_wr_kv_uint (w, "stale_extends", self->stale_extends);
+        shoal_wr_kv_uint (w, "lease_extends", self->lease_extends);
+        shoal_wr_kv_uint (w, "expired_leases", self->expired_leases);
         shoal_wr_kv_uint (w, "commits", self->commits);
         shoal_wr_kv_uint (w, "map_size", shoal_db_map_size (self->db));
         return shoal_port_defer (self->port);
@@ -650,6 +734,8 @@ store_apply (self_t *self, shoal_in_t *in)
             return s_apply_release (self, in);
         case SHOAL_M_STARTED:
             return s_apply_started (self, in);
+        case SHOAL_M_EXTEND:
+            return s_apply_extend (self, in);
         case SHOAL_M_NODE_BOOT:
             return s_apply_node_boot (self, in);
         case SHOAL_M_PING: {

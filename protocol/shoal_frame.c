@@ -79,6 +79,8 @@ shoal_mtype_name (uint32_t type)
             return "RELEASE";
         case SHOAL_M_STARTED:
             return "STARTED";
+        case SHOAL_M_EXTEND:
+            return "EXTEND";
         default:
             return "?";
     }

@@ -67,6 +67,7 @@ typedef enum {
     SHOAL_M_QUEUE_CONF = 54,   /* store -> scheduler: queue settings */
     SHOAL_M_RELEASE = 55,      /* node -> store: leases not started */
     SHOAL_M_STARTED = 56,      /* node -> store: {id, e} a blocking run began */
+    SHOAL_M_EXTEND = 57,       /* node -> store: {items:[{id, e}]} heartbeat */
     SHOAL_M__MAX
 } shoal_mtype_t;
 

@@ -33,6 +33,8 @@ static const s_key_t s_keys[] = {
     {"executors/count", "4", 0, 256},
     {"executors/mode", "thread", 1, 0},
     {"executors/prefetch", "64", 1, 1024},
+    {"executors/heartbeat", "0", 0, 86400000},
+    {"executors/plugins", "", 1, 0},
     {"supervisor/max_restarts", "5", 0, 1000},
     {"supervisor/period", "10000", 1, 3600000},
     {"supervisor/heartbeat", "1000", 10, 60000},

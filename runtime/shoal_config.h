@@ -25,6 +25,11 @@
         executors/count          4
         executors/mode           thread        (thread | process)
         executors/prefetch       64            jobs queued per executor
+        executors/heartbeat      0             ms between lease renewals of
+                                               a running job; 0 = store/lease
+                                               / 3
+        executors/plugins        (none)        handler plugins: .so paths
+                                               separated by ':' or spaces
         supervisor/max_restarts  5
         supervisor/period        10000         milliseconds
         supervisor/heartbeat     1000          ms between process beats

@@ -878,6 +878,17 @@ s_cmd_stats (s_cli_t *cli, int argc, char **argv)
                         (unsigned long long) n);
             }
         }
+        /* Lease health: fenced results and heartbeats, renewals, expiries */
+        static const char *const counters[] = {"stale_results", "stale_extends",
+                                               "lease_extends",
+                                               "expired_leases"};
+        for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+            uint64_t n;
+            if (shoal_map_uint (in.body, in.body_len, counters[i], &n) ==
+                SHOAL_OK) {
+                printf ("%-14s %llu\n", counters[i], (unsigned long long) n);
+            }
+        }
     }
     shoal_in_close (&in);
     return rc;

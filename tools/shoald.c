@@ -16,6 +16,7 @@
 #include "shoal_log.h"
 #include "shoal_monitor.h"
 #include "shoal_node.h"
+#include "shoal_plugins.h"
 #include "shoal_proc.h"
 #include "shoal_scheduler.h"
 #include "shoal_store.h"
@@ -54,6 +55,8 @@ s_usage (FILE *out)
              "  -s, --sync MODE        full | meta | none (default full)\n"
              "  -x, --executors N      executor actors (default 4)\n"
              "      --mode MODE        executors as thread | process\n"
+             "      --plugin PATH      load a handler plugin (.so); "
+             "repeatable\n"
              "      --set KEY=VALUE    any configuration key, e.g. "
              "store/batch_max=1024\n"
              "      --syslog           log to syslog instead of stderr\n"
@@ -94,6 +97,30 @@ s_set (shoal_config_t *cfg, const char *kv)
         return -1;
     }
     return 0;
+}
+
+/*  Appends --plugin paths to executors/plugins. */
+static int
+s_add_plugins (shoal_config_t *cfg, const char *const *paths, int n)
+{
+    size_t len = strlen (shoal_config_get (cfg, "executors/plugins")) + 1;
+    for (int i = 0; i < n; i++) {
+        len += strlen (paths[i]) + 1;
+    }
+    char *all = malloc (len);
+    if (!all) {
+        fprintf (stderr, "shoald: out of memory\n");
+        return -1;
+    }
+    size_t at = (size_t) snprintf (all, len, "%s",
+                                   shoal_config_get (cfg, "executors/plugins"));
+    for (int i = 0; i < n; i++) {
+        at += (size_t) snprintf (all + at, len - at, "%s%s", at ? ":" : "",
+                                 paths[i]);
+    }
+    int rc = shoal_config_set (cfg, "executors/plugins", all) ? -1 : 0;
+    free (all);
+    return rc;
 }
 
 static zactor_fn *
@@ -258,6 +285,7 @@ main (int argc, char **argv)
         {"executors", required_argument, NULL, 'x'},
         {"mode", required_argument, NULL, 'M'},
         {"set", required_argument, NULL, 'S'},
+        {"plugin", required_argument, NULL, 'p'},
         {"syslog", no_argument, NULL, 'L'},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
@@ -271,6 +299,8 @@ main (int argc, char **argv)
     /* Overrides are applied after the file is loaded: remember them. */
     const char *sets[64][2];
     int nsets = 0;
+    const char *plugins[SHOAL_PLUGINS_MAX];
+    int nplugins = 0;
     bool use_syslog = false, verbose = false;
     int c;
     while ((c = getopt_long (argc, argv, "c:d:e:m:s:x:vVh", longopts, NULL)) !=
@@ -300,6 +330,13 @@ main (int argc, char **argv)
                 break;
             case 'S':
                 key = "";
+                break;
+            case 'p':
+                if (nplugins == SHOAL_PLUGINS_MAX) {
+                    fprintf (stderr, "shoald: too many --plugin options\n");
+                    return EXIT_USAGE;
+                }
+                plugins[nplugins++] = optarg;
                 break;
             case 'L':
                 use_syslog = true;
@@ -380,6 +417,10 @@ main (int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (nplugins > 0 && s_add_plugins (cfg, plugins, nplugins)) {
+        shoal_config_destroy (&cfg);
+        return EXIT_USAGE;
+    }
     if (shoal_config_check (cfg)) {
         fprintf (stderr, "shoald: invalid configuration (see above)\n");
         shoal_config_destroy (&cfg);
@@ -390,6 +431,26 @@ main (int argc, char **argv)
     }
     verbose = verbose || streq (shoal_config_get (cfg, "shoald/verbose"), "1");
 
+    /* A plugin that cannot load stops the host before anything starts;
+       kept loaded until exit (executors take their own references). A
+       process actor loads its own and reports a failure at its start. */
+    shoal_plugins_t *loaded = NULL;
+    if (!o.actor_kind) {
+        char why[512];
+        loaded =
+            shoal_plugins_load (shoal_config_get (cfg, "executors/plugins"),
+                                shoal_node_builtins (), why, sizeof why, &rc);
+        if (!loaded) {
+            fprintf (stderr, "shoald: %s\n", why);
+            shoal_config_destroy (&cfg);
+            return EXIT_USAGE;
+        }
+        if (shoal_plugins_types (loaded) > 0) {
+            char list[1024];
+            shoal_plugins_describe (loaded, list, sizeof list);
+            shoal_info ("shoald: plugin job types: %s", list);
+        }
+    }
     int code;
     if (o.actor_kind) {
         zactor_fn *fn = s_actor_fn (o.actor_kind);
@@ -410,6 +471,7 @@ main (int argc, char **argv)
     } else {
         code = s_run_host (cfg, sigfd, verbose);
     }
+    shoal_plugins_destroy (&loaded);
     shoal_config_destroy (&cfg);
     close (sigfd);
     zsys_shutdown ();

@@ -16,7 +16,7 @@ for i in $(seq 1 500); do
     [ -n "$node" ] && break
 done
 check "long job running on a process executor ($node)" test -n "$node"
-pid=$(pgrep -f -- "--actor node --name $node --bus ipc://$TMP" | head -n 1)
+pid=$(pgrep -f -- "--actor node --name $node --bus ipc://$TMP/" | head -n 1)
 check "found its process ($pid)" test -n "$pid"
 kill -9 "$pid"
 # The run was under way when its executor died: a failed attempt
@@ -39,7 +39,7 @@ for i in $(seq 1 500); do
     node=$("$SHOAL" status --json "$long" | sed -n 's/.*"executor":"\([^"]*\)".*/\1/p')
     [ -n "$node" ] && break
 done
-pid=$(pgrep -f -- "--actor node --name $node --bus ipc://$TMP" | head -n 1)
+pid=$(pgrep -f -- "--actor node --name $node --bus ipc://$TMP/" | head -n 1)
 kill -9 "$pid"
 expect_rc "crashing run ends dead" 4 "$SHOAL" wait --timeout 30 --json "$long"
 check "state dead" grep -q '"state":"dead"' "$TMP/out"

@@ -1,0 +1,276 @@
+/*  test_leases.c - leases renewed by heartbeats (EXTEND), on an
+    in-process host with a fake clock: a heartbeat keeps a lease past its
+    first expiry, never past the job's own timeout; a heartbeat for a
+    lease that is over is refused and counted; an executor that stops
+    heartbeating loses the job, which runs again as the next attempt. */
+#include "host.h"
+#include "shoal_test.h"
+
+static bool
+s_submit (host_t *h, const char *type, const char *retry, uint32_t timeout_ms,
+          uint64_t sleep_ms, char id_out[SHOAL_ID_TEXT])
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_SUBMIT, &id);
+    shoal_wr_map (w, 1 + (retry != NULL) + (timeout_ms != 0) + (sleep_ms != 0));
+    shoal_wr_kv_str (w, "type", type);
+    if (retry) {
+        shoal_wr_kv_str (w, "retry", retry);
+    }
+    if (timeout_ms) {
+        shoal_wr_kv_uint (w, "timeout_ms", timeout_ms);
+    }
+    if (sleep_ms) {
+        shoal_wr_str (w, "payload");
+        shoal_wr_map (w, 1);
+        shoal_wr_kv_uint (w, "ms", sleep_ms);
+    }
+    shoal_in_t in;
+    if (!host_call (h, &id, &in)) {
+        return false;
+    }
+    bool ok = in.hdr.type == SHOAL_M_OK &&
+              shoal_map_strcpy (in.body, in.body_len, "id", id_out,
+                                SHOAL_ID_TEXT) == SHOAL_OK;
+    shoal_in_close (&in);
+    return ok;
+}
+
+static uint64_t
+s_num (host_t *h, const char *jid, const char *field)
+{
+    uint64_t n = 0;
+    host_job_field (h, jid, field, NULL, 0, &n);
+    return n;
+}
+
+static uint64_t
+s_stat (host_t *h, const char *name)
+{
+    shoal_id_t id;
+    shoal_wr_map (host_begin (h, SHOAL_M_STATS, &id), 0);
+    shoal_in_t in;
+    uint64_t n = UINT64_MAX;
+    if (host_call (h, &id, &in)) {
+        shoal_map_uint (in.body, in.body_len, name, &n);
+        shoal_in_close (&in);
+    }
+    return n;
+}
+
+/*  A test-driven executor on the bus. */
+static shoal_port_t *
+s_fake_node (host_t *h, const char *name)
+{
+    shoal_port_t *port = shoal_port_new (h->bus, name, &h->clock);
+    if (!port) {
+        return NULL;
+    }
+    shoal_wr_t *w = shoal_port_begin (port, SHOAL_M_CREDIT, "scheduler", NULL);
+    shoal_wr_map (w, 3);
+    shoal_wr_kv_uint (w, "capacity", 4);
+    shoal_wr_kv_uint (w, "busy", 0);
+    shoal_wr_kv_bool (w, "boot", true);
+    shoal_port_send (port);
+    return port;
+}
+
+/*  Waits for a RUN; returns its epoch (0: none came). */
+static uint64_t
+s_fake_run (shoal_port_t *port, shoal_id_t *job)
+{
+    shoal_in_t in;
+    uint64_t epoch = 0;
+    while (host_recv (port, NULL, &in)) {
+        bool run = in.hdr.type == SHOAL_M_RUN;
+        if (run) {
+            const uint8_t *idp;
+            uint32_t len;
+            shoal_map_uint (in.body, in.body_len, "e", &epoch);
+            if (shoal_map_bin (in.body, in.body_len, "id", &idp, &len) ==
+                SHOAL_OK) {
+                memcpy (job->b, idp, 16);
+            }
+        }
+        shoal_in_close (&in);
+        if (run) {
+            break;
+        }
+    }
+    return epoch;
+}
+
+static void
+s_fake_extend (shoal_port_t *port, const shoal_id_t *job, uint64_t epoch)
+{
+    shoal_wr_t *w = shoal_port_begin (port, SHOAL_M_EXTEND, "store", NULL);
+    shoal_wr_map (w, 1);
+    shoal_wr_str (w, "items");
+    shoal_wr_array (w, 1);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_bin (w, "id", job->b, 16);
+    shoal_wr_kv_uint (w, "e", epoch);
+    shoal_port_send (port);
+}
+
+SHOAL_TEST (heartbeat_keeps_the_lease_past_its_first_expiry)
+{
+    const char *kv[] = {"store/lease=5000", "store/lease_grace=0", NULL};
+    host_t *h = host_new (0, kv);
+    CHECK (h);
+    shoal_port_t *node = s_fake_node (h, "node.fake");
+    CHECK (node);
+    char jid[SHOAL_ID_TEXT];
+    CHECK (s_submit (h, "anything", NULL, 0, 0, jid));
+    shoal_id_t job;
+    uint64_t e = s_fake_run (node, &job);
+    CHECK_EQ (e, 1);
+    uint64_t first = s_num (h, jid, "lease_expires_us");
+    CHECK (first > 0);
+    host_advance (h, 4000);
+    s_fake_extend (node, &job, e);
+    CHECK (host_poke (h));
+    CHECK_EQ (s_num (h, jid, "lease_expires_us"), first + 4000 * 1000);
+    CHECK_EQ (s_stat (h, "lease_extends"), 1);
+    /* past the first expiry: still ours */
+    host_advance (h, 4000);
+    CHECK (host_poke (h));
+    CHECK (host_state_is (h, jid, "leased"));
+    /* silence: the renewed lease runs out in its turn */
+    host_advance (h, 1001);
+    CHECK (host_poke (h));
+    CHECK (host_await_state (h, jid, "dead"));
+    char cls[32];
+    CHECK (host_job_field (h, jid, "error_class", cls, sizeof cls, NULL));
+    CHECK_STR (cls, "lease_expired");
+    CHECK_EQ (s_stat (h, "stale_extends"), 0);
+    shoal_port_destroy (&node);
+    host_destroy (&h);
+}
+
+SHOAL_TEST (stale_heartbeat_is_refused_and_counted)
+{
+    const char *kv[] = {"store/lease=5000", "store/lease_grace=0", NULL};
+    host_t *h = host_new (0, kv);
+    CHECK (h);
+    shoal_port_t *node = s_fake_node (h, "node.fake");
+    shoal_port_t *other = shoal_port_new (h->bus, "node.other", &h->clock);
+    CHECK (node && other);
+    char jid[SHOAL_ID_TEXT];
+    CHECK (s_submit (h, "anything", "fixed:max=3,delay=1s", 0, 0, jid));
+    shoal_id_t job;
+    uint64_t e1 = s_fake_run (node, &job);
+    CHECK_EQ (e1, 1);
+    /* let the first lease expire; the retry is leased with epoch 2 */
+    host_advance (h, 5001);
+    CHECK (host_poke (h));
+    CHECK (host_state_is (h, jid, "scheduled"));
+    host_advance (h, 1000);
+    CHECK (host_poke (h));
+    uint64_t e2 = s_fake_run (node, &job);
+    CHECK_EQ (e2, 2);
+    uint64_t until = s_num (h, jid, "lease_expires_us");
+    /* the first run's heartbeat, and one from an executor that does not
+       hold the lease: both refused, the lease unchanged */
+    host_advance (h, 1000);
+    s_fake_extend (node, &job, e1);
+    s_fake_extend (other, &job, e2);
+    CHECK (host_poke (h));
+    CHECK_EQ (s_stat (h, "stale_extends"), 2);
+    CHECK_EQ (s_stat (h, "lease_extends"), 0);
+    CHECK_EQ (s_num (h, jid, "lease_expires_us"), until);
+    /* the current one is taken */
+    s_fake_extend (node, &job, e2);
+    CHECK (host_poke (h));
+    CHECK_EQ (s_stat (h, "lease_extends"), 1);
+    CHECK (s_num (h, jid, "lease_expires_us") > until);
+    shoal_port_destroy (&other);
+    shoal_port_destroy (&node);
+    host_destroy (&h);
+}
+
+SHOAL_TEST (heartbeat_never_extends_past_the_jobs_timeout)
+{
+    const char *kv[] = {"store/lease=5000", "store/lease_grace=0", NULL};
+    host_t *h = host_new (0, kv);
+    CHECK (h);
+    shoal_port_t *node = s_fake_node (h, "node.fake");
+    CHECK (node);
+    char jid[SHOAL_ID_TEXT];
+    /* a timeout longer than the lease: heartbeats carry it to the
+       timeout, no further */
+    CHECK (s_submit (h, "anything", NULL, 7000, 0, jid));
+    shoal_id_t job;
+    uint64_t e = s_fake_run (node, &job);
+    CHECK_EQ (e, 1);
+    uint64_t started = s_num (h, jid, "lease_expires_us") - 5000 * 1000;
+    host_advance (h, 4000);
+    s_fake_extend (node, &job, e);
+    CHECK (host_poke (h));
+    CHECK_EQ (s_num (h, jid, "lease_expires_us"), started + 7000 * 1000);
+    host_advance (h, 2000);
+    s_fake_extend (node, &job, e);
+    CHECK (host_poke (h));
+    CHECK_EQ (s_num (h, jid, "lease_expires_us"), started + 7000 * 1000);
+    CHECK_EQ (s_stat (h, "stale_extends"), 0);
+    host_advance (h, 1001);
+    CHECK (host_poke (h));
+    CHECK (host_await_state (h, jid, "dead"));
+    shoal_port_destroy (&node);
+    host_destroy (&h);
+}
+
+/*  Polls until the job's lease ends later than after. */
+static bool
+s_await_renewal (host_t *h, const char *jid, uint64_t after)
+{
+    int64_t until = zclock_mono () + 10000;
+    while (zclock_mono () < until) {
+        if (s_num (h, jid, "lease_expires_us") > after) {
+            return true;
+        }
+        host_poke (h);
+    }
+    return false;
+}
+
+SHOAL_TEST (running_job_heartbeats_then_expires_when_its_node_stops)
+{
+    /* heartbeats every lease / 3 = 1 s of the fake clock */
+    const char *kv[] = {"store/lease=3000", "store/lease_grace=0", NULL};
+    host_t *h = host_new (1, kv);
+    CHECK (h);
+    char jid[SHOAL_ID_TEXT];
+    CHECK (s_submit (h, "sleep", "fixed:max=3,delay=1s", 0, 600000, jid));
+    CHECK (host_await_state (h, jid, "leased"));
+    uint64_t first = s_num (h, jid, "lease_expires_us");
+    /* the node renews the lease as the clock moves */
+    host_advance (h, 2000);
+    CHECK (s_await_renewal (h, jid, first));
+    host_advance (h, 2000);
+    CHECK (s_await_renewal (h, jid, first + 2000 * 1000));
+    CHECK (host_poke (h));
+    CHECK (host_state_is (h, jid, "leased")); /* past the first expiry */
+    CHECK_EQ (s_num (h, jid, "attempt"), 1);
+    /* the executor stops: its run is abandoned, no more heartbeats */
+    zactor_destroy (&h->actors[3]);
+    host_advance (h, 3001);
+    CHECK (host_poke (h));
+    CHECK (host_await_state (h, jid, "scheduled"));
+    CHECK_EQ (s_num (h, jid, "attempt"), 1);
+    char cls[32];
+    CHECK (host_job_field (h, jid, "error_class", cls, sizeof cls, NULL));
+    CHECK_STR (cls, "lease_expired");
+    /* after the backoff it is leased again, as attempt 2 (wherever the
+       scheduler sends it: the stopped node may still look free to it) */
+    host_advance (h, 1000);
+    CHECK (host_poke (h));
+    CHECK (host_await_state (h, jid, "leased"));
+    CHECK_EQ (s_num (h, jid, "attempt"), 2);
+    host_destroy (&h);
+}
+
+SHOAL_TEST_MAIN (heartbeat_keeps_the_lease_past_its_first_expiry,
+                 stale_heartbeat_is_refused_and_counted,
+                 heartbeat_never_extends_past_the_jobs_timeout,
+                 running_job_heartbeats_then_expires_when_its_node_stops)
