@@ -4,54 +4,94 @@
 #include "shoal_store_int.h"
 #include "shoal_backup.h"
 
+static bool
+s_is (const shoal_mp_val_t *k, const char *name)
+{
+    size_t n = strlen (name);
+    return k->len == n && memcmp (k->ptr, name, n) == 0;
+}
+
+/*  Copies a string value that fits (with its NUL) into buf. */
+static bool
+s_str (const shoal_mp_val_t *v, char *buf, size_t cap)
+{
+    if (v->type != SHOAL_MP_STR || v->len >= cap) {
+        return false;
+    }
+    memcpy (buf, v->ptr, v->len);
+    buf[v->len] = '\0';
+    return true;
+}
+
 shoal_err_t
 store_read_item (const uint8_t *item, size_t len, shoal_job_t *job)
 {
-    const uint8_t *idp;
-    uint32_t idlen;
-    uint64_t prio = SHOAL_PRIO_NORMAL, timeout = 0;
+    /* One pass over the item's keys (this runs for every submit). */
     memset (job, 0, sizeof *job);
-    if (shoal_map_bin (item, len, "id", &idp, &idlen) || idlen != 16 ||
-        shoal_map_strcpy (item, len, "q", job->queue, sizeof job->queue) ||
-        shoal_map_strcpy (item, len, "t", job->type, sizeof job->type) ||
-        (shoal_map_uint (item, len, "p", &prio) == SHOAL_OK &&
-         prio >= SHOAL_PRIO__COUNT) ||
-        (shoal_map_uint (item, len, "to", &timeout) == SHOAL_OK &&
-         timeout > UINT32_MAX)) {
+    job->priority = SHOAL_PRIO_NORMAL;
+    job->after_mode = SHOAL_AFTER_SUCCESS;
+    shoal_rd_t rd;
+    shoal_rd_init (&rd, item, len);
+    uint32_t n;
+    bool has_id = false, has_q = false, has_t = false;
+    if (shoal_rd_map (&rd, &n)) {
         return SHOAL_ERR_INVALID;
     }
-    shoal_err_t rc =
-        shoal_map_strcpy (item, len, "k", job->key, sizeof job->key);
-    if (rc && rc != SHOAL_ERR_NOT_FOUND) {
-        return SHOAL_ERR_INVALID;
-    }
-    memcpy (job->id.b, idp, 16);
-    job->priority = (uint8_t) prio;
-    job->timeout_ms = (uint32_t) timeout;
-    shoal_map_uint (item, len, "ra", &job->run_at_us);
-    shoal_mp_val_t v;
-    if (shoal_map_find (item, len, "pl", &v, &job->payload,
-                        &job->payload_len)) {
-        job->payload = NULL;
-    }
-    if (shoal_map_find (item, len, "rp", &v, &job->retry, &job->retry_len) ||
-        v.type != SHOAL_MP_MAP) {
-        job->retry = NULL;
-    }
-    const uint8_t *af;
-    uint32_t aflen;
-    uint64_t mode = SHOAL_AFTER_SUCCESS;
-    if (shoal_map_bin (item, len, "af", &af, &aflen) == SHOAL_OK) {
-        if (aflen != 16 ||
-            (shoal_map_uint (item, len, "am", &mode) == SHOAL_OK &&
-             mode >= SHOAL_AFTER__COUNT)) {
+    for (uint32_t i = 0; i < n; i++) {
+        shoal_mp_val_t k, v;
+        if (shoal_rd_next (&rd, &k) || k.type != SHOAL_MP_STR) {
             return SHOAL_ERR_INVALID;
         }
-        memcpy (job->after.b, af, 16);
-        job->has_after = true;
-        job->after_mode = (uint8_t) mode;
+        const uint8_t *start = rd.p;
+        shoal_rd_t peek = rd;
+        if (shoal_rd_next (&peek, &v) || shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
+            return SHOAL_ERR_INVALID;
+        }
+        size_t raw_len = (size_t) (rd.p - start);
+        bool ok = true;
+        if (s_is (&k, "id")) {
+            ok = v.type == SHOAL_MP_BIN && v.len == 16;
+            if (ok) {
+                memcpy (job->id.b, v.ptr, 16);
+                has_id = true;
+            }
+        } else if (s_is (&k, "q")) {
+            ok = has_q = s_str (&v, job->queue, sizeof job->queue);
+        } else if (s_is (&k, "t")) {
+            ok = has_t = s_str (&v, job->type, sizeof job->type);
+        } else if (s_is (&k, "k")) {
+            ok = s_str (&v, job->key, sizeof job->key);
+        } else if (s_is (&k, "p")) {
+            ok = v.type == SHOAL_MP_UINT && v.u < SHOAL_PRIO__COUNT;
+            job->priority = (uint8_t) v.u;
+        } else if (s_is (&k, "to")) {
+            ok = v.type == SHOAL_MP_UINT && v.u <= UINT32_MAX;
+            job->timeout_ms = (uint32_t) v.u;
+        } else if (s_is (&k, "ra")) {
+            job->run_at_us = v.type == SHOAL_MP_UINT ? v.u : 0;
+        } else if (s_is (&k, "pl")) {
+            job->payload = start;
+            job->payload_len = raw_len;
+        } else if (s_is (&k, "rp")) {
+            if (v.type == SHOAL_MP_MAP) {
+                job->retry = start;
+                job->retry_len = raw_len;
+            }
+        } else if (s_is (&k, "af")) {
+            ok = v.type == SHOAL_MP_BIN && v.len == 16;
+            if (ok) {
+                memcpy (job->after.b, v.ptr, 16);
+                job->has_after = true;
+            }
+        } else if (s_is (&k, "am")) {
+            ok = v.type == SHOAL_MP_UINT && v.u < SHOAL_AFTER__COUNT;
+            job->after_mode = (uint8_t) v.u;
+        }
+        if (!ok) {
+            return SHOAL_ERR_INVALID;
+        }
     }
-    return SHOAL_OK;
+    return has_id && has_q && has_t ? SHOAL_OK : SHOAL_ERR_INVALID;
 }
 
 /*  Commits one new job (ready now, or scheduled for run_at). */
