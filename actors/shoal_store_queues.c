@@ -125,17 +125,19 @@ s_conf_put (self_t *self, const char *name, const s_conf_t *c)
     return rc;
 }
 
-/*  Writes every stored queue's settings into items, as the scheduler's
-    arrays or (for people) as maps; *n counts them. */
+/*  Calls fn for every stored queue's settings (unreadable ones are
+    skipped); stops at the first error fn returns. */
+typedef shoal_err_t (s_conf_fn) (self_t *self, const char *name,
+                                 const s_conf_t *c, void *arg);
+
 static shoal_err_t
-s_write_all (self_t *self, shoal_wr_t *items, bool as_maps, uint32_t *n)
+s_each_conf (self_t *self, s_conf_fn *fn, void *arg)
 {
     shoal_cursor_t *cur;
     shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_QUEUES, &cur);
     if (rc) {
         return rc;
     }
-    *n = 0;
     shoal_kv_t kv;
     for (rc = shoal_cursor_seek (cur, NULL, 0, &kv); rc == SHOAL_OK;
          rc = shoal_cursor_next (cur, &kv)) {
@@ -149,15 +151,45 @@ s_write_all (self_t *self, shoal_wr_t *items, bool as_maps, uint32_t *n)
         if (s_conf_get (self, name, &c) != SHOAL_OK) {
             continue;
         }
-        if (as_maps) {
-            s_conf_map (items, name, &c);
-        } else {
-            s_conf_write (items, name, &c);
+        shoal_err_t e = fn (self, name, &c, arg);
+        if (e) {
+            rc = e;
+            break;
         }
-        (*n)++;
     }
     shoal_cursor_close (&cur);
     return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+}
+
+typedef struct {
+    shoal_wr_t *items;
+    bool as_maps;
+    uint32_t n;
+} s_write_t;
+
+static shoal_err_t
+s_write_one (self_t *self, const char *name, const s_conf_t *c, void *arg)
+{
+    (void) self;
+    s_write_t *wa = arg;
+    if (wa->as_maps) {
+        s_conf_map (wa->items, name, c);
+    } else {
+        s_conf_write (wa->items, name, c);
+    }
+    wa->n++;
+    return SHOAL_OK;
+}
+
+/*  Writes every stored queue's settings into items, as the scheduler's
+    arrays or (for people) as maps; *n counts them. */
+static shoal_err_t
+s_write_all (self_t *self, shoal_wr_t *items, bool as_maps, uint32_t *n)
+{
+    s_write_t wa = {items, as_maps, 0};
+    shoal_err_t rc = s_each_conf (self, s_write_one, &wa);
+    *n = wa.n;
+    return rc;
 }
 
 /*  Begins a message of type to `to` with {key: [items]} and defers it. */
@@ -333,32 +365,15 @@ store_queue_retry (self_t *self, const char *queue, shoal_wr_t *out,
     return rc;
 }
 
+static shoal_err_t
+s_load_keep (self_t *self, const char *name, const s_conf_t *c, void *arg)
+{
+    (void) arg;
+    return c->keep ? store_keep_set (self, name, c->keep, true) : SHOAL_OK;
+}
+
 shoal_err_t
 store_queues_load (self_t *self)
 {
-    shoal_cursor_t *cur;
-    shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_QUEUES, &cur);
-    if (rc) {
-        return rc;
-    }
-    shoal_kv_t kv;
-    for (rc = shoal_cursor_seek (cur, NULL, 0, &kv); rc == SHOAL_OK;
-         rc = shoal_cursor_next (cur, &kv)) {
-        char name[SHOAL_NAME_MAX + 1];
-        s_conf_t c;
-        if (kv.key_len > SHOAL_NAME_MAX) {
-            continue;
-        }
-        memcpy (name, kv.key, kv.key_len);
-        name[kv.key_len] = '\0';
-        if (s_conf_get (self, name, &c) == SHOAL_OK && c.keep) {
-            shoal_err_t e = store_keep_set (self, name, c.keep, true);
-            if (e) {
-                rc = e;
-                break;
-            }
-        }
-    }
-    shoal_cursor_close (&cur);
-    return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+    return s_each_conf (self, s_load_keep, NULL);
 }
