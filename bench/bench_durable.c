@@ -85,7 +85,8 @@ s_host_add (bench_host_t *h, const char *name, zactor_fn *fn,
 }
 
 int
-bench_host_start (bench_host_t *h, const char *sync, int executors, int tag)
+bench_host_start (bench_host_t *h, const char *sync, int executors, int tag,
+                  const bench_opts_t *opts)
 {
     if (executors > S_EXECUTORS_MAX) {
         return -1;
@@ -107,8 +108,21 @@ bench_host_start (bench_host_t *h, const char *sync, int executors, int tag)
     if (shoal_config_set (h->cfg, "shoald/data", h->dir) ||
         shoal_config_set (h->cfg, "store/sync", sync) ||
         shoal_config_set (h->cfg, "shoald/control", h->control) ||
-        shoal_config_set (h->cfg, "shoald/monitor", h->monitor) ||
-        shoal_config_check (h->cfg)) {
+        shoal_config_set (h->cfg, "shoald/monitor", h->monitor)) {
+        fprintf (stderr, "shoal_bench: configuration refused\n");
+        goto fail;
+    }
+    for (int i = 0; i < opts->nset; i++) {
+        char key[64];
+        const char *eq = strchr (opts->set[i], '=');
+        snprintf (key, sizeof key, "%.*s", (int) (eq - opts->set[i]),
+                  opts->set[i]);
+        if (shoal_config_set (h->cfg, key, eq + 1)) {
+            fprintf (stderr, "shoal_bench: --set %s refused\n", opts->set[i]);
+            goto fail;
+        }
+    }
+    if (shoal_config_check (h->cfg)) {
         fprintf (stderr, "shoal_bench: configuration refused\n");
         goto fail;
     }
@@ -412,7 +426,7 @@ s_durable_once (const bench_opts_t *opts, bench_sync_t m, int tag,
                 bench_dur_t *d)
 {
     bench_host_t host;
-    if (bench_host_start (&host, bench_sync_names[m], 0, tag)) {
+    if (bench_host_start (&host, bench_sync_names[m], 0, tag, opts)) {
         return -1;
     }
     bench_stats_t before, after;
@@ -516,7 +530,7 @@ s_end_to_end (const bench_opts_t *opts, int tag, int executors,
               const char *sync, bench_e2e_t *e)
 {
     bench_host_t host;
-    if (bench_host_start (&host, sync, executors, tag)) {
+    if (bench_host_start (&host, sync, executors, tag, opts)) {
         return -1;
     }
     bench_stats_t before, st;

@@ -36,8 +36,8 @@ typedef struct {
 /*  Starts a host with sync mode sync and executors thread executors;
     tag makes the inproc bus name unique. Returns 0, or -1 (printed; the
     host is stopped and its folder removed). */
-int bench_host_start (bench_host_t *h, const char *sync, int executors,
-                      int tag);
+int bench_host_start (bench_host_t *h, const char *sync, int executors, int tag,
+                      const bench_opts_t *opts);
 
 /*  Stops the actors in reverse order and removes the data folder. */
 void bench_host_stop (bench_host_t *h);

@@ -295,7 +295,7 @@ static int
 s_latency_once (const bench_opts_t *opts, int tag, bench_latrun_t *r)
 {
     bench_host_t host;
-    if (bench_host_start (&host, "full", S_EXECUTORS, 1000 + tag)) {
+    if (bench_host_start (&host, "full", S_EXECUTORS, 1000 + tag, opts)) {
         return -1;
     }
     uint32_t n = opts->lat_jobs;

@@ -2,6 +2,7 @@
 
     usage: shoal_bench [--quick] [--only bus|durable|latency|scale]
                        [--messages N] [--scale-jobs N] [--shoald PATH]
+                       [--set KEY=VALUE]...
 
     Sections: bus forwarding (throughput, round trip; peer as a thread
     and as a process; one-frame vs two-frame wire format), durable
@@ -33,7 +34,8 @@ s_usage (FILE *out)
 {
     fprintf (out,
              "usage: shoal_bench [--quick] [--only bus|durable|latency|scale]"
-             " [--messages N] [--scale-jobs N] [--shoald PATH]\n"
+             " [--messages N] [--scale-jobs N] [--shoald PATH]"
+             " [--set KEY=VALUE]...\n"
              "  --quick         smaller counts, one run per cell\n"
              "  --only WHAT     run only one section\n"
              "  --messages N    messages per bus throughput run "
@@ -41,7 +43,10 @@ s_usage (FILE *out)
              "  --scale-jobs N  queued jobs of the scale section "
              "(default 1000000; --quick 100000)\n"
              "  --shoald PATH   the shoald the scale section starts "
-             "(default ../tools/shoald next to this binary)\n");
+             "(default ../tools/shoald next to this binary)\n"
+             "  --set K=V       a config override for the in-process hosts "
+             "(durable,\n"
+             "                  latency), e.g. executors/prefetch=256\n");
 }
 
 int
@@ -89,6 +94,15 @@ main (int argc, char **argv)
             }
             opts.messages = (uint64_t) n;
             messages_set = true;
+        } else if (streq (argv[i], "--set") && i + 1 < argc) {
+            const char *kv = argv[++i];
+            if (!strchr (kv, '=') || strchr (kv, '=') == kv ||
+                opts.nset == (int) (sizeof opts.set / sizeof opts.set[0])) {
+                fprintf (stderr, "shoal_bench: --set wants key=value (at "
+                                 "most 16)\n");
+                return 2;
+            }
+            opts.set[opts.nset++] = kv;
         } else if (streq (argv[i], "--scale-jobs") && i + 1 < argc) {
             char *end;
             long long n = strtoll (argv[++i], &end, 10);

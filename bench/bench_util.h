@@ -45,6 +45,8 @@ typedef struct {
     uint64_t scale_jobs;   /* scale: queued jobs */
     uint32_t scale_leased; /* scale: leased jobs at the kill */
     const char *shoald;    /* scale: the shoald binary */
+    const char *set[16];   /* --set key=value for in-process hosts */
+    int nset;
 } bench_opts_t;
 
 /*  Latency percentiles in microseconds. */
