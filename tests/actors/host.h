@@ -5,7 +5,9 @@
     with ipc:// endpoints, with time read from a fake clock the test
     advances (host_advance). A test then talks to control with a client
     port exactly as the CLI does (host_call), and may join the bus itself
-    (host_port) to play an executor it fully controls.
+    (host_node_join, host_node_run, host_node_result) to play an executor
+    it fully controls. host_stop and host_start_again restart the actors
+    on the same data folder.
 
     Time-based behaviour (delays, lease expiry, retry backoff) happens in
     the store's passes; host_poke makes the store run one pass and waits
@@ -42,9 +44,78 @@ typedef struct {
     zactor_t *busa;
     zactor_t *actors[4 + HOST_NODES_MAX];
     int nactors;
+    int generation; /* of the control and monitor endpoints */
     shoal_port_t *client;
     shoal_port_t *prober; /* on the bus, for host_poke */
 } host_t;
+
+/*  Starts monitor, store, scheduler, nodes executors (node.0 ...) and
+    control, in that order (node.0 is actors[3]), then the client and
+    prober ports. An actor that does not start is left out; false if any
+    did not, or a port could not be made. */
+static inline bool
+host_start (host_t *h, int nodes)
+{
+    struct {
+        const char *name;
+        zactor_fn *fn;
+    } kinds[] = {{"monitor", shoal_monitor_actor},
+                 {"store", shoal_store_actor},
+                 {"scheduler", shoal_scheduler_actor}};
+    bool all = true;
+    for (int i = 0; i < 3 + nodes + 1; i++) {
+        char name[32];
+        zactor_fn *fn;
+        if (i < 3) {
+            snprintf (name, sizeof name, "%s", kinds[i].name);
+            fn = kinds[i].fn;
+        } else if (i < 3 + nodes) {
+            snprintf (name, sizeof name, "node.%d", i - 3);
+            fn = shoal_node_actor;
+        } else {
+            snprintf (name, sizeof name, "control");
+            fn = shoal_control_actor;
+        }
+        shoal_actor_args_t args = {name, h->bus, h->clock, h->cfg, false, NULL};
+        h->actors[h->nactors] = shoal_actor_start (fn, &args, NULL);
+        if (h->actors[h->nactors]) {
+            h->nactors++;
+        } else {
+            all = false;
+        }
+    }
+    h->client = shoal_port_new_client (h->control, "test", &h->clock);
+    h->prober = shoal_port_new (h->bus, "prober", &h->clock);
+    return all && h->client && h->prober;
+}
+
+/*  Stops the ports and every actor but the bus; the data folder stays. */
+static inline void
+host_stop (host_t *h)
+{
+    shoal_port_destroy (&h->client);
+    shoal_port_destroy (&h->prober);
+    for (int i = h->nactors - 1; i >= 0; i--) {
+        zactor_destroy (&h->actors[i]);
+    }
+    h->nactors = 0;
+}
+
+/*  Starts the actors again after host_stop, on the same data folder,
+    with new control and monitor endpoints (a closed ipc endpoint may
+    linger for a moment). */
+static inline bool
+host_start_again (host_t *h, int nodes)
+{
+    h->generation++;
+    snprintf (h->control, sizeof h->control, "ipc://%s/control%d.sock", h->dir,
+              h->generation);
+    snprintf (h->monitor, sizeof h->monitor, "ipc://%s/monitor%d.sock", h->dir,
+              h->generation);
+    shoal_config_set (h->cfg, "shoald/control", h->control);
+    shoal_config_set (h->cfg, "shoald/monitor", h->monitor);
+    return host_start (h, nodes);
+}
 
 /*  kv: NULL-terminated list of "key=value" overrides. */
 static inline host_t *
@@ -79,35 +150,7 @@ host_new (int nodes, const char *const *kv)
     }
     shoal_bus_args_t bargs = {h->bus, NULL, false};
     h->busa = shoal_actor_start (shoal_bus_actor, &bargs, NULL);
-    struct {
-        const char *name;
-        zactor_fn *fn;
-    } kinds[] = {{"monitor", shoal_monitor_actor},
-                 {"store", shoal_store_actor},
-                 {"scheduler", shoal_scheduler_actor}};
-    for (int i = 0; i < 3 + nodes; i++) {
-        char name[32];
-        if (i < 3) {
-            snprintf (name, sizeof name, "%s", kinds[i].name);
-        } else {
-            snprintf (name, sizeof name, "node.%d", i - 3);
-        }
-        shoal_actor_args_t args = {name, h->bus, h->clock, h->cfg, false, NULL};
-        h->actors[h->nactors] = shoal_actor_start (
-            i < 3 ? kinds[i].fn : shoal_node_actor, &args, NULL);
-        if (h->actors[h->nactors]) {
-            h->nactors++;
-        }
-    }
-    shoal_actor_args_t cargs = {"control", h->bus, h->clock,
-                                h->cfg,    false,  NULL};
-    h->actors[h->nactors] =
-        shoal_actor_start (shoal_control_actor, &cargs, NULL);
-    if (h->actors[h->nactors]) {
-        h->nactors++;
-    }
-    h->client = shoal_port_new_client (h->control, "test", &h->clock);
-    h->prober = shoal_port_new (h->bus, "prober", &h->clock);
+    host_start (h, nodes);
     return h;
 }
 
@@ -118,11 +161,7 @@ host_destroy (host_t **hp)
     if (!h) {
         return;
     }
-    shoal_port_destroy (&h->client);
-    shoal_port_destroy (&h->prober);
-    for (int i = h->nactors - 1; i >= 0; i--) {
-        zactor_destroy (&h->actors[i]);
-    }
+    host_stop (h);
     zactor_destroy (&h->busa);
     shoal_config_destroy (&h->cfg);
     char cmd[128];
@@ -165,15 +204,16 @@ host_recv (shoal_port_t *port, const shoal_id_t *corr, shoal_in_t *in)
     return got;
 }
 
-/*  Makes the store run a pass (timers included) and waits for it: a PING
-    is answered in the pass that applies it. */
+/*  PINGs actor to and waits for the answer: the store answers in the pass
+    that applies it (timers included), the scheduler re-runs dispatch
+    (rate limits on the clock). */
 static inline bool
-host_poke (host_t *h)
+host_ping (host_t *h, const char *to)
 {
     shoal_hdr_t hdr;
     memset (&hdr, 0, sizeof hdr);
     hdr.type = SHOAL_M_PING;
-    strcpy (hdr.to, "store");
+    snprintf (hdr.to, sizeof hdr.to, "%s", to);
     shoal_port_new_id (h->prober, &hdr.id);
     shoal_id_t id = hdr.id;
     shoal_wr_map (shoal_port_begin_hdr (h->prober, &hdr), 0);
@@ -186,6 +226,22 @@ host_poke (host_t *h)
     }
     shoal_in_close (&in);
     return true;
+}
+
+/*  Makes the store run a pass and waits for it. */
+static inline bool
+host_poke (host_t *h)
+{
+    return host_ping (h, "store");
+}
+
+/*  Pokes a few times: every effect of the last clock step has happened. */
+static inline void
+host_settle (host_t *h)
+{
+    for (int i = 0; i < 5; i++) {
+        host_poke (h);
+    }
 }
 
 /*  Begins a request to control; send and wait with host_call. */
@@ -201,6 +257,8 @@ host_begin (host_t *h, uint32_t type, shoal_id_t *id)
     return shoal_port_begin_hdr (h->client, &hdr);
 }
 
+/*  Sends the request and waits for its reply; when true the caller owns
+    in and closes it (shoal_in_close). */
 static inline bool
 host_call (host_t *h, const shoal_id_t *id, shoal_in_t *in)
 {
@@ -208,40 +266,141 @@ host_call (host_t *h, const shoal_id_t *id, shoal_in_t *in)
            host_recv (h->client, id, in);
 }
 
-/*  Reads one field of a job's STATUS view: a string into out, or (out
-    NULL) an unsigned number into num. */
-static inline bool
-host_job_field (host_t *h, const char *jid, const char *field, char *out,
-                size_t cap, uint64_t *num)
+/*  Sends the request; returns the reply's type (0: none came). */
+static inline uint32_t
+host_call_type (host_t *h, const shoal_id_t *id)
 {
-    shoal_id_t id;
-    shoal_wr_t *w = host_begin (h, SHOAL_M_STATUS, &id);
-    shoal_wr_map (w, 1);
-    shoal_wr_kv_str (w, "id", jid);
     shoal_in_t in;
-    if (!host_call (h, &id, &in)) {
+    if (!host_call (h, id, &in)) {
+        return 0;
+    }
+    uint32_t type = in.hdr.type;
+    shoal_in_close (&in);
+    return type;
+}
+
+/*  Sends a SUBMIT begun with host_begin; true when it was accepted, with
+    the job's id in id_out. existing (may be NULL): whether the job's
+    idempotency key returned an earlier job. */
+static inline bool
+host_submitted (host_t *h, const shoal_id_t *id, char id_out[SHOAL_ID_TEXT],
+                bool *existing)
+{
+    shoal_in_t in;
+    if (!host_call (h, id, &in)) {
         return false;
     }
-    bool ok = false;
-    shoal_mp_val_t v;
-    const uint8_t *job;
-    size_t len;
-    if (in.hdr.type == SHOAL_M_OK &&
-        shoal_map_find (in.body, in.body_len, "job", &v, &job, &len) ==
-            SHOAL_OK) {
-        ok = out ? shoal_map_strcpy (job, len, field, out, cap) == SHOAL_OK
-                 : shoal_map_uint (job, len, field, num) == SHOAL_OK;
+    bool ok = in.hdr.type == SHOAL_M_OK &&
+              shoal_map_strcpy (in.body, in.body_len, "id", id_out,
+                                SHOAL_ID_TEXT) == SHOAL_OK;
+    if (existing) {
+        *existing = false;
+        shoal_map_bool (in.body, in.body_len, "existing", existing);
     }
     shoal_in_close (&in);
     return ok;
 }
 
+/*  CANCEL {id}; returns the reply's type (0: none came). */
+static inline uint32_t
+host_cancel (host_t *h, const char *jid)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_CANCEL, &id);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_str (w, "id", jid);
+    return host_call_type (h, &id);
+}
+
+/*  DLQ {op, id} (jid NULL: the whole DLQ); returns the number purged and
+    the reply's type in reply_type (0: none came). */
+static inline uint64_t
+host_dlq (host_t *h, const char *op, const char *jid, uint32_t *reply_type)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_DLQ, &id);
+    shoal_wr_map (w, 1 + (jid != NULL));
+    shoal_wr_kv_str (w, "op", op);
+    if (jid) {
+        shoal_wr_kv_str (w, "id", jid);
+    }
+    shoal_in_t in;
+    uint64_t purged = 0;
+    *reply_type = 0;
+    if (host_call (h, &id, &in)) {
+        *reply_type = in.hdr.type;
+        shoal_map_uint (in.body, in.body_len, "purged", &purged);
+        shoal_in_close (&in);
+    }
+    return purged;
+}
+
+/*  STATUS {id} of a job or batch; when true the caller owns the reply
+    and closes it (shoal_in_close). */
+static inline bool
+host_status (host_t *h, const char *jid, shoal_in_t *in)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_STATUS, &id);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_str (w, "id", jid);
+    return host_call (h, &id, in);
+}
+
+/*  Reads one field of the map view ("job", "batch") of a STATUS reply for
+    id: a string into out, or (out NULL) an unsigned number into num. */
+static inline bool
+host_view_field (host_t *h, const char *id, const char *view, const char *field,
+                 char *out, size_t cap, uint64_t *num)
+{
+    shoal_in_t in;
+    if (!host_status (h, id, &in)) {
+        return false;
+    }
+    bool ok = false;
+    shoal_mp_val_t v;
+    const uint8_t *map;
+    size_t len;
+    if (in.hdr.type == SHOAL_M_OK &&
+        shoal_map_find (in.body, in.body_len, view, &v, &map, &len) ==
+            SHOAL_OK) {
+        ok = out ? shoal_map_strcpy (map, len, field, out, cap) == SHOAL_OK
+                 : shoal_map_uint (map, len, field, num) == SHOAL_OK;
+    }
+    shoal_in_close (&in);
+    return ok;
+}
+
+/*  Reads one field of a job's STATUS view (see host_view_field). */
+static inline bool
+host_job_field (host_t *h, const char *jid, const char *field, char *out,
+                size_t cap, uint64_t *num)
+{
+    return host_view_field (h, jid, "job", field, out, cap, num);
+}
+
+/*  A number field of a job's STATUS view; 0 when it cannot be read. */
+static inline uint64_t
+host_job_num (host_t *h, const char *jid, const char *field)
+{
+    uint64_t n = 0;
+    host_job_field (h, jid, field, NULL, 0, &n);
+    return n;
+}
+
+/*  Whether the view's (job, batch) state is want. */
+static inline bool
+host_view_is (host_t *h, const char *id, const char *view, const char *want)
+{
+    char state[32];
+    return host_view_field (h, id, view, "state", state, sizeof state, NULL) &&
+           strcmp (state, want) == 0;
+}
+
 static inline bool
 host_state_is (host_t *h, const char *jid, const char *want)
 {
-    char state[32];
-    return host_job_field (h, jid, "state", state, sizeof state, NULL) &&
-           strcmp (state, want) == 0;
+    return host_view_is (h, jid, "job", want);
 }
 
 /*  Polls (with pokes, no sleeps) until the job is in state want. */
@@ -256,6 +415,133 @@ host_await_state (host_t *h, const char *jid, const char *want)
         host_poke (h);
     }
     return false;
+}
+
+/*  Polls (with pokes) until the job's lease ends later than after (us). */
+static inline bool
+host_await_renewal (host_t *h, const char *jid, uint64_t after)
+{
+    int64_t until = zclock_mono () + 10000;
+    while (zclock_mono () < until) {
+        if (host_job_num (h, jid, "lease_expires_us") > after) {
+            return true;
+        }
+        host_poke (h);
+    }
+    return false;
+}
+
+/*  STATS (queues: the scheduler's per-queue answer); true when the reply
+    is OK, and the caller then owns in and closes it (shoal_in_close). */
+static inline bool
+host_stats (host_t *h, bool queues, shoal_in_t *in)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_STATS, &id);
+    shoal_wr_map (w, queues);
+    if (queues) {
+        shoal_wr_kv_bool (w, "queues", true);
+    }
+    if (!host_call (h, &id, in)) {
+        return false;
+    }
+    if (in->hdr.type != SHOAL_M_OK) {
+        shoal_in_close (in);
+        return false;
+    }
+    return true;
+}
+
+/*  A number of the STATS reply: field name, inside the map field map when
+    map is not NULL ("jobs": counts by state). UINT64_MAX when missing. */
+static inline uint64_t
+host_stat (host_t *h, const char *map, const char *name)
+{
+    shoal_in_t in;
+    uint64_t n = UINT64_MAX;
+    if (!host_stats (h, false, &in)) {
+        return n;
+    }
+    const uint8_t *body = in.body;
+    size_t len = in.body_len;
+    shoal_mp_val_t v;
+    if (!map || shoal_map_find (in.body, in.body_len, map, &v, &body, &len) ==
+                    SHOAL_OK) {
+        shoal_map_uint (body, len, name, &n);
+    }
+    shoal_in_close (&in);
+    return n;
+}
+
+/*  --------------------------------------------------------------------
+    A test-driven executor: a port on the bus that offers capacity slots
+    to the scheduler, takes RUNs and answers when the test says. */
+
+/*  Joins the bus as executor name with capacity free slots. Returns the
+    port (the caller destroys it with shoal_port_destroy), NULL on
+    failure. */
+static inline shoal_port_t *
+host_node_join (host_t *h, const char *name, uint64_t capacity)
+{
+    shoal_port_t *port = shoal_port_new (h->bus, name, &h->clock);
+    if (!port) {
+        return NULL;
+    }
+    shoal_wr_t *w = shoal_port_begin (port, SHOAL_M_CREDIT, "scheduler", NULL);
+    shoal_wr_map (w, 3);
+    shoal_wr_kv_uint (w, "capacity", capacity);
+    shoal_wr_kv_uint (w, "busy", 0);
+    shoal_wr_kv_bool (w, "boot", true);
+    if (shoal_port_send (port)) {
+        shoal_port_destroy (&port);
+    }
+    return port;
+}
+
+/*  Waits for the next RUN (other messages are dropped); copies its job id
+    into job and returns its epoch (0: none came, or it had no id). */
+static inline uint64_t
+host_node_run (shoal_port_t *port, shoal_id_t *job)
+{
+    shoal_in_t in;
+    uint64_t epoch = 0;
+    while (host_recv (port, NULL, &in)) {
+        bool run = in.hdr.type == SHOAL_M_RUN;
+        const uint8_t *idp;
+        uint32_t len;
+        if (run &&
+            shoal_map_bin (in.body, in.body_len, "id", &idp, &len) ==
+                SHOAL_OK &&
+            len == 16) {
+            memcpy (job->b, idp, 16);
+            shoal_map_uint (in.body, in.body_len, "e", &epoch);
+        }
+        shoal_in_close (&in);
+        if (run) {
+            break;
+        }
+    }
+    return epoch;
+}
+
+/*  Sends the RESULT of run (job, epoch): success, or a failure with the
+    error "try again". */
+static inline bool
+host_node_result (shoal_port_t *port, const shoal_id_t *job, uint64_t epoch,
+                  bool ok)
+{
+    shoal_wr_t *w = shoal_port_begin (port, SHOAL_M_RESULT, "store", NULL);
+    shoal_wr_map (w, 1);
+    shoal_wr_str (w, "items");
+    shoal_wr_array (w, 1);
+    shoal_wr_map (w, 3 + !ok);
+    shoal_wr_kv_bin (w, "id", job->b, 16);
+    shoal_wr_kv_uint (w, "e", epoch);
+    shoal_wr_kv_bool (w, "ok", ok);
+    if (!ok) {
+        shoal_wr_kv_str (w, "error", "try again");
+    }
+    return shoal_port_send (port) == SHOAL_OK;
 }
 
 #endif

@@ -106,65 +106,12 @@ s_batch (host_t *h, const s_job_t *jobs, uint32_t n, char bid[SHOAL_ID_TEXT],
     return type;
 }
 
-/*  A field of the batch view STATUS gives for bid (string or number). */
-static bool
-s_batch_field (host_t *h, const char *bid, const char *field, char *out,
-               size_t cap, uint64_t *num)
-{
-    shoal_id_t id;
-    shoal_wr_t *w = host_begin (h, SHOAL_M_STATUS, &id);
-    shoal_wr_map (w, 1);
-    shoal_wr_kv_str (w, "id", bid);
-    shoal_in_t in;
-    if (!host_call (h, &id, &in)) {
-        return false;
-    }
-    shoal_mp_val_t v;
-    const uint8_t *b;
-    size_t len;
-    bool ok = in.hdr.type == SHOAL_M_OK &&
-              shoal_map_find (in.body, in.body_len, "batch", &v, &b, &len) ==
-                  SHOAL_OK &&
-              (out ? shoal_map_strcpy (b, len, field, out, cap)
-                   : shoal_map_uint (b, len, field, num)) == SHOAL_OK;
-    shoal_in_close (&in);
-    return ok;
-}
-
-static bool
-s_batch_state_is (host_t *h, const char *bid, const char *want)
-{
-    char state[32];
-    return s_batch_field (h, bid, "state", state, sizeof state, NULL) &&
-           strcmp (state, want) == 0;
-}
-
+/*  A number field of the batch view; UINT64_MAX when it cannot be read. */
 static uint64_t
 s_batch_num (host_t *h, const char *bid, const char *field)
 {
     uint64_t n = UINT64_MAX;
-    s_batch_field (h, bid, field, NULL, 0, &n);
-    return n;
-}
-
-/*  Number of jobs in a state, from STATS. */
-static uint64_t
-s_count (host_t *h, const char *state)
-{
-    shoal_id_t id;
-    shoal_wr_map (host_begin (h, SHOAL_M_STATS, &id), 0);
-    shoal_in_t in;
-    uint64_t n = UINT64_MAX;
-    if (host_call (h, &id, &in)) {
-        shoal_mp_val_t v;
-        const uint8_t *jobs;
-        size_t len;
-        if (shoal_map_find (in.body, in.body_len, "jobs", &v, &jobs, &len) ==
-            SHOAL_OK) {
-            shoal_map_uint (jobs, len, state, &n);
-        }
-        shoal_in_close (&in);
-    }
+    host_view_field (h, bid, "batch", field, NULL, 0, &n);
     return n;
 }
 
@@ -186,7 +133,7 @@ SHOAL_TEST (success_continuation_runs_after_its_parent_succeeds)
     s_job_t c = {.type = "noop", .after = parent};
     CHECK (s_submit_ok (h, &c, child));
     CHECK (host_state_is (h, child, "waiting"));
-    CHECK_EQ (s_count (h, "waiting"), 1);
+    CHECK_EQ (host_stat (h, "jobs", "waiting"), 1);
     char text[SHOAL_ID_TEXT];
     CHECK (host_job_field (h, child, "after", text, sizeof text, NULL));
     CHECK_STR (text, parent);
@@ -196,7 +143,7 @@ SHOAL_TEST (success_continuation_runs_after_its_parent_succeeds)
     CHECK (host_poke (h));
     CHECK (host_await_state (h, parent, "succeeded"));
     CHECK (host_await_state (h, child, "succeeded"));
-    CHECK_EQ (s_count (h, "waiting"), 0);
+    CHECK_EQ (host_stat (h, "jobs", "waiting"), 0);
     host_destroy (&h);
 }
 
@@ -215,7 +162,7 @@ SHOAL_TEST (success_continuation_is_cancelled_when_its_parent_dies)
     CHECK (s_submit_ok (h, &g, grand));
     s_job_t a = {.type = "noop", .after = child, .mode = "any"};
     CHECK (s_submit_ok (h, &a, any));
-    CHECK_EQ (s_count (h, "waiting"), 3);
+    CHECK_EQ (host_stat (h, "jobs", "waiting"), 3);
     host_advance (h, 61000);
     CHECK (host_poke (h));
     CHECK (host_await_state (h, parent, "dead"));
@@ -225,7 +172,7 @@ SHOAL_TEST (success_continuation_is_cancelled_when_its_parent_dies)
     CHECK (host_await_state (h, grand, "cancelled"));
     CHECK (s_error_has (h, grand, child));
     CHECK (host_await_state (h, any, "succeeded"));
-    CHECK_EQ (s_count (h, "waiting"), 0);
+    CHECK_EQ (host_stat (h, "jobs", "waiting"), 0);
     host_destroy (&h);
 }
 
@@ -301,8 +248,10 @@ SHOAL_TEST (unknown_parent_or_bad_mode_is_refused)
     CHECK_EQ (code, SHOAL_ERR_INVALID);
     CHECK (host_await_state (h, ok, "succeeded"));
     /* nothing else was committed */
-    CHECK_EQ (s_count (h, "succeeded") + s_count (h, "waiting") +
-                  s_count (h, "cancelled") + s_count (h, "enqueued"),
+    CHECK_EQ (host_stat (h, "jobs", "succeeded") +
+                  host_stat (h, "jobs", "waiting") +
+                  host_stat (h, "jobs", "cancelled") +
+                  host_stat (h, "jobs", "enqueued"),
               1);
     host_destroy (&h);
 }
@@ -325,8 +274,9 @@ SHOAL_TEST (batch_with_an_invalid_job_commits_nothing)
     CHECK_EQ (code, SHOAL_ERR_INVALID);
     CHECK_EQ (s_batch (h, jobs, 0, bid, ids, &code), SHOAL_M_ERROR);
     CHECK (host_poke (h));
-    CHECK_EQ (s_count (h, "enqueued") + s_count (h, "succeeded") +
-                  s_count (h, "leased"),
+    CHECK_EQ (host_stat (h, "jobs", "enqueued") +
+                  host_stat (h, "jobs", "succeeded") +
+                  host_stat (h, "jobs", "leased"),
               0);
     host_destroy (&h);
 }
@@ -341,7 +291,7 @@ SHOAL_TEST (batch_succeeds_as_one_then_its_continuation_runs)
                        {.type = "echo", .delay_ms = 60000},
                        {.type = "noop", .delay_ms = 60000}};
     CHECK_EQ (s_batch (h, jobs, 3, bid, ids, &code), SHOAL_M_OK);
-    CHECK (s_batch_state_is (h, bid, "running"));
+    CHECK (host_view_is (h, bid, "batch", "running"));
     CHECK_EQ (s_batch_num (h, bid, "total"), 3);
     char text[SHOAL_ID_TEXT];
     CHECK (host_job_field (h, ids[1], "batch", text, sizeof text, NULL));
@@ -392,7 +342,7 @@ SHOAL_TEST (batch_fails_as_one_and_cancels_what_has_not_started)
     host_advance (h, 11000);
     CHECK (host_poke (h));
     CHECK (host_await_state (h, ids[0], "dead"));
-    CHECK (s_batch_state_is (h, bid, "failed"));
+    CHECK (host_view_is (h, bid, "batch", "failed"));
     CHECK (host_state_is (h, ids[1], "cancelled"));
     CHECK (host_state_is (h, ids[2], "cancelled"));
     CHECK (s_error_has (h, ids[1], bid));
@@ -402,19 +352,13 @@ SHOAL_TEST (batch_fails_as_one_and_cancels_what_has_not_started)
     CHECK (s_error_has (h, on_ok, bid));
     CHECK (host_await_state (h, on_any, "succeeded"));
     /* a member run again from the DLQ is not counted twice */
-    shoal_id_t id;
-    shoal_wr_t *w = host_begin (h, SHOAL_M_DLQ, &id);
-    shoal_wr_map (w, 2);
-    shoal_wr_kv_str (w, "op", "retry");
-    shoal_wr_kv_str (w, "id", ids[1]);
-    shoal_in_t in;
-    CHECK (host_call (h, &id, &in));
-    CHECK_EQ (in.hdr.type, SHOAL_M_OK);
-    shoal_in_close (&in);
+    uint32_t type;
+    host_dlq (h, "retry", ids[1], &type);
+    CHECK_EQ (type, SHOAL_M_OK);
     CHECK (host_await_state (h, ids[1], "succeeded"));
     CHECK_EQ (s_batch_num (h, bid, "failed"), 3);
     CHECK_EQ (s_batch_num (h, bid, "succeeded"), 0);
-    CHECK (s_batch_state_is (h, bid, "failed"));
+    CHECK (host_view_is (h, bid, "batch", "failed"));
     host_destroy (&h);
 }
 
@@ -429,93 +373,57 @@ SHOAL_TEST (cancelling_a_waiting_job_cancels_its_continuations)
     CHECK (s_submit_ok (h, &c, child));
     c.after = child;
     CHECK (s_submit_ok (h, &c, grand));
-    shoal_id_t id;
-    shoal_wr_t *w = host_begin (h, SHOAL_M_CANCEL, &id);
-    shoal_wr_map (w, 1);
-    shoal_wr_kv_str (w, "id", child);
-    shoal_in_t in;
-    CHECK (host_call (h, &id, &in));
-    CHECK_EQ (in.hdr.type, SHOAL_M_OK);
-    shoal_in_close (&in);
+    CHECK_EQ (host_cancel (h, child), SHOAL_M_OK);
     CHECK (host_state_is (h, child, "cancelled"));
     CHECK (host_state_is (h, grand, "cancelled"));
     host_advance (h, 61000);
     CHECK (host_poke (h));
     CHECK (host_await_state (h, parent, "succeeded"));
     CHECK (host_state_is (h, child, "cancelled")); /* not revived */
-    CHECK_EQ (s_count (h, "waiting"), 0);
+    CHECK_EQ (host_stat (h, "jobs", "waiting"), 0);
     host_destroy (&h);
 }
 
-/*  Stops every actor and starts them again on the same data folder (new
-    client endpoints: a closed ipc endpoint may linger for a moment). */
+/*  Cuts the meta counts to the 7 states of a data folder from before
+    the waiting state (the host stopped). */
+static bool
+s_cut_counts (host_t *h)
+{
+    char data[96];
+    snprintf (data, sizeof data, "%s/data", h->dir);
+    shoal_db_t *db;
+    shoal_txn_t *txn;
+    const void *v;
+    size_t len;
+    uint64_t counts[SHOAL_JOB__COUNT];
+    if (shoal_db_open (data, SHOAL_SYNC_NONE, 0, &db)) {
+        return false;
+    }
+    bool ok = shoal_db_begin (db, true, &txn) == SHOAL_OK &&
+              shoal_txn_get (txn, SHOAL_DBI_META, "counts", 6, &v, &len) ==
+                  SHOAL_OK &&
+              len == sizeof counts;
+    if (ok) {
+        memcpy (counts, v, len);
+        ok = shoal_txn_put (txn, SHOAL_DBI_META, "counts", 6, counts,
+                            7 * sizeof counts[0]) == SHOAL_OK &&
+             shoal_txn_commit (&txn) == SHOAL_OK;
+    }
+    shoal_txn_abort (&txn);
+    shoal_db_destroy (&db);
+    return ok;
+}
+
+/*  Stops every actor and starts them again on the same data folder,
+    old_counts: with the meta counts cut to the old size in between. */
 static bool
 s_restart (host_t *h, int nodes, bool old_counts)
 {
-    shoal_port_destroy (&h->client);
-    shoal_port_destroy (&h->prober);
-    for (int i = h->nactors - 1; i >= 0; i--) {
-        zactor_destroy (&h->actors[i]);
+    host_stop (h);
+    if (old_counts && !s_cut_counts (h)) {
+        return false;
     }
-    h->nactors = 0;
-    if (old_counts) {
-        /* a data folder from before the waiting state: 7 counts */
-        char data[96];
-        snprintf (data, sizeof data, "%s/data", h->dir);
-        shoal_db_t *db;
-        shoal_txn_t *txn;
-        const void *v;
-        size_t len;
-        uint64_t counts[SHOAL_JOB__COUNT];
-        if (shoal_db_open (data, SHOAL_SYNC_NONE, 0, &db)) {
-            return false;
-        }
-        bool ok = shoal_db_begin (db, true, &txn) == SHOAL_OK &&
-                  shoal_txn_get (txn, SHOAL_DBI_META, "counts", 6, &v, &len) ==
-                      SHOAL_OK &&
-                  len == sizeof counts;
-        if (ok) {
-            memcpy (counts, v, len);
-            ok = shoal_txn_put (txn, SHOAL_DBI_META, "counts", 6, counts,
-                                7 * sizeof counts[0]) == SHOAL_OK &&
-                 shoal_txn_commit (&txn) == SHOAL_OK;
-        }
-        shoal_txn_abort (&txn);
-        shoal_db_destroy (&db);
-        if (!ok) {
-            return false;
-        }
-    }
-    static int generation; /* one test thread */
-    generation++;
-    snprintf (h->control, sizeof h->control, "ipc://%s/control%d.sock", h->dir,
-              generation);
-    snprintf (h->monitor, sizeof h->monitor, "ipc://%s/monitor%d.sock", h->dir,
-              generation);
-    shoal_config_set (h->cfg, "shoald/control", h->control);
-    shoal_config_set (h->cfg, "shoald/monitor", h->monitor);
-    struct {
-        const char *name;
-        zactor_fn *fn;
-    } kinds[] = {
-        {"monitor", shoal_monitor_actor},     {"store", shoal_store_actor},
-        {"scheduler", shoal_scheduler_actor}, {"node.0", shoal_node_actor},
-        {"node.1", shoal_node_actor},         {"control", shoal_control_actor}};
-    for (int i = 0; i < 6; i++) {
-        if (i >= 3 && i < 5 && i - 3 >= nodes) {
-            continue;
-        }
-        shoal_actor_args_t args = {kinds[i].name, h->bus, h->clock,
-                                   h->cfg,        false,  NULL};
-        h->actors[h->nactors] = shoal_actor_start (kinds[i].fn, &args, NULL);
-        if (!h->actors[h->nactors]) {
-            return false;
-        }
-        h->nactors++;
-    }
-    h->client = shoal_port_new_client (h->control, "test", &h->clock);
-    h->prober = shoal_port_new (h->bus, "prober", &h->clock);
-    return h->client && h->prober;
+    return host_start_again (h, nodes);
 }
 
 SHOAL_TEST (waiting_jobs_and_batches_survive_a_restart)
@@ -537,14 +445,14 @@ SHOAL_TEST (waiting_jobs_and_batches_survive_a_restart)
     CHECK_EQ (s_batch (h, jobs, 2, bid, ids, &code), SHOAL_M_OK);
     c.after = bid;
     CHECK (s_submit_ok (h, &c, on_batch));
-    CHECK_EQ (s_count (h, "waiting"), 2);
+    CHECK_EQ (host_stat (h, "jobs", "waiting"), 2);
     /* restart, with the meta counts cut to the old 7-state size */
     CHECK (s_restart (h, 1, true));
-    CHECK_EQ (s_count (h, "succeeded"), 1); /* old counts kept */
-    CHECK_EQ (s_count (h, "waiting"), 0);   /* new state starts at 0 */
+    CHECK_EQ (host_stat (h, "jobs", "succeeded"), 1); /* old counts kept */
+    CHECK_EQ (host_stat (h, "jobs", "waiting"), 0); /* new state starts at 0 */
     CHECK (host_state_is (h, child, "waiting"));
     CHECK (host_state_is (h, on_batch, "waiting"));
-    CHECK (s_batch_state_is (h, bid, "running"));
+    CHECK (host_view_is (h, bid, "batch", "running"));
     /* and a plain restart */
     CHECK (s_restart (h, 1, false));
     CHECK (host_state_is (h, child, "waiting"));
@@ -555,7 +463,7 @@ SHOAL_TEST (waiting_jobs_and_batches_survive_a_restart)
     CHECK (host_await_state (h, ids[0], "succeeded"));
     CHECK (host_await_state (h, ids[1], "succeeded"));
     CHECK (host_await_state (h, on_batch, "succeeded"));
-    CHECK (s_batch_state_is (h, bid, "succeeded"));
+    CHECK (host_view_is (h, bid, "batch", "succeeded"));
     host_destroy (&h);
 }
 

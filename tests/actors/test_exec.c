@@ -65,23 +65,44 @@ s_write_file (const char *path, const char *text, mode_t mode)
     return close (fd) == 0 && ok;
 }
 
+/*  Appends the NULL-terminated strings of ap as an array. */
+static void
+s_wr_strv (shoal_wr_t *w, va_list ap)
+{
+    va_list count;
+    va_copy (count, ap);
+    uint32_t n = 0;
+    while (va_arg (count, const char *)) {
+        n++;
+    }
+    va_end (count);
+    shoal_wr_array (w, n);
+    const char *s;
+    while ((s = va_arg (ap, const char *))) {
+        shoal_wr_str (w, s);
+    }
+}
+
 /*  Appends a NULL-terminated list of strings as an array. */
 static void
 s_wr_strs (shoal_wr_t *w, ...)
 {
     va_list ap;
-    uint32_t n = 0;
     va_start (ap, w);
-    while (va_arg (ap, const char *)) {
-        n++;
-    }
+    s_wr_strv (w, ap);
     va_end (ap);
-    shoal_wr_array (w, n);
-    va_start (ap, w);
-    const char *s;
-    while ((s = va_arg (ap, const char *))) {
-        shoal_wr_str (w, s);
-    }
+}
+
+/*  Begins a payload map of 1 + more pairs with argv, a NULL-terminated
+    list of strings; the caller appends the more pairs. */
+static void
+s_argv (shoal_wr_t *w, uint32_t more, ...)
+{
+    shoal_wr_map (w, 1 + more);
+    shoal_wr_str (w, "argv");
+    va_list ap;
+    va_start (ap, more);
+    s_wr_strv (w, ap);
     va_end (ap);
 }
 
@@ -91,9 +112,7 @@ static shoal_wr_t *
 s_sh (const char *script, uint32_t more)
 {
     shoal_wr_t *w = shoal_wr_new ();
-    shoal_wr_map (w, 1 + more);
-    shoal_wr_str (w, "argv");
-    s_wr_strs (w, "sh", "-c", script, NULL);
+    s_argv (w, more, "sh", "-c", script, NULL);
     return w;
 }
 
@@ -226,6 +245,18 @@ s_proc_state (pid_t pid)
     return paren && paren[1] == ' ' ? paren[2] : 0;
 }
 
+/*  Reads the pid a child wrote to path; false if there is none. */
+static bool
+s_read_pid (const char *path, int *pid)
+{
+    FILE *f = fopen (path, "r");
+    bool got = f && fscanf (f, "%d", pid) == 1;
+    if (f) {
+        fclose (f);
+    }
+    return got;
+}
+
 /*  Waits (bounded) until process pid has died: a pidfd turns readable at
     its exit, zombie or not. True if it is dead. Where pidfds are missing
     (valgrind 3.19) it falls back to looking at /proc every 10 ms. */
@@ -335,9 +366,7 @@ SHOAL_TEST (stdin_fed_to_cat)
 {
     run_t run = {0};
     shoal_wr_t *pl = shoal_wr_new ();
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "cat", NULL);
+    s_argv (pl, 1, "cat", NULL);
     shoal_wr_kv_bin (pl, "stdin", "hello\0world", 11);
     CHECK_EQ (s_run (&run, pl), SHOAL_EXEC_OK);
     const char *s;
@@ -354,9 +383,7 @@ SHOAL_TEST (stdin_fed_to_cat)
         text[i] = (char) ('a' + i % 26);
     }
     shoal_wr_reset (pl);
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "cat", NULL);
+    s_argv (pl, 1, "cat", NULL);
     shoal_wr_kv_strn (pl, "stdin", text, big);
     shoal_exec_opts_t opts = shoal_exec_opts_default ();
     opts.out_cap = big;
@@ -381,9 +408,7 @@ SHOAL_TEST (stdin_refused_by_child)
     CHECK (text);
     memset (text, 'z', big);
     shoal_wr_t *pl = shoal_wr_new ();
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "head", "-c", "10", NULL);
+    s_argv (pl, 1, "head", "-c", "10", NULL);
     shoal_wr_kv_bin (pl, "stdin", text, big);
     free (text);
     CHECK_EQ (s_run (&run, pl), SHOAL_EXEC_OK);
@@ -426,9 +451,7 @@ SHOAL_TEST (path_lookup_uses_child_path)
     CHECK (s_write_file (tool, "#!/bin/sh\necho found \"$0\"\n", 0755));
     run_t run = {0};
     shoal_wr_t *pl = shoal_wr_new ();
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "shoal-t-tool", NULL);
+    s_argv (pl, 1, "shoal-t-tool", NULL);
     shoal_wr_str (pl, "env");
     shoal_wr_map (pl, 1);
     shoal_wr_kv_str (pl, "PATH", dir);
@@ -452,9 +475,7 @@ SHOAL_TEST (cwd_honoured)
     run_t run = {0};
     /* A relative argv[0] is relative to cwd. */
     shoal_wr_t *pl = shoal_wr_new ();
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "./local.sh", NULL);
+    s_argv (pl, 1, "./local.sh", NULL);
     shoal_wr_kv_str (pl, "cwd", dir);
     shoal_exec_outcome_t out = s_run (&run, pl);
     char want[PATH_MAX + 2], buf[PATH_MAX + 2];
@@ -465,9 +486,7 @@ SHOAL_TEST (cwd_honoured)
 
     /* A missing folder fails before anything runs; a result is kept. */
     shoal_wr_reset (pl);
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "pwd", NULL);
+    s_argv (pl, 1, "pwd", NULL);
     shoal_wr_kv_str (pl, "cwd", dir);
     CHECK_EQ (s_run (&run, pl), SHOAL_EXEC_FAILED);
     snprintf (want, sizeof want,
@@ -550,9 +569,7 @@ SHOAL_TEST (timeout_kills_child)
 {
     run_t run = {0};
     shoal_wr_t *pl = shoal_wr_new ();
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "sleep", "30", NULL);
+    s_argv (pl, 1, "sleep", "30", NULL);
     shoal_wr_kv_uint (pl, "timeout_ms", 200);
     CHECK_EQ (s_run (&run, pl), SHOAL_EXEC_FAILED);
     CHECK_STR (run.er, "timed out after 200 ms");
@@ -563,9 +580,7 @@ SHOAL_TEST (timeout_kills_child)
 
     /* The caller's default applies when the payload has none. */
     shoal_wr_reset (pl);
-    shoal_wr_map (pl, 1);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "sleep", "30", NULL);
+    s_argv (pl, 0, "sleep", "30", NULL);
     shoal_exec_opts_t opts = shoal_exec_opts_default ();
     opts.default_timeout_ms = 100;
     CHECK_EQ (s_run_opts (&run, pl, &opts, NULL, NULL), SHOAL_EXEC_FAILED);
@@ -573,9 +588,7 @@ SHOAL_TEST (timeout_kills_child)
 
     /* The caller's cap wins over a longer (or no) timeout. */
     shoal_wr_reset (pl);
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "sleep", "30", NULL);
+    s_argv (pl, 1, "sleep", "30", NULL);
     shoal_wr_kv_uint (pl, "timeout_ms", 3000000);
     opts.max_timeout_ms = 150;
     CHECK_EQ (s_run_opts (&run, pl, &opts, NULL, NULL), SHOAL_EXEC_FAILED);
@@ -594,12 +607,8 @@ SHOAL_TEST (timeout_kills_grandchild)
     shoal_wr_t *pl = s_sh (script, 1);
     shoal_wr_kv_uint (pl, "timeout_ms", 200);
     shoal_exec_outcome_t out = s_run (&run, pl);
-    FILE *f = fopen (pidfile, "r");
     int pid = 0;
-    bool got = f && fscanf (f, "%d", &pid) == 1;
-    if (f) {
-        fclose (f);
-    }
+    bool got = s_read_pid (pidfile, &pid);
     s_rmtree (dir);
     CHECK_EQ (out, SHOAL_EXEC_FAILED);
     CHECK_STR (run.er, "timed out after 200 ms");
@@ -637,12 +646,8 @@ SHOAL_TEST (leftovers_killed_at_exit)
     shoal_wr_t *pl = s_sh (script, 1);
     shoal_wr_kv_uint (pl, "timeout_ms", GUARD_MS);
     shoal_exec_outcome_t out = s_run (&run, pl);
-    FILE *f = fopen (pidfile, "r");
     int pid = 0;
-    bool got = f && fscanf (f, "%d", &pid) == 1;
-    if (f) {
-        fclose (f);
-    }
+    bool got = s_read_pid (pidfile, &pid);
     s_rmtree (dir);
     CHECK_EQ (out, SHOAL_EXEC_OK);
     char buf[64];
@@ -765,9 +770,7 @@ SHOAL_TEST (message_waiting_before_start)
     zstr_send (tx, "$TERM");
     run_t run = {0};
     shoal_wr_t *pl = shoal_wr_new ();
-    shoal_wr_map (pl, 1);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "sleep", "30", NULL);
+    s_argv (pl, 0, "sleep", "30", NULL);
     zsock_t *cancel = zsock_new_pair ("@inproc://exec-early-cancel");
     CHECK_EQ (s_run_opts (&run, pl, NULL, rx, cancel), SHOAL_EXEC_INTERRUPTED);
     char *msg = zstr_recv (rx);
@@ -786,9 +789,7 @@ SHOAL_TEST (missing_executable)
 {
     run_t run = {0};
     shoal_wr_t *pl = shoal_wr_new ();
-    shoal_wr_map (pl, 1);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "shoal-no-such-program", "x", NULL);
+    s_argv (pl, 0, "shoal-no-such-program", "x", NULL);
     CHECK_EQ (s_run (&run, pl), SHOAL_EXEC_FAILED);
     CHECK_STR (run.er, "cannot execute 'shoal-no-such-program': No such "
                        "file or directory");
@@ -797,9 +798,7 @@ SHOAL_TEST (missing_executable)
     CHECK_EQ (s_exit_code (&run), -1);
 
     shoal_wr_reset (pl);
-    shoal_wr_map (pl, 1);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "/nonexistent/prog", NULL);
+    s_argv (pl, 0, "/nonexistent/prog", NULL);
     CHECK_EQ (s_run (&run, pl), SHOAL_EXEC_FAILED);
     CHECK_STR (run.er,
                "cannot execute '/nonexistent/prog': No such file or directory");
@@ -810,9 +809,7 @@ SHOAL_TEST (missing_executable)
     snprintf (file, sizeof file, "%s/plain", dir);
     CHECK (s_write_file (file, "#!/bin/sh\necho no\n", 0644));
     shoal_wr_reset (pl);
-    shoal_wr_map (pl, 1);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, file, NULL);
+    s_argv (pl, 0, file, NULL);
     shoal_exec_outcome_t out = s_run (&run, pl);
     char want[256];
     snprintf (want, sizeof want, "cannot execute '%s': Permission denied",
@@ -868,9 +865,7 @@ SHOAL_TEST (malformed_payloads)
     shoal_wr_strn (pl, "l\0s", 3);
     CHECK_REFUSED (pl, "exec payload: argv[0] contains a NUL byte");
 
-    shoal_wr_map (pl, 1);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "", NULL);
+    s_argv (pl, 0, "", NULL);
     CHECK_REFUSED (pl, "exec payload: argv[0] must not be empty");
 
     shoal_wr_map (pl, 1);
@@ -886,76 +881,56 @@ SHOAL_TEST (malformed_payloads)
         "exec payload: env key 'A=B' is invalid (empty, '=' or NUL)",
         "exec payload: env key '' is invalid (empty, '=' or NUL)"};
     for (int i = 0; i < 2; i++) {
-        shoal_wr_map (pl, 2);
-        shoal_wr_str (pl, "argv");
-        s_wr_strs (pl, "true", NULL);
+        s_argv (pl, 1, "true", NULL);
         shoal_wr_str (pl, "env");
         shoal_wr_map (pl, 1);
         shoal_wr_kv_str (pl, bad_keys[i], "x");
         CHECK_REFUSED (pl, bad_words[i]);
     }
 
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "true", NULL);
+    s_argv (pl, 1, "true", NULL);
     shoal_wr_str (pl, "env");
     shoal_wr_map (pl, 1);
     shoal_wr_kv_uint (pl, "X", 3);
     CHECK_REFUSED (pl, "exec payload: env value of 'X' must be a string "
                        "without NUL, or nil");
 
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "true", NULL);
+    s_argv (pl, 1, "true", NULL);
     shoal_wr_str (pl, "env");
     shoal_wr_map (pl, 2);
     shoal_wr_kv_str (pl, "X", "1");
     shoal_wr_kv_str (pl, "X", "2");
     CHECK_REFUSED (pl, "exec payload: env key 'X' is repeated");
 
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "true", NULL);
+    s_argv (pl, 1, "true", NULL);
     shoal_wr_str (pl, "env");
     s_wr_strs (pl, "X=1", NULL);
     CHECK_REFUSED (pl, "exec payload: env must be a map of strings");
 
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "true", NULL);
+    s_argv (pl, 1, "true", NULL);
     shoal_wr_kv_uint (pl, "cwd", 5);
     CHECK_REFUSED (pl, "exec payload: cwd must be a string");
 
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "true", NULL);
+    s_argv (pl, 1, "true", NULL);
     shoal_wr_kv_uint (pl, "stdin", 5);
     CHECK_REFUSED (pl, "exec payload: stdin must be a string or bin");
 
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "true", NULL);
+    s_argv (pl, 1, "true", NULL);
     shoal_wr_kv_uint (pl, "timeout_ms", 0);
     CHECK_REFUSED (pl, "exec payload: timeout_ms must be an integer "
                        "1..4294967295");
 
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "true", NULL);
+    s_argv (pl, 1, "true", NULL);
     shoal_wr_str (pl, "timeout_ms");
     shoal_wr_int (pl, -5);
     CHECK_REFUSED (pl, "exec payload: timeout_ms must be an integer "
                        "1..4294967295");
 
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "true", NULL);
+    s_argv (pl, 1, "true", NULL);
     shoal_wr_kv_uint (pl, "timeout", 10);
     CHECK_REFUSED (pl, "exec payload: unknown field 'timeout'");
 
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "true", NULL);
+    s_argv (pl, 1, "true", NULL);
     shoal_wr_str (pl, "argv");
     s_wr_strs (pl, "false", NULL);
     CHECK_REFUSED (pl, "exec payload: field 'argv' is repeated");
@@ -973,9 +948,7 @@ SHOAL_TEST (malformed_payloads)
     /* Over the string limit. */
     char *huge = calloc (1, SHOAL_STR_MAX + 1);
     CHECK (huge);
-    shoal_wr_map (pl, 2);
-    shoal_wr_str (pl, "argv");
-    s_wr_strs (pl, "cat", NULL);
+    s_argv (pl, 1, "cat", NULL);
     shoal_wr_kv_bin (pl, "stdin", huge, SHOAL_STR_MAX + 1);
     free (huge);
     CHECK_REFUSED (pl, "exec payload: too large (a string at most 524288 "

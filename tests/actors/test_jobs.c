@@ -42,27 +42,7 @@ s_submit (host_t *h, const s_job_t *j, char id_out[SHOAL_ID_TEXT],
         shoal_wr_kv_str (w, "message", "boom");
         shoal_wr_kv_str (w, "class", j->fail_class);
     }
-    shoal_in_t in;
-    if (!host_call (h, &id, &in)) {
-        return false;
-    }
-    bool ok = in.hdr.type == SHOAL_M_OK &&
-              shoal_map_strcpy (in.body, in.body_len, "id", id_out,
-                                SHOAL_ID_TEXT) == SHOAL_OK;
-    if (existing) {
-        *existing = false;
-        shoal_map_bool (in.body, in.body_len, "existing", existing);
-    }
-    shoal_in_close (&in);
-    return ok;
-}
-
-static uint64_t
-s_num (host_t *h, const char *jid, const char *field)
-{
-    uint64_t n = 0;
-    host_job_field (h, jid, field, NULL, 0, &n);
-    return n;
+    return host_submitted (h, &id, id_out, existing);
 }
 
 SHOAL_TEST (delayed_job_waits_for_its_time)
@@ -79,7 +59,7 @@ SHOAL_TEST (delayed_job_waits_for_its_time)
     host_advance (h, 2000);
     CHECK (host_poke (h));
     CHECK (host_await_state (h, id, "succeeded"));
-    CHECK_EQ (s_num (h, id, "attempt"), 1);
+    CHECK_EQ (host_job_num (h, id, "attempt"), 1);
     host_destroy (&h);
 }
 
@@ -93,22 +73,22 @@ SHOAL_TEST (retries_back_off_then_dead_letter)
                  .fail_class = "transient"};
     CHECK (s_submit (h, &j, id, NULL));
     CHECK (host_await_state (h, id, "scheduled"));
-    CHECK_EQ (s_num (h, id, "attempt"), 1);
+    CHECK_EQ (host_job_num (h, id, "attempt"), 1);
     /* not before the backoff */
     host_advance (h, 9000);
     CHECK (host_poke (h));
     CHECK (host_state_is (h, id, "scheduled"));
     host_advance (h, 1000);
     CHECK (host_poke (h));
-    for (int i = 0; i < 10000 && s_num (h, id, "attempt") < 2; i++) {
+    for (int i = 0; i < 10000 && host_job_num (h, id, "attempt") < 2; i++) {
         host_poke (h);
     }
     CHECK (host_await_state (h, id, "scheduled"));
-    CHECK_EQ (s_num (h, id, "attempt"), 2);
+    CHECK_EQ (host_job_num (h, id, "attempt"), 2);
     host_advance (h, 10000);
     CHECK (host_poke (h));
     CHECK (host_await_state (h, id, "dead"));
-    CHECK_EQ (s_num (h, id, "attempt"), 3);
+    CHECK_EQ (host_job_num (h, id, "attempt"), 3);
     char cls[32];
     CHECK (host_job_field (h, id, "error_class", cls, sizeof cls, NULL));
     CHECK_STR (cls, "transient");
@@ -125,17 +105,18 @@ SHOAL_TEST (excluded_class_is_not_retried)
                  .fail_class = "fatal"};
     CHECK (s_submit (h, &j, id, NULL));
     CHECK (host_await_state (h, id, "dead"));
-    CHECK_EQ (s_num (h, id, "attempt"), 1);
+    CHECK_EQ (host_job_num (h, id, "attempt"), 1);
     host_destroy (&h);
 }
 
+/*  Jobs LIST gives for one filter (key: "state", "queue"...). */
 static uint32_t
-s_list_count (host_t *h, const char *state)
+s_list (host_t *h, const char *key, const char *value)
 {
     shoal_id_t id;
     shoal_wr_t *w = host_begin (h, SHOAL_M_LIST, &id);
     shoal_wr_map (w, 1);
-    shoal_wr_kv_str (w, "state", state);
+    shoal_wr_kv_str (w, key, value);
     shoal_in_t in;
     uint32_t n = UINT32_MAX;
     shoal_rd_t rd;
@@ -149,27 +130,6 @@ s_list_count (host_t *h, const char *state)
     return n;
 }
 
-static uint64_t
-s_dlq (host_t *h, const char *op, const char *jid, uint32_t *reply_type)
-{
-    shoal_id_t id;
-    shoal_wr_t *w = host_begin (h, SHOAL_M_DLQ, &id);
-    shoal_wr_map (w, 1 + (jid != NULL));
-    shoal_wr_kv_str (w, "op", op);
-    if (jid) {
-        shoal_wr_kv_str (w, "id", jid);
-    }
-    shoal_in_t in;
-    uint64_t purged = 0;
-    *reply_type = 0;
-    if (host_call (h, &id, &in)) {
-        *reply_type = in.hdr.type;
-        shoal_map_uint (in.body, in.body_len, "purged", &purged);
-        shoal_in_close (&in);
-    }
-    return purged;
-}
-
 SHOAL_TEST (dead_letter_queue_list_retry_purge)
 {
     host_t *h = host_new (1, NULL);
@@ -180,25 +140,25 @@ SHOAL_TEST (dead_letter_queue_list_retry_purge)
     CHECK (s_submit (h, &j, b, NULL));
     CHECK (host_await_state (h, a, "dead"));
     CHECK (host_await_state (h, b, "dead"));
-    CHECK_EQ (s_list_count (h, "dead"), 2);
+    CHECK_EQ (s_list (h, "state", "dead"), 2);
     uint32_t type;
     /* retry from the DLQ: runs again with fresh attempts, dies again */
-    s_dlq (h, "retry", a, &type);
+    host_dlq (h, "retry", a, &type);
     CHECK_EQ (type, SHOAL_M_OK);
     CHECK (host_await_state (h, a, "dead"));
-    CHECK_EQ (s_num (h, a, "attempt"), 1);
+    CHECK_EQ (host_job_num (h, a, "attempt"), 1);
     /* a job that is not dead cannot be retried from the DLQ */
     char c[SHOAL_ID_TEXT];
     s_job_t ok = {.type = "noop"};
     CHECK (s_submit (h, &ok, c, NULL));
     CHECK (host_await_state (h, c, "succeeded"));
-    s_dlq (h, "retry", c, &type);
+    host_dlq (h, "retry", c, &type);
     CHECK_EQ (type, SHOAL_M_ERROR);
     /* purge one, then all */
-    CHECK_EQ (s_dlq (h, "purge", a, &type), 1);
+    CHECK_EQ (host_dlq (h, "purge", a, &type), 1);
     CHECK (!host_state_is (h, a, "dead")); /* gone */
-    CHECK_EQ (s_dlq (h, "purge", NULL, &type), 1);
-    CHECK_EQ (s_list_count (h, "dead"), 0);
+    CHECK_EQ (host_dlq (h, "purge", NULL, &type), 1);
+    CHECK_EQ (s_list (h, "state", "dead"), 0);
     CHECK (host_state_is (h, c, "succeeded")); /* untouched */
     host_destroy (&h);
 }
@@ -221,83 +181,8 @@ SHOAL_TEST (idempotency_key_returns_the_first_job)
     CHECK (strcmp (a, c) != 0);
     CHECK (host_await_state (h, a, "succeeded"));
     CHECK (host_await_state (h, c, "succeeded"));
-    CHECK_EQ (s_list_count (h, "succeeded"), 2);
+    CHECK_EQ (s_list (h, "state", "succeeded"), 2);
     host_destroy (&h);
-}
-
-/*  A test-driven executor: joins the bus, takes RUNs, answers when told. */
-typedef struct {
-    shoal_port_t *port;
-} s_fake_node_t;
-
-static bool
-s_fake_node_join (host_t *h, s_fake_node_t *n)
-{
-    n->port = shoal_port_new (h->bus, "node.fake", &h->clock);
-    if (!n->port) {
-        return false;
-    }
-    shoal_wr_t *w =
-        shoal_port_begin (n->port, SHOAL_M_CREDIT, "scheduler", NULL);
-    shoal_wr_map (w, 3);
-    shoal_wr_kv_uint (w, "capacity", 4);
-    shoal_wr_kv_uint (w, "busy", 0);
-    shoal_wr_kv_bool (w, "boot", true);
-    return shoal_port_send (n->port) == SHOAL_OK;
-}
-
-/*  Waits for a RUN; returns its epoch. */
-static uint64_t
-s_fake_node_run (s_fake_node_t *n, shoal_id_t *job)
-{
-    shoal_in_t in;
-    uint64_t epoch = 0;
-    while (host_recv (n->port, NULL, &in)) {
-        bool run = in.hdr.type == SHOAL_M_RUN;
-        if (run) {
-            const uint8_t *idp;
-            uint32_t len;
-            shoal_map_uint (in.body, in.body_len, "e", &epoch);
-            if (shoal_map_bin (in.body, in.body_len, "id", &idp, &len) ==
-                SHOAL_OK) {
-                memcpy (job->b, idp, 16);
-            }
-        }
-        shoal_in_close (&in);
-        if (run) {
-            break;
-        }
-    }
-    return epoch;
-}
-
-static void
-s_fake_node_result (s_fake_node_t *n, const shoal_id_t *job, uint64_t epoch,
-                    bool ok)
-{
-    shoal_wr_t *w = shoal_port_begin (n->port, SHOAL_M_RESULT, "store", NULL);
-    shoal_wr_map (w, 1);
-    shoal_wr_str (w, "items");
-    shoal_wr_array (w, 1);
-    shoal_wr_map (w, 3);
-    shoal_wr_kv_bin (w, "id", job->b, 16);
-    shoal_wr_kv_uint (w, "e", epoch);
-    shoal_wr_kv_bool (w, "ok", ok);
-    shoal_port_send (n->port);
-}
-
-static uint64_t
-s_stale_results (host_t *h)
-{
-    shoal_id_t id;
-    shoal_wr_map (host_begin (h, SHOAL_M_STATS, &id), 0);
-    shoal_in_t in;
-    uint64_t n = UINT64_MAX;
-    if (host_call (h, &id, &in)) {
-        shoal_map_uint (in.body, in.body_len, "stale_results", &n);
-        shoal_in_close (&in);
-    }
-    return n;
 }
 
 SHOAL_TEST (expired_lease_is_retried_and_late_result_fenced)
@@ -305,13 +190,13 @@ SHOAL_TEST (expired_lease_is_retried_and_late_result_fenced)
     const char *kv[] = {"store/lease=5000", "store/lease_grace=0", NULL};
     host_t *h = host_new (0, kv);
     CHECK (h);
-    s_fake_node_t n;
-    CHECK (s_fake_node_join (h, &n));
+    shoal_port_t *n = host_node_join (h, "node.fake", 4);
+    CHECK (n);
     char jid[SHOAL_ID_TEXT];
     s_job_t j = {.type = "anything", .retry = "fixed:max=3,delay=1s"};
     CHECK (s_submit (h, &j, jid, NULL));
     shoal_id_t job;
-    uint64_t e1 = s_fake_node_run (&n, &job);
+    uint64_t e1 = host_node_run (n, &job);
     CHECK_EQ (e1, 1);
     /* the executor goes quiet; the lease runs out */
     host_advance (h, 4999);
@@ -326,17 +211,17 @@ SHOAL_TEST (expired_lease_is_retried_and_late_result_fenced)
     /* backoff, then a second lease with a new epoch */
     host_advance (h, 1000);
     CHECK (host_poke (h));
-    uint64_t e2 = s_fake_node_run (&n, &job);
+    uint64_t e2 = host_node_run (n, &job);
     CHECK_EQ (e2, 2);
     /* the first run's late answer is refused and counted */
-    s_fake_node_result (&n, &job, e1, true);
+    host_node_result (n, &job, e1, true);
     CHECK (host_poke (h));
-    CHECK_EQ (s_stale_results (h), 1);
+    CHECK_EQ (host_stat (h, NULL, "stale_results"), 1);
     CHECK (host_state_is (h, jid, "leased"));
-    s_fake_node_result (&n, &job, e2, true);
+    host_node_result (n, &job, e2, true);
     CHECK (host_await_state (h, jid, "succeeded"));
-    CHECK_EQ (s_num (h, jid, "attempt"), 2);
-    shoal_port_destroy (&n.port);
+    CHECK_EQ (host_job_num (h, jid, "attempt"), 2);
+    shoal_port_destroy (&n);
     host_destroy (&h);
 }
 
@@ -355,11 +240,7 @@ SHOAL_TEST (timeout_fails_the_run_with_class_timeout)
     shoal_wr_str (w, "payload");
     shoal_wr_map (w, 1);
     shoal_wr_kv_uint (w, "ms", 600000);
-    shoal_in_t in;
-    CHECK (host_call (h, &rid, &in));
-    CHECK (shoal_map_strcpy (in.body, in.body_len, "id", id, sizeof id) ==
-           SHOAL_OK);
-    shoal_in_close (&in);
+    CHECK (host_submitted (h, &rid, id, NULL));
     CHECK (host_await_state (h, id, "dead"));
     char cls[32];
     CHECK (host_job_field (h, id, "error_class", cls, sizeof cls, NULL));
@@ -388,13 +269,7 @@ s_queue_op (host_t *h, const char *op, const char *queue, int64_t limit,
     if (burst >= 0) {
         shoal_wr_kv_uint (w, "burst", (uint64_t) burst);
     }
-    shoal_in_t in;
-    if (!host_call (h, &id, &in)) {
-        return false;
-    }
-    bool ok = in.hdr.type == SHOAL_M_OK;
-    shoal_in_close (&in);
-    return ok;
+    return host_call_type (h, &id) == SHOAL_M_OK;
 }
 
 static bool
@@ -406,24 +281,7 @@ s_submit_q (host_t *h, const char *type, const char *queue,
     shoal_wr_map (w, 2);
     shoal_wr_kv_str (w, "type", type);
     shoal_wr_kv_str (w, "queue", queue);
-    shoal_in_t in;
-    if (!host_call (h, &id, &in)) {
-        return false;
-    }
-    bool ok = shoal_map_strcpy (in.body, in.body_len, "id", id_out,
-                                SHOAL_ID_TEXT) == SHOAL_OK;
-    shoal_in_close (&in);
-    return ok;
-}
-
-/*  Pokes store and scheduler until nothing changes: every effect of the
-    last clock step has happened. */
-static void
-s_settle (host_t *h)
-{
-    for (int i = 0; i < 5; i++) {
-        host_poke (h);
-    }
+    return host_submitted (h, &id, id_out, NULL);
 }
 
 SHOAL_TEST (paused_queue_holds_its_jobs_until_resumed)
@@ -435,14 +293,14 @@ SHOAL_TEST (paused_queue_holds_its_jobs_until_resumed)
     CHECK (s_submit_q (h, "noop", "mail", a));
     CHECK (s_submit_q (h, "noop", "other", b));
     CHECK (host_await_state (h, b, "succeeded")); /* other queues run */
-    s_settle (h);
+    host_settle (h);
     CHECK (host_state_is (h, a, "enqueued"));
     CHECK (s_queue_op (h, "resume", "mail", -1, NULL, -1));
     CHECK (host_await_state (h, a, "succeeded"));
     /* the whole host */
     CHECK (s_queue_op (h, "pause", NULL, -1, NULL, -1));
     CHECK (s_submit_q (h, "noop", "other", b));
-    s_settle (h);
+    host_settle (h);
     CHECK (host_state_is (h, b, "enqueued"));
     CHECK (s_queue_op (h, "resume", NULL, -1, NULL, -1));
     CHECK (host_await_state (h, b, "succeeded"));
@@ -453,47 +311,29 @@ SHOAL_TEST (concurrency_limit_holds_across_executors)
 {
     host_t *h = host_new (0, NULL);
     CHECK (h);
-    s_fake_node_t n;
-    CHECK (s_fake_node_join (h, &n)); /* 4 slots */
+    shoal_port_t *n = host_node_join (h, "node.fake", 4);
+    CHECK (n); /* 4 slots */
     CHECK (s_queue_op (h, "set", "one", 1, NULL, -1));
     char a[SHOAL_ID_TEXT], b[SHOAL_ID_TEXT];
     CHECK (s_submit_q (h, "x", "one", a));
     CHECK (s_submit_q (h, "x", "one", b));
     shoal_id_t job;
-    uint64_t e = s_fake_node_run (&n, &job);
+    uint64_t e = host_node_run (n, &job);
     CHECK_EQ (e, 1);
-    s_settle (h);
+    host_settle (h);
     /* one leased, the other waits although the executor has room */
     int leased =
         host_state_is (h, a, "leased") + host_state_is (h, b, "leased");
     CHECK_EQ (leased, 1);
-    s_fake_node_result (&n, &job, e, true);
+    host_node_result (n, &job, e, true);
     shoal_id_t job2;
-    CHECK_EQ (s_fake_node_run (&n, &job2), 1);
+    CHECK_EQ (host_node_run (n, &job2), 1);
     CHECK (memcmp (&job, &job2, 16) != 0);
-    s_fake_node_result (&n, &job2, 1, true);
+    host_node_result (n, &job2, 1, true);
     CHECK (host_await_state (h, a, "succeeded"));
     CHECK (host_await_state (h, b, "succeeded"));
-    shoal_port_destroy (&n.port);
+    shoal_port_destroy (&n);
     host_destroy (&h);
-}
-
-/*  Pings the scheduler: it re-runs dispatch (rate limits on the clock). */
-static void
-s_poke_scheduler (host_t *h)
-{
-    shoal_hdr_t hdr;
-    memset (&hdr, 0, sizeof hdr);
-    hdr.type = SHOAL_M_PING;
-    strcpy (hdr.to, "scheduler");
-    shoal_port_new_id (h->prober, &hdr.id);
-    shoal_id_t id = hdr.id;
-    shoal_wr_map (shoal_port_begin_hdr (h->prober, &hdr), 0);
-    shoal_port_send (h->prober);
-    shoal_in_t in;
-    if (host_recv (h->prober, &id, &in)) {
-        shoal_in_close (&in);
-    }
 }
 
 SHOAL_TEST (rate_limit_spaces_starts_on_the_clock)
@@ -506,16 +346,16 @@ SHOAL_TEST (rate_limit_spaces_starts_on_the_clock)
         CHECK (s_submit_q (h, "noop", "slow", ids[i]));
     }
     CHECK (host_await_state (h, ids[0], "succeeded"));
-    s_settle (h);
-    s_poke_scheduler (h);
+    host_settle (h);
+    host_ping (h, "scheduler");
     CHECK (host_state_is (h, ids[1], "enqueued")); /* within the minute */
     host_advance (h, 60000);
-    s_poke_scheduler (h);
+    host_ping (h, "scheduler");
     CHECK (host_await_state (h, ids[1], "succeeded"));
-    s_poke_scheduler (h);
+    host_ping (h, "scheduler");
     CHECK (host_state_is (h, ids[2], "enqueued"));
     host_advance (h, 60000);
-    s_poke_scheduler (h);
+    host_ping (h, "scheduler");
     CHECK (host_await_state (h, ids[2], "succeeded"));
     host_destroy (&h);
 }
@@ -531,33 +371,7 @@ s_schedule_add (host_t *h, const char *name, const char *cron)
     shoal_wr_kv_str (w, "cron", cron);
     shoal_wr_kv_str (w, "type", "noop");
     shoal_wr_kv_str (w, "queue", "cron");
-    shoal_in_t in;
-    if (!host_call (h, &id, &in)) {
-        return false;
-    }
-    bool ok = in.hdr.type == SHOAL_M_OK;
-    shoal_in_close (&in);
-    return ok;
-}
-
-/*  Jobs in queue "cron", any state. */
-static uint32_t
-s_cron_jobs (host_t *h)
-{
-    shoal_id_t id;
-    shoal_wr_t *w = host_begin (h, SHOAL_M_LIST, &id);
-    shoal_wr_map (w, 1);
-    shoal_wr_kv_str (w, "queue", "cron");
-    shoal_in_t in;
-    uint32_t n = UINT32_MAX;
-    shoal_rd_t rd;
-    if (host_call (h, &id, &in)) {
-        if (shoal_map_array (in.body, in.body_len, "jobs", &rd, &n)) {
-            n = UINT32_MAX;
-        }
-        shoal_in_close (&in);
-    }
-    return n;
+    return host_call_type (h, &id) == SHOAL_M_OK;
 }
 
 SHOAL_TEST (cron_schedule_fires_and_coalesces_missed_runs)
@@ -567,20 +381,20 @@ SHOAL_TEST (cron_schedule_fires_and_coalesces_missed_runs)
     /* the fake clock starts on a whole hour: 1800000000 s is 08:00 UTC */
     CHECK (s_schedule_add (h, "every5", "*/5 * * * *"));
     CHECK (host_poke (h));
-    CHECK_EQ (s_cron_jobs (h), 0);
+    CHECK_EQ (s_list (h, "queue", "cron"), 0);
     host_advance (h, 5 * 60 * 1000 - 1);
     CHECK (host_poke (h));
-    CHECK_EQ (s_cron_jobs (h), 0);
+    CHECK_EQ (s_list (h, "queue", "cron"), 0);
     host_advance (h, 1);
     CHECK (host_poke (h));
-    CHECK_EQ (s_cron_jobs (h), 1);
+    CHECK_EQ (s_list (h, "queue", "cron"), 1);
     /* an hour passes without a pass (the host was down): one run, not 12 */
     host_advance (h, 60 * 60 * 1000);
     CHECK (host_poke (h));
-    CHECK_EQ (s_cron_jobs (h), 2);
+    CHECK_EQ (s_list (h, "queue", "cron"), 2);
     host_advance (h, 5 * 60 * 1000);
     CHECK (host_poke (h));
-    CHECK_EQ (s_cron_jobs (h), 3);
+    CHECK_EQ (s_list (h, "queue", "cron"), 3);
     /* bad expressions are refused with a reason */
     CHECK (!s_schedule_add (h, "bad", "61 * * * *"));
     host_destroy (&h);
@@ -596,21 +410,18 @@ SHOAL_TEST (queue_default_retry_applies_to_jobs_without_one)
     shoal_wr_kv_str (w, "op", "set");
     shoal_wr_kv_str (w, "queue", "flaky");
     shoal_wr_kv_str (w, "retry", "fixed:max=2,delay=1s");
-    shoal_in_t in;
-    CHECK (host_call (h, &rid, &in));
-    CHECK_EQ (in.hdr.type, SHOAL_M_OK);
-    shoal_in_close (&in);
+    CHECK_EQ (host_call_type (h, &rid), SHOAL_M_OK);
     char id[SHOAL_ID_TEXT];
     CHECK (s_submit_q (h, "fail", "flaky", id));
     CHECK (host_await_state (h, id, "scheduled")); /* the default applied */
     host_advance (h, 1000);
     CHECK (host_poke (h));
     CHECK (host_await_state (h, id, "dead"));
-    CHECK_EQ (s_num (h, id, "attempt"), 2);
+    CHECK_EQ (host_job_num (h, id, "attempt"), 2);
     /* another queue: no default, one attempt */
     CHECK (s_submit_q (h, "fail", "plain", id));
     CHECK (host_await_state (h, id, "dead"));
-    CHECK_EQ (s_num (h, id, "attempt"), 1);
+    CHECK_EQ (host_job_num (h, id, "attempt"), 1);
     host_destroy (&h);
 }
 
@@ -653,13 +464,7 @@ s_queue_keep (host_t *h, const char *queue, uint64_t keep)
     shoal_wr_kv_str (w, "op", "set");
     shoal_wr_kv_str (w, "queue", queue);
     shoal_wr_kv_uint (w, "keep", keep);
-    shoal_in_t in;
-    if (!host_call (h, &id, &in)) {
-        return false;
-    }
-    bool ok = in.hdr.type == SHOAL_M_OK;
-    shoal_in_close (&in);
-    return ok;
+    return host_call_type (h, &id) == SHOAL_M_OK;
 }
 
 SHOAL_TEST (retention_by_count_keeps_the_newest_per_queue)
@@ -686,7 +491,7 @@ SHOAL_TEST (retention_by_count_keeps_the_newest_per_queue)
     }
     CHECK (host_state_is (h, dead, "dead"));
     CHECK (host_state_is (h, other, "succeeded"));
-    CHECK_EQ (s_list_count (h, "succeeded"), 4);
+    CHECK_EQ (s_list (h, "state", "succeeded"), 4);
     /* A lower limit prunes at once; 0 removes the limit. */
     CHECK (s_queue_keep (h, "few", 1));
     CHECK (!host_state_is (h, ids[N - 2], "succeeded"));

@@ -25,81 +25,11 @@ s_submit (host_t *h, const char *type, const char *retry, uint32_t timeout_ms,
         shoal_wr_map (w, 1);
         shoal_wr_kv_uint (w, "ms", sleep_ms);
     }
-    shoal_in_t in;
-    if (!host_call (h, &id, &in)) {
-        return false;
-    }
-    bool ok = in.hdr.type == SHOAL_M_OK &&
-              shoal_map_strcpy (in.body, in.body_len, "id", id_out,
-                                SHOAL_ID_TEXT) == SHOAL_OK;
-    shoal_in_close (&in);
-    return ok;
+    return host_submitted (h, &id, id_out, NULL);
 }
 
-static uint64_t
-s_num (host_t *h, const char *jid, const char *field)
-{
-    uint64_t n = 0;
-    host_job_field (h, jid, field, NULL, 0, &n);
-    return n;
-}
-
-static uint64_t
-s_stat (host_t *h, const char *name)
-{
-    shoal_id_t id;
-    shoal_wr_map (host_begin (h, SHOAL_M_STATS, &id), 0);
-    shoal_in_t in;
-    uint64_t n = UINT64_MAX;
-    if (host_call (h, &id, &in)) {
-        shoal_map_uint (in.body, in.body_len, name, &n);
-        shoal_in_close (&in);
-    }
-    return n;
-}
-
-/*  A test-driven executor on the bus. */
-static shoal_port_t *
-s_fake_node (host_t *h, const char *name)
-{
-    shoal_port_t *port = shoal_port_new (h->bus, name, &h->clock);
-    if (!port) {
-        return NULL;
-    }
-    shoal_wr_t *w = shoal_port_begin (port, SHOAL_M_CREDIT, "scheduler", NULL);
-    shoal_wr_map (w, 3);
-    shoal_wr_kv_uint (w, "capacity", 4);
-    shoal_wr_kv_uint (w, "busy", 0);
-    shoal_wr_kv_bool (w, "boot", true);
-    shoal_port_send (port);
-    return port;
-}
-
-/*  Waits for a RUN; returns its epoch (0: none came). */
-static uint64_t
-s_fake_run (shoal_port_t *port, shoal_id_t *job)
-{
-    shoal_in_t in;
-    uint64_t epoch = 0;
-    while (host_recv (port, NULL, &in)) {
-        bool run = in.hdr.type == SHOAL_M_RUN;
-        if (run) {
-            const uint8_t *idp;
-            uint32_t len;
-            shoal_map_uint (in.body, in.body_len, "e", &epoch);
-            if (shoal_map_bin (in.body, in.body_len, "id", &idp, &len) ==
-                SHOAL_OK) {
-                memcpy (job->b, idp, 16);
-            }
-        }
-        shoal_in_close (&in);
-        if (run) {
-            break;
-        }
-    }
-    return epoch;
-}
-
+/*  A heartbeat from a fake executor (host_node_join): EXTEND the lease of
+    run (job, epoch). */
 static void
 s_fake_extend (shoal_port_t *port, const shoal_id_t *job, uint64_t epoch)
 {
@@ -118,20 +48,20 @@ SHOAL_TEST (heartbeat_keeps_the_lease_past_its_first_expiry)
     const char *kv[] = {"store/lease=5000", "store/lease_grace=0", NULL};
     host_t *h = host_new (0, kv);
     CHECK (h);
-    shoal_port_t *node = s_fake_node (h, "node.fake");
+    shoal_port_t *node = host_node_join (h, "node.fake", 4);
     CHECK (node);
     char jid[SHOAL_ID_TEXT];
     CHECK (s_submit (h, "anything", NULL, 0, 0, jid));
     shoal_id_t job;
-    uint64_t e = s_fake_run (node, &job);
+    uint64_t e = host_node_run (node, &job);
     CHECK_EQ (e, 1);
-    uint64_t first = s_num (h, jid, "lease_expires_us");
+    uint64_t first = host_job_num (h, jid, "lease_expires_us");
     CHECK (first > 0);
     host_advance (h, 4000);
     s_fake_extend (node, &job, e);
     CHECK (host_poke (h));
-    CHECK_EQ (s_num (h, jid, "lease_expires_us"), first + 4000 * 1000);
-    CHECK_EQ (s_stat (h, "lease_extends"), 1);
+    CHECK_EQ (host_job_num (h, jid, "lease_expires_us"), first + 4000 * 1000);
+    CHECK_EQ (host_stat (h, NULL, "lease_extends"), 1);
     /* past the first expiry: still ours */
     host_advance (h, 4000);
     CHECK (host_poke (h));
@@ -143,7 +73,7 @@ SHOAL_TEST (heartbeat_keeps_the_lease_past_its_first_expiry)
     char cls[32];
     CHECK (host_job_field (h, jid, "error_class", cls, sizeof cls, NULL));
     CHECK_STR (cls, "lease_expired");
-    CHECK_EQ (s_stat (h, "stale_extends"), 0);
+    CHECK_EQ (host_stat (h, NULL, "stale_extends"), 0);
     shoal_port_destroy (&node);
     host_destroy (&h);
 }
@@ -153,13 +83,13 @@ SHOAL_TEST (stale_heartbeat_is_refused_and_counted)
     const char *kv[] = {"store/lease=5000", "store/lease_grace=0", NULL};
     host_t *h = host_new (0, kv);
     CHECK (h);
-    shoal_port_t *node = s_fake_node (h, "node.fake");
+    shoal_port_t *node = host_node_join (h, "node.fake", 4);
     shoal_port_t *other = shoal_port_new (h->bus, "node.other", &h->clock);
     CHECK (node && other);
     char jid[SHOAL_ID_TEXT];
     CHECK (s_submit (h, "anything", "fixed:max=3,delay=1s", 0, 0, jid));
     shoal_id_t job;
-    uint64_t e1 = s_fake_run (node, &job);
+    uint64_t e1 = host_node_run (node, &job);
     CHECK_EQ (e1, 1);
     /* let the first lease expire; the retry is leased with epoch 2 */
     host_advance (h, 5001);
@@ -167,23 +97,23 @@ SHOAL_TEST (stale_heartbeat_is_refused_and_counted)
     CHECK (host_state_is (h, jid, "scheduled"));
     host_advance (h, 1000);
     CHECK (host_poke (h));
-    uint64_t e2 = s_fake_run (node, &job);
+    uint64_t e2 = host_node_run (node, &job);
     CHECK_EQ (e2, 2);
-    uint64_t until = s_num (h, jid, "lease_expires_us");
+    uint64_t until = host_job_num (h, jid, "lease_expires_us");
     /* the first run's heartbeat, and one from an executor that does not
        hold the lease: both refused, the lease unchanged */
     host_advance (h, 1000);
     s_fake_extend (node, &job, e1);
     s_fake_extend (other, &job, e2);
     CHECK (host_poke (h));
-    CHECK_EQ (s_stat (h, "stale_extends"), 2);
-    CHECK_EQ (s_stat (h, "lease_extends"), 0);
-    CHECK_EQ (s_num (h, jid, "lease_expires_us"), until);
+    CHECK_EQ (host_stat (h, NULL, "stale_extends"), 2);
+    CHECK_EQ (host_stat (h, NULL, "lease_extends"), 0);
+    CHECK_EQ (host_job_num (h, jid, "lease_expires_us"), until);
     /* the current one is taken */
     s_fake_extend (node, &job, e2);
     CHECK (host_poke (h));
-    CHECK_EQ (s_stat (h, "lease_extends"), 1);
-    CHECK (s_num (h, jid, "lease_expires_us") > until);
+    CHECK_EQ (host_stat (h, NULL, "lease_extends"), 1);
+    CHECK (host_job_num (h, jid, "lease_expires_us") > until);
     shoal_port_destroy (&other);
     shoal_port_destroy (&node);
     host_destroy (&h);
@@ -194,44 +124,30 @@ SHOAL_TEST (heartbeat_never_extends_past_the_jobs_timeout)
     const char *kv[] = {"store/lease=5000", "store/lease_grace=0", NULL};
     host_t *h = host_new (0, kv);
     CHECK (h);
-    shoal_port_t *node = s_fake_node (h, "node.fake");
+    shoal_port_t *node = host_node_join (h, "node.fake", 4);
     CHECK (node);
     char jid[SHOAL_ID_TEXT];
     /* a timeout longer than the lease: heartbeats carry it to the
        timeout, no further */
     CHECK (s_submit (h, "anything", NULL, 7000, 0, jid));
     shoal_id_t job;
-    uint64_t e = s_fake_run (node, &job);
+    uint64_t e = host_node_run (node, &job);
     CHECK_EQ (e, 1);
-    uint64_t started = s_num (h, jid, "lease_expires_us") - 5000 * 1000;
+    uint64_t started = host_job_num (h, jid, "lease_expires_us") - 5000 * 1000;
     host_advance (h, 4000);
     s_fake_extend (node, &job, e);
     CHECK (host_poke (h));
-    CHECK_EQ (s_num (h, jid, "lease_expires_us"), started + 7000 * 1000);
+    CHECK_EQ (host_job_num (h, jid, "lease_expires_us"), started + 7000 * 1000);
     host_advance (h, 2000);
     s_fake_extend (node, &job, e);
     CHECK (host_poke (h));
-    CHECK_EQ (s_num (h, jid, "lease_expires_us"), started + 7000 * 1000);
-    CHECK_EQ (s_stat (h, "stale_extends"), 0);
+    CHECK_EQ (host_job_num (h, jid, "lease_expires_us"), started + 7000 * 1000);
+    CHECK_EQ (host_stat (h, NULL, "stale_extends"), 0);
     host_advance (h, 1001);
     CHECK (host_poke (h));
     CHECK (host_await_state (h, jid, "dead"));
     shoal_port_destroy (&node);
     host_destroy (&h);
-}
-
-/*  Polls until the job's lease ends later than after. */
-static bool
-s_await_renewal (host_t *h, const char *jid, uint64_t after)
-{
-    int64_t until = zclock_mono () + 10000;
-    while (zclock_mono () < until) {
-        if (s_num (h, jid, "lease_expires_us") > after) {
-            return true;
-        }
-        host_poke (h);
-    }
-    return false;
 }
 
 SHOAL_TEST (running_job_heartbeats_then_expires_when_its_node_stops)
@@ -243,21 +159,21 @@ SHOAL_TEST (running_job_heartbeats_then_expires_when_its_node_stops)
     char jid[SHOAL_ID_TEXT];
     CHECK (s_submit (h, "sleep", "fixed:max=3,delay=1s", 0, 600000, jid));
     CHECK (host_await_state (h, jid, "leased"));
-    uint64_t first = s_num (h, jid, "lease_expires_us");
+    uint64_t first = host_job_num (h, jid, "lease_expires_us");
     /* the node renews the lease as the clock moves */
     host_advance (h, 2000);
-    CHECK (s_await_renewal (h, jid, first));
+    CHECK (host_await_renewal (h, jid, first));
     host_advance (h, 2000);
-    CHECK (s_await_renewal (h, jid, first + 2000 * 1000));
+    CHECK (host_await_renewal (h, jid, first + 2000 * 1000));
     CHECK (host_poke (h));
     CHECK (host_state_is (h, jid, "leased")); /* past the first expiry */
-    CHECK_EQ (s_num (h, jid, "attempt"), 1);
+    CHECK_EQ (host_job_num (h, jid, "attempt"), 1);
     /* the executor stops: its run is abandoned, no more heartbeats */
     zactor_destroy (&h->actors[3]);
     host_advance (h, 3001);
     CHECK (host_poke (h));
     CHECK (host_await_state (h, jid, "scheduled"));
-    CHECK_EQ (s_num (h, jid, "attempt"), 1);
+    CHECK_EQ (host_job_num (h, jid, "attempt"), 1);
     char cls[32];
     CHECK (host_job_field (h, jid, "error_class", cls, sizeof cls, NULL));
     CHECK_STR (cls, "lease_expired");
@@ -266,7 +182,7 @@ SHOAL_TEST (running_job_heartbeats_then_expires_when_its_node_stops)
     host_advance (h, 1000);
     CHECK (host_poke (h));
     CHECK (host_await_state (h, jid, "leased"));
-    CHECK_EQ (s_num (h, jid, "attempt"), 2);
+    CHECK_EQ (host_job_num (h, jid, "attempt"), 2);
     host_destroy (&h);
 }
 

@@ -96,27 +96,15 @@ s_submit (host_t *h, const char *type, const char *json,
         }
         json_decref (v);
     }
-    shoal_in_t in;
-    if (!host_call (h, &id, &in)) {
-        return false;
-    }
-    bool ok = in.hdr.type == SHOAL_M_OK &&
-              shoal_map_strcpy (in.body, in.body_len, "id", id_out,
-                                SHOAL_ID_TEXT) == SHOAL_OK;
-    shoal_in_close (&in);
-    return ok;
+    return host_submitted (h, &id, id_out, NULL);
 }
 
 /*  The job's result as compact JSON into out ("" when none). */
 static bool
 s_result (host_t *h, const char *jid, char *out, size_t cap)
 {
-    shoal_id_t id;
-    shoal_wr_t *w = host_begin (h, SHOAL_M_STATUS, &id);
-    shoal_wr_map (w, 1);
-    shoal_wr_kv_str (w, "id", jid);
     shoal_in_t in;
-    if (!host_call (h, &id, &in)) {
+    if (!host_status (h, jid, &in)) {
         return false;
     }
     out[0] = '\0';
@@ -135,14 +123,6 @@ s_result (host_t *h, const char *jid, char *out, size_t cap)
     }
     shoal_in_close (&in);
     return true;
-}
-
-static uint64_t
-s_num (host_t *h, const char *jid, const char *field)
-{
-    uint64_t n = 0;
-    host_job_field (h, jid, field, NULL, 0, &n);
-    return n;
 }
 
 SHOAL_TEST (plugin_jobs_run_with_json_payloads_and_results)
@@ -175,20 +155,6 @@ SHOAL_TEST (plugin_jobs_run_with_json_payloads_and_results)
     host_destroy (&h);
 }
 
-/*  Polls until the job's lease ends later than after. */
-static bool
-s_await_renewal (host_t *h, const char *jid, uint64_t after)
-{
-    int64_t until = zclock_mono () + 10000;
-    while (zclock_mono () < until) {
-        if (s_num (h, jid, "lease_expires_us") > after) {
-            return true;
-        }
-        host_poke (h);
-    }
-    return false;
-}
-
 SHOAL_TEST (plugin_heartbeats_keep_its_lease_and_cancel_stops_it)
 {
     const char *kv[] = {"executors/plugins=" EXAMPLE_PLUGIN, "store/lease=3000",
@@ -201,11 +167,11 @@ SHOAL_TEST (plugin_heartbeats_keep_its_lease_and_cancel_stops_it)
     char a[SHOAL_ID_TEXT];
     CHECK (s_submit (h, "wait", payload, a));
     CHECK (host_await_state (h, a, "leased"));
-    uint64_t first = s_num (h, a, "lease_expires_us");
+    uint64_t first = host_job_num (h, a, "lease_expires_us");
     host_advance (h, 2000);
-    CHECK (s_await_renewal (h, a, first));
+    CHECK (host_await_renewal (h, a, first));
     host_advance (h, 2000);
-    CHECK (s_await_renewal (h, a, first + 2000 * 1000));
+    CHECK (host_await_renewal (h, a, first + 2000 * 1000));
     CHECK (host_poke (h));
     CHECK (host_state_is (h, a, "leased")); /* past the first expiry */
     /* the handler ends when told to: its result comes back */
@@ -222,14 +188,7 @@ SHOAL_TEST (plugin_heartbeats_keep_its_lease_and_cancel_stops_it)
     char b[SHOAL_ID_TEXT];
     CHECK (s_submit (h, "wait", payload, b));
     CHECK (host_await_state (h, b, "leased"));
-    shoal_id_t id;
-    shoal_wr_t *w = host_begin (h, SHOAL_M_CANCEL, &id);
-    shoal_wr_map (w, 1);
-    shoal_wr_kv_str (w, "id", b);
-    shoal_in_t in;
-    CHECK (host_call (h, &id, &in));
-    CHECK_EQ (in.hdr.type, SHOAL_M_OK);
-    shoal_in_close (&in);
+    CHECK_EQ (host_cancel (h, b), SHOAL_M_OK);
     CHECK (host_state_is (h, b, "cancelled"));
     /* the executor is free again */
     char c[SHOAL_ID_TEXT];

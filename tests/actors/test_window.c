@@ -20,30 +20,9 @@ s_submit (host_t *h, const char *queue, const char *retry, shoal_id_t *out)
     if (retry) {
         shoal_wr_kv_str (w, "retry", retry);
     }
-    shoal_in_t in;
-    if (!host_call (h, &id, &in)) {
-        return false;
-    }
     char text[SHOAL_ID_TEXT];
-    bool ok = in.hdr.type == SHOAL_M_OK &&
-              shoal_map_strcpy (in.body, in.body_len, "id", text,
-                                sizeof text) == SHOAL_OK &&
-              shoal_id_parse (text, strlen (text), out) == SHOAL_OK;
-    shoal_in_close (&in);
-    return ok;
-}
-
-/*  STATS (queues: the scheduler's answer); returns the reply. */
-static bool
-s_stats (host_t *h, bool queues, shoal_in_t *in)
-{
-    shoal_id_t id;
-    shoal_wr_t *w = host_begin (h, SHOAL_M_STATS, &id);
-    shoal_wr_map (w, queues);
-    if (queues) {
-        shoal_wr_kv_bool (w, "queues", true);
-    }
-    return host_call (h, &id, in) && in->hdr.type == SHOAL_M_OK;
+    return host_submitted (h, &id, text, NULL) &&
+           shoal_id_parse (text, strlen (text), out) == SHOAL_OK;
 }
 
 /*  Ready jobs of queue at priority normal, as the store counts them. */
@@ -52,7 +31,7 @@ s_depth (host_t *h, const char *queue)
 {
     shoal_in_t in;
     uint64_t n = UINT64_MAX;
-    if (s_stats (h, false, &in)) {
+    if (host_stats (h, false, &in)) {
         shoal_mp_val_t v;
         const uint8_t *ready, *q;
         size_t rlen, qlen;
@@ -74,7 +53,7 @@ s_window (host_t *h, const char *queue)
 {
     shoal_in_t in;
     uint64_t n = UINT64_MAX;
-    if (!s_stats (h, true, &in)) {
+    if (!host_stats (h, true, &in)) {
         return n;
     }
     shoal_rd_t rd;
@@ -103,64 +82,6 @@ s_window (host_t *h, const char *queue)
     return n;
 }
 
-/*  A test-driven executor with one slot. */
-static shoal_port_t *
-s_node_join (host_t *h)
-{
-    shoal_port_t *port = shoal_port_new (h->bus, "node.fake", &h->clock);
-    if (!port) {
-        return NULL;
-    }
-    shoal_wr_t *w = shoal_port_begin (port, SHOAL_M_CREDIT, "scheduler", NULL);
-    shoal_wr_map (w, 3);
-    shoal_wr_kv_uint (w, "capacity", 1);
-    shoal_wr_kv_uint (w, "busy", 0);
-    shoal_wr_kv_bool (w, "boot", true);
-    if (shoal_port_send (port)) {
-        shoal_port_destroy (&port);
-    }
-    return port;
-}
-
-/*  Waits for the next RUN; returns its epoch (0: none came). */
-static uint64_t
-s_node_run (shoal_port_t *port, shoal_id_t *job)
-{
-    shoal_in_t in;
-    uint64_t epoch = 0;
-    while (epoch == 0 && host_recv (port, NULL, &in)) {
-        const uint8_t *idp;
-        uint32_t len;
-        if (in.hdr.type == SHOAL_M_RUN &&
-            shoal_map_bin (in.body, in.body_len, "id", &idp, &len) ==
-                SHOAL_OK &&
-            len == 16) {
-            memcpy (job->b, idp, 16);
-            shoal_map_uint (in.body, in.body_len, "e", &epoch);
-        }
-        shoal_in_close (&in);
-    }
-    return epoch;
-}
-
-static bool
-s_node_result (shoal_port_t *port, const shoal_id_t *job, uint64_t epoch,
-               bool ok)
-{
-    shoal_wr_t *w = shoal_port_begin (port, SHOAL_M_RESULT, "store", NULL);
-    shoal_wr_map (w, 1);
-    shoal_wr_str (w, "items");
-    shoal_wr_array (w, 1);
-    shoal_wr_map (w, 3 + !ok);
-    shoal_wr_kv_bin (w, "id", job->b, 16);
-    shoal_wr_kv_uint (w, "e", epoch);
-    shoal_wr_kv_bool (w, "ok", ok);
-    if (!ok) {
-        shoal_wr_kv_str (w, "error", "try again");
-    }
-    return shoal_port_send (port) == SHOAL_OK;
-}
-
 #define S_JOBS 200
 
 SHOAL_TEST (window_is_bounded_and_the_queue_drains_in_order)
@@ -176,17 +97,17 @@ SHOAL_TEST (window_is_bounded_and_the_queue_drains_in_order)
     /* All of them wait in the store; the scheduler holds one window. */
     CHECK_EQ (s_depth (h, "w"), S_JOBS);
     CHECK_EQ (s_window (h, "w"), atoi (S_WINDOW));
-    shoal_port_t *node = s_node_join (h);
+    shoal_port_t *node = host_node_join (h, "node.fake", 1); /* one slot */
     CHECK (node);
     for (int i = 0; i < S_JOBS; i++) {
         shoal_id_t job;
-        uint64_t e = s_node_run (node, &job);
+        uint64_t e = host_node_run (node, &job);
         CHECK (e == 1);
         if (memcmp (&job, &ids[i], 16) != 0) {
             fprintf (stderr, "run %d is not the job submitted %d-th\n", i, i);
         }
         CHECK (memcmp (&job, &ids[i], 16) == 0);
-        CHECK (s_node_result (node, &job, e, true));
+        CHECK (host_node_result (node, &job, e, true));
     }
     char text[SHOAL_ID_TEXT];
     shoal_id_format (&ids[S_JOBS - 1], text);
@@ -207,28 +128,28 @@ SHOAL_TEST (a_job_that_comes_back_queues_behind_the_window)
     for (int i = 0; i < N; i++) {
         CHECK (s_submit (h, "w", "fixed:max=2,delay=1ms,jitter=0", &ids[i]));
     }
-    shoal_port_t *node = s_node_join (h);
+    shoal_port_t *node = host_node_join (h, "node.fake", 1); /* one slot */
     CHECK (node);
     /* The first one fails and is retried 1 ms later (no jitter): by then
        39 others wait, most of them only in the store. */
     shoal_id_t job;
-    uint64_t e = s_node_run (node, &job);
+    uint64_t e = host_node_run (node, &job);
     CHECK (e == 1 && memcmp (&job, &ids[0], 16) == 0);
-    CHECK (s_node_result (node, &job, e, false));
+    CHECK (host_node_result (node, &job, e, false));
     char first[SHOAL_ID_TEXT];
     shoal_id_format (&ids[0], first);
     CHECK (host_await_state (h, first, "scheduled"));
     host_advance (h, 1);
     CHECK (host_await_state (h, first, "enqueued"));
     for (int i = 1; i <= N; i++) {
-        e = s_node_run (node, &job);
+        e = host_node_run (node, &job);
         CHECK (e >= 1);
         int want = i < N ? i : 0;
         if (memcmp (&job, &ids[want], 16) != 0) {
             fprintf (stderr, "run %d is not job %d\n", i, want);
         }
         CHECK (memcmp (&job, &ids[want], 16) == 0);
-        CHECK (s_node_result (node, &job, e, true));
+        CHECK (host_node_result (node, &job, e, true));
     }
     CHECK (host_await_state (h, first, "succeeded"));
     CHECK_EQ (s_depth (h, "w"), 0);
