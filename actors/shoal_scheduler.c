@@ -8,9 +8,10 @@
     and the queue's concurrency slot.
 
     Dispatch order. Priorities are weighted, not absolute: under
-    contention the slots go 8:4:2:1 to critical:high:normal:low, so a flood
-    of critical work slows low work down but never starves it; with only
-    one priority waiting it gets every slot. Within a priority, queues take
+    contention the slots go 8:4:2:1 to critical:high:normal:low (among the
+    priorities that are waiting, in the ratio of their weights), so a
+    flood of critical work slows low work down but never starves it; with
+    only one priority waiting it gets every slot. Within a priority, queues take
     turns (round robin), so one busy queue cannot starve another. FIFO
     within a queue and priority. Rate-limited queues that are not
     conforming wait; the actor wakes when the earliest becomes conforming.
@@ -328,21 +329,27 @@ s_pick (self_t *self, int p, uint64_t now)
     return NULL;
 }
 
-/*  The next (queue, priority) to serve, or NULL: the wheel's priority
-    first, then the others from the highest down. */
+/*  The next (queue, priority) to serve, or NULL. The wheel's turns are
+    8:4:2:1; a turn whose priority has nothing that may start goes to the
+    next turn in wheel order, so whatever priorities are waiting share the
+    slots in the ratio of their weights (critical and low alone: 8:1).
+    The wheel moves only past the turn that leased: a dispatch that leases
+    nothing (limits, pause) does not skip anyone's turn. */
 static s_queue_t *
 s_next (self_t *self, uint64_t now, int *prio)
 {
-    int want = s_wheel[self->wheel];
-    self->wheel = (self->wheel + 1) % S_WHEEL;
-    s_queue_t *q = s_pick (self, want, now);
-    if (q) {
-        *prio = want;
-        return q;
-    }
-    for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
-        if (p != want && (q = s_pick (self, p, now))) {
-            *prio = p;
+    bool tried[SHOAL_PRIO__COUNT] = {false};
+    for (size_t k = 0; k < S_WHEEL; k++) {
+        size_t pos = (self->wheel + k) % S_WHEEL;
+        int want = s_wheel[pos];
+        if (tried[want]) {
+            continue;
+        }
+        tried[want] = true;
+        s_queue_t *q = s_pick (self, want, now);
+        if (q) {
+            self->wheel = (pos + 1) % S_WHEEL;
+            *prio = want;
             return q;
         }
     }

@@ -157,5 +157,85 @@ SHOAL_TEST (a_job_that_comes_back_queues_behind_the_window)
     host_destroy (&h);
 }
 
+static bool
+s_queue_op (host_t *h, const char *op, const char *queue, int64_t limit)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_QUEUE, &id);
+    shoal_wr_map (w, 2 + (limit >= 0));
+    shoal_wr_kv_str (w, "op", op);
+    shoal_wr_kv_str (w, "queue", queue);
+    if (limit >= 0) {
+        shoal_wr_kv_uint (w, "concurrency", (uint64_t) limit);
+    }
+    return host_call_type (h, &id) == SHOAL_M_OK;
+}
+
+static bool
+s_submit_p (host_t *h, const char *queue, const char *prio, shoal_id_t *out)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = host_begin (h, SHOAL_M_SUBMIT, &id);
+    shoal_wr_map (w, 3);
+    shoal_wr_kv_str (w, "type", "x");
+    shoal_wr_kv_str (w, "queue", queue);
+    shoal_wr_kv_str (w, "priority", prio);
+    char text[SHOAL_ID_TEXT];
+    return host_submitted (h, &id, text, NULL) &&
+           shoal_id_parse (text, strlen (text), out) == SHOAL_OK;
+}
+
+/*  Critical and low both waiting share starts 8:1, also when a
+    concurrency limit makes most dispatch rounds lease nothing. */
+SHOAL_TEST (priorities_share_starts_by_weight_under_a_limit)
+{
+    host_t *h = host_new (0, s_kv);
+    CHECK (h);
+    CHECK (s_queue_op (h, "set", "p", 1));
+    CHECK (s_queue_op (h, "pause", "p", -1));
+    enum { N = 12, C = 20 };
+    shoal_id_t low[N], crit[C];
+    for (int i = 0; i < N; i++) {
+        CHECK (s_submit_p (h, "p", "low", &low[i]));
+    }
+    for (int i = 0; i < C; i++) {
+        CHECK (s_submit_p (h, "p", "critical", &crit[i]));
+    }
+    shoal_port_t *node = host_node_join (h, "node.fake", 4);
+    CHECK (node);
+    CHECK (s_queue_op (h, "resume", "p", -1));
+    int lows = 0, crits = 0, lows_in_9 = -1;
+    for (int i = 0; i < 18; i++) {
+        shoal_id_t job;
+        uint64_t e = host_node_run (node, &job);
+        CHECK (e == 1);
+        /* Dispatch rounds that lease nothing (the limit is reached) must
+           not cost anyone a turn. */
+        CHECK (host_ping (h, "scheduler"));
+        CHECK (host_ping (h, "scheduler"));
+        bool is_low = false;
+        for (int k = 0; k < N; k++) {
+            is_low = is_low || memcmp (&job, &low[k], 16) == 0;
+        }
+        /* FIFO within a priority */
+        if (is_low) {
+            CHECK (memcmp (&job, &low[lows], 16) == 0);
+            lows++;
+        } else {
+            CHECK (memcmp (&job, &crit[crits], 16) == 0);
+            crits++;
+        }
+        if (i == 8) {
+            lows_in_9 = lows;
+        }
+        CHECK (host_node_result (node, &job, e, true));
+    }
+    CHECK_EQ (lows_in_9, 1);
+    CHECK_EQ (lows, 2);
+    shoal_port_destroy (&node);
+    host_destroy (&h);
+}
+
 SHOAL_TEST_MAIN (window_is_bounded_and_the_queue_drains_in_order,
-                 a_job_that_comes_back_queues_behind_the_window)
+                 a_job_that_comes_back_queues_behind_the_window,
+                 priorities_share_starts_by_weight_under_a_limit)
