@@ -7,6 +7,13 @@
     that failed. Restart times sit in a ring sized max_restarts + 1: when
     the oldest of them is within period_ms, intensity is exceeded.
 
+    Process children (executors) are the fault domain for handlers that
+    crash: their restarts do not count toward the intensity, or one job
+    that kills its executor on every attempt would stop the whole host.
+    Instead a process that dies within period_ms of its start waits before
+    the restart, 100 ms doubling to S_BACKOFF_MAX_MS; one that ran longer
+    restarts at once. The job's retry policy ends such a loop.
+
     Deliberately not done: one_for_all / rest_for_one strategies (nothing
     in a host needs them yet), and supervising the bus itself (a host
     without its bus is down; shoald exits and its service manager
@@ -27,7 +34,9 @@
 
 extern char **environ;
 
-#define S_CHILDREN_MAX 300
+#define S_CHILDREN_MAX   300
+#define S_BACKOFF_MIN_MS 100
+#define S_BACKOFF_MAX_MS 5000
 
 typedef struct {
     char name[SHOAL_NAME_MAX + 1];
@@ -37,8 +46,11 @@ typedef struct {
     zactor_t *actor; /* thread child, when running */
     pid_t pid;       /* process child, when running */
     bool is_process;
-    bool down;          /* needs a (re)start */
-    uint64_t last_beat; /* monotonic ms */
+    bool down;           /* needs a (re)start */
+    uint64_t last_beat;  /* monotonic ms */
+    uint64_t started;    /* monotonic ms of the last start */
+    uint64_t backoff;    /* ms: process restart delay, 0 = at once */
+    uint64_t restart_at; /* monotonic ms: a delayed process restart */
 } s_child_t;
 
 struct _shoal_supervisor_t {
@@ -184,6 +196,7 @@ s_spawn (shoal_supervisor_t *self, s_child_t *c)
         int e = posix_spawn (&pid, self->opts.exe, NULL, NULL, argv, environ);
         if (e == 0) {
             c->pid = pid;
+            c->started = s_now_ms ();
             c->down = false;
             c->last_beat = s_now_ms ();
             rc = SHOAL_OK;
@@ -322,7 +335,7 @@ s_restart (shoal_supervisor_t *self, s_child_t *c, const char *reason)
 {
     shoal_warn ("supervisor: %s %s (%s); restarting", c->name,
                 c->is_process ? "process died" : "actor exited", reason);
-    if (!s_intensity_ok (self)) {
+    if (!c->is_process && !s_intensity_ok (self)) {
         shoal_error ("supervisor: more than %u restarts in %u ms; giving up",
                      self->opts.max_restarts, self->opts.period_ms);
         return SHOAL_ERR_STATE;
@@ -331,6 +344,7 @@ s_restart (shoal_supervisor_t *self, s_child_t *c, const char *reason)
         zsock_set_rcvtimeo (c->actor, 100);
         zactor_destroy (&c->actor);
     }
+    c->restart_at = 0;
     shoal_err_t rc =
         c->is_process ? s_spawn (self, c) : s_start_thread (self, c);
     if (rc == SHOAL_OK) {
@@ -361,6 +375,23 @@ s_reap (shoal_supervisor_t *self)
         }
         c->pid = 0;
         c->down = true;
+        uint64_t now = s_now_ms ();
+        if (now - c->started < self->opts.period_ms) {
+            c->backoff = c->backoff ? c->backoff * 2 : S_BACKOFF_MIN_MS;
+            c->backoff =
+                c->backoff > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS : c->backoff;
+        } else {
+            c->backoff = 0;
+        }
+        if (c->backoff) {
+            shoal_warn ("supervisor: %s process died (%s) %llu ms after its "
+                        "start; restarting in %llu ms",
+                        c->name, why, (unsigned long long) (now - c->started),
+                        (unsigned long long) c->backoff);
+            c->restart_at = now + c->backoff;
+            self->restarts++;
+            continue; /* the tick restarts it */
+        }
         if (s_restart (self, c, why)) {
             return SHOAL_ERR_STATE;
         }
@@ -380,8 +411,11 @@ s_tick (shoal_supervisor_t *self)
                         c->name, (unsigned long long) (now - c->last_beat));
             kill (c->pid, SIGKILL); /* SIGCHLD brings the restart */
             c->last_beat = now;
-        } else if (c->down && !c->actor && c->pid == 0) {
-            if (s_restart (self, c, "earlier start failed")) {
+        } else if (c->down && !c->actor && c->pid == 0 &&
+                   now >= c->restart_at) {
+            if (s_restart (self, c,
+                           c->restart_at ? "after back-off"
+                                         : "earlier start failed")) {
                 return SHOAL_ERR_STATE;
             }
         }
