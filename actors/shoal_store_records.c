@@ -11,6 +11,9 @@ store_move_state (self_t *self, shoal_job_t *job, int state)
     }
     self->p_count[state]++;
     job->state = (uint8_t) state;
+    if (state != SHOAL_JOB_LEASED) {
+        job->running = false; /* only a leased job can be running */
+    }
 }
 
 shoal_err_t
@@ -128,7 +131,12 @@ store_note_ready (self_t *self, const shoal_job_t *job)
 void
 store_note_event (self_t *self, const char *topic, const shoal_job_t *job)
 {
-    bool with_error = job->error[0] != '\0' && (job->state == SHOAL_JOB_FAILED);
+    /* The last run's error goes with the events that end a run badly:
+       job.retry (scheduled again), job.dead, job.cancelled. */
+    bool with_error = job->error[0] != '\0' &&
+                      (job->state == SHOAL_JOB_SCHEDULED ||
+                       job->state == SHOAL_JOB_DEAD ||
+                       job->state == SHOAL_JOB_CANCELLED);
     shoal_event_head (self->events, self->port, topic, 6 + with_error);
     shoal_wr_kv_bin (self->events, "id", job->id.b, 16);
     shoal_wr_kv_str (self->events, "queue", job->queue);

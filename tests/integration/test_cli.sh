@@ -92,6 +92,8 @@ expect_rc "it runs again" 0 "$SHOAL" wait --timeout 30 "$id"
 id=$("$SHOAL" submit --type exec --payload "{\"argv\":[\"sh\",\"-c\",\"echo \$\$ > $TMP/cancel.pid; exec sleep 600\"]}")
 for i in $(seq 1 2000); do [ -s "$TMP/cancel.pid" ] && break; sleep 0.01; done
 expect_rc "cancel a running exec" 0 "$SHOAL" cancel "$id"
+expect_rc "status of the cancelled exec" 0 "$SHOAL" status --json "$id"
+check "it is no longer running" sh -c "! grep -q '\"running\":true' '$TMP/out'"
 pid=$(cat "$TMP/cancel.pid")
 for i in $(seq 1 500); do kill -0 "$pid" 2>/dev/null || break; sleep 0.01; done
 check "its process is gone" sh -c "! kill -0 $pid 2>/dev/null"
@@ -148,6 +150,16 @@ for i in $(seq 1 100); do
 done
 wait $mon
 check "monitor printed 3 json events" test "$(grep -c '"topic":"job\.' "$TMP/mon")" -eq 3
+# job.dead carries the run's error
+"$SHOAL" monitor --topic job.dead --json --count 1 >"$TMP/mon" 2>/dev/null &
+mon=$!
+for i in $(seq 1 100); do
+    "$SHOAL" submit --type fail --payload '{"message":"kaput"}' >/dev/null
+    [ -s "$TMP/mon" ] && break
+    sleep 0.05
+done
+wait $mon
+check "job.dead event has the error" grep -q '"error":"kaput"' "$TMP/mon"
 
 # retention by count: a queue keeps its newest N finished jobs, across
 # restarts (the limit and the per-queue count are durable)
