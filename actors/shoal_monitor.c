@@ -4,6 +4,11 @@
     subscriber wants: the prefixes are kept in a small list with counts.
     XPUB_VERBOSE is off: duplicates of one prefix arrive once, which is
     all the filter needs.
+
+    The store encodes a job event for every state change; with nobody
+    subscribed to job or batch events that is wasted work on the hot path,
+    so the monitor tells the store (INTEREST {events}) when that changes,
+    and every second in case the store restarted.
 */
 #include "shoal_monitor.h"
 
@@ -15,7 +20,9 @@
 
 #include <string.h>
 
-#define S_PREFIX_MAX 256
+#define S_PREFIX_MAX  256
+#define S_INTEREST_MS 1000
+#define S_STORE_NAME  "store"
 
 typedef struct {
     char *prefix;
@@ -32,7 +39,39 @@ typedef struct {
     size_t nsubs;
     uint64_t events;
     uint64_t published;
+    int interest;          /* last INTEREST sent: -1 none, 0 off, 1 on */
+    int64_t interest_next; /* zclock_mono ms of the next repeat */
 } self_t;
+
+/*  Whether a subscription prefix can match a topic starting with what. */
+static bool
+s_overlaps (const s_sub_t *sub, const char *what)
+{
+    size_t n = strlen (what);
+    return memcmp (sub->prefix, what, sub->len < n ? sub->len : n) == 0;
+}
+
+/*  Tells the store whether anyone may want its job and batch events. */
+static void
+s_send_interest (self_t *self)
+{
+    bool on = false;
+    for (size_t i = 0; i < self->nsubs && !on; i++) {
+        on = s_overlaps (&self->subs[i], "job.") ||
+             s_overlaps (&self->subs[i], "batch.");
+    }
+    int64_t now = zclock_mono ();
+    if (self->interest == (int) on && now < self->interest_next) {
+        return;
+    }
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_INTEREST, S_STORE_NAME, NULL);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_bool (w, "events", on);
+    shoal_port_send (self->port); /* best effort: repeated every second */
+    self->interest = on;
+    self->interest_next = now + S_INTEREST_MS;
+}
 
 static bool
 s_wanted (self_t *self, const char *topic, size_t len)
@@ -120,7 +159,9 @@ s_self_handle_port (self_t *self)
     for (int i = 0; i < 256 && shoal_port_next (self->port, &in); i++) {
         if (in.hdr.type == SHOAL_M_EVENT) {
             s_publish_batch (self, &in);
-        } else if (in.hdr.type != SHOAL_M_ERROR) {
+        } else if (in.hdr.type == SHOAL_M_ERROR) {
+            /* e.g. the store is restarting: INTEREST is repeated anyway */
+        } else {
             shoal_port_error (self->port, &in.hdr, SHOAL_ERR_UNKNOWN_TYPE,
                               "monitor does not handle %s",
                               shoal_mtype_name (in.hdr.type));
@@ -190,8 +231,11 @@ shoal_monitor_actor (zsock_t *pipe, void *args_)
         {zsock_resolve (shoal_port_sock (self->port)), 0, ZMQ_POLLIN, 0},
         {zsock_resolve (self->xpub), 0, ZMQ_POLLIN, 0},
     };
+    self->interest = -1;
     while (!self->terminated) {
-        if (zmq_poll (items, 3, -1) < 0) {
+        s_send_interest (self);
+        long timeout = (long) (self->interest_next - zclock_mono ());
+        if (zmq_poll (items, 3, timeout > 0 ? timeout : 0) < 0) {
             if (zmq_errno () == EINTR) {
                 continue;
             }

@@ -317,6 +317,7 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     *out = self;
     self->pipe = pipe;
     self->verbose = args->verbose;
+    self->events_on = true; /* until the monitor says otherwise */
     self->lim = shoal_limits_bus ();
     int64_t batch_max = 0, map_size = 0, lease_ms = 0, grace_ms = 0,
             retention_ms = 0;

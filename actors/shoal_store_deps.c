@@ -247,6 +247,9 @@ s_wake_batch (self_t *self, const s_batch_t *b)
 static void
 s_note_batch_event (self_t *self, const char *topic, const s_batch_t *b)
 {
+    if (!self->events_on) {
+        return; /* nobody subscribed (shoal_store_records.c) */
+    }
     shoal_event_head (self->events, self->port, topic, 5);
     shoal_wr_kv_bin (self->events, "id", b->id.b, 16);
     shoal_wr_kv_str (self->events, "state", s_batch_state_name (b->state));

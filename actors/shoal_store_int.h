@@ -71,6 +71,7 @@ typedef struct {
     zlistx_t *waiters; /* s_waiter_t *, parked */
     zactor_t *backup;  /* a hot backup in progress (shoal_backup.h) */
     char bus[256];     /* our bus endpoint, for the backup actor */
+    bool events_on;    /* a monitor subscriber may want job events */
     uint64_t stale_results;
     uint64_t stale_extends; /* EXTEND for a lease that is over */
     uint64_t lease_extends; /* EXTEND that moved a lease */

@@ -776,6 +776,13 @@ store_apply (self_t *self, shoal_in_t *in)
             return s_apply_started (self, in);
         case SHOAL_M_EXTEND:
             return s_apply_extend (self, in);
+        case SHOAL_M_INTEREST: {
+            /* Whether anyone subscribes to job events (the monitor). */
+            bool on = true;
+            shoal_map_bool (in->body, in->body_len, "events", &on);
+            self->events_on = on;
+            return SHOAL_OK;
+        }
         case SHOAL_M_NODE_BOOT:
             return s_apply_node_boot (self, in);
         case SHOAL_M_PING: {

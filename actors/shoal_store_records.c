@@ -131,12 +131,15 @@ store_note_ready (self_t *self, const shoal_job_t *job)
 void
 store_note_event (self_t *self, const char *topic, const shoal_job_t *job)
 {
+    if (!self->events_on) {
+        return; /* nobody subscribed: events are best effort */
+    }
     /* The last run's error goes with the events that end a run badly:
        job.retry (scheduled again), job.dead, job.cancelled. */
-    bool with_error = job->error[0] != '\0' &&
-                      (job->state == SHOAL_JOB_SCHEDULED ||
-                       job->state == SHOAL_JOB_DEAD ||
-                       job->state == SHOAL_JOB_CANCELLED);
+    bool with_error =
+        job->error[0] != '\0' &&
+        (job->state == SHOAL_JOB_SCHEDULED || job->state == SHOAL_JOB_DEAD ||
+         job->state == SHOAL_JOB_CANCELLED);
     shoal_event_head (self->events, self->port, topic, 6 + with_error);
     shoal_wr_kv_bin (self->events, "id", job->id.b, 16);
     shoal_wr_kv_str (self->events, "queue", job->queue);

@@ -81,6 +81,8 @@ shoal_mtype_name (uint32_t type)
             return "STARTED";
         case SHOAL_M_EXTEND:
             return "EXTEND";
+        case SHOAL_M_INTEREST:
+            return "INTEREST";
         default:
             return "?";
     }

@@ -68,6 +68,7 @@ typedef enum {
     SHOAL_M_RELEASE = 55,      /* node -> store: leases not started */
     SHOAL_M_STARTED = 56,      /* node -> store: {id, e} a blocking run began */
     SHOAL_M_EXTEND = 57,       /* node -> store: {items:[{id, e}]} heartbeat */
+    SHOAL_M_INTEREST = 58,     /* monitor -> store: {events: bool} */
     SHOAL_M__MAX
 } shoal_mtype_t;
 
