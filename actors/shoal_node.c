@@ -678,7 +678,7 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     self->pipe = pipe;
     self->verbose = args->verbose;
     int64_t prefetch;
-    if (shoal_config_int (args->config, "executors/prefetch", 1, 1024,
+    if (shoal_config_int (args->config, "executors/prefetch", 1, 65536,
                           &prefetch)) {
         return SHOAL_ERR_CONFIG;
     }
