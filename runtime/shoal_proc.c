@@ -47,13 +47,19 @@ shoal_proc_run (zactor_fn *fn, shoal_actor_args_t *args, pid_t parent,
         return 1;
     }
     s_beat (hb, args->name);
+    /* The first beats go every 50 ms for a second: one sent before the
+       ipc:// connection is up can be lost, and the supervisor starts the
+       next actor only after this one's first beat arrived. */
+    int fast = 20;
     int code = 0;
     zmq_pollitem_t items[] = {
         {NULL, signal_fd, ZMQ_POLLIN, 0},
         {zactor_resolve (actor), 0, ZMQ_POLLIN, 0},
     };
     for (;;) {
-        if (zmq_poll (items, 2, (long) beat_ms) < 0 && zmq_errno () != EINTR) {
+        long wait_ms = fast > 0 && beat_ms > 50 ? 50 : (long) beat_ms;
+        fast = fast > 0 ? fast - 1 : 0;
+        if (zmq_poll (items, 2, wait_ms) < 0 && zmq_errno () != EINTR) {
             code = 1;
             break;
         }
