@@ -35,6 +35,7 @@
 #include "shoal_log.h"
 #include "shoal_mp.h"
 #include "shoal_port.h"
+#include "shoal_rate.h"
 
 #include <string.h>
 
@@ -69,6 +70,8 @@ typedef struct {
     uint32_t inflight;
     uint64_t leased; /* leases asked for, since the scheduler started */
     uint64_t done;   /* leases ended */
+    shoal_rate_t started_rate; /* leases per second, last 10 s */
+    shoal_rate_t done_rate;
     bool rated;
     shoal_gcra_t rate;
 } s_queue_t;
@@ -396,6 +399,7 @@ s_dispatch (self_t *self)
             nd->inflight++;
             q->inflight++;
             q->leased++;
+            shoal_rate_add (&q->started_rate, now);
             self->leased++;
             shoal_wr_array (items, 2);
             shoal_wr_bin (items, id.b, 16);
@@ -598,6 +602,8 @@ s_handle_lease_done (self_t *self, shoal_in_t *in)
             l->queue->inflight--;
         }
         l->queue->done++;
+        shoal_rate_add (&l->queue->done_rate,
+                        shoal_clock_now_us (shoal_port_clock (self->port)));
         zhashx_delete (self->leases, idp);
     }
 }
@@ -631,6 +637,7 @@ s_handle_credit (self_t *self, shoal_in_t *in)
 static void
 s_handle_query (self_t *self, shoal_in_t *in)
 {
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
     shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
                                       in->hdr.from, &in->hdr.id);
     shoal_wr_map (w, 5);
@@ -642,8 +649,12 @@ s_handle_query (self_t *self, shoal_in_t *in)
     shoal_wr_array (w, (uint32_t) self->nqueues);
     for (size_t i = 0; i < self->nqueues; i++) {
         s_queue_t *q = self->queues[i];
-        shoal_wr_map (w, 7);
+        shoal_wr_map (w, 9);
         shoal_wr_kv_str (w, "name", q->name);
+        shoal_wr_str (w, "started_per_s");
+        shoal_wr_double (w, shoal_rate_per_s (&q->started_rate, now));
+        shoal_wr_str (w, "done_per_s");
+        shoal_wr_double (w, shoal_rate_per_s (&q->done_rate, now));
         /* ids held in memory: the queue's depth is the store's to say */
         shoal_wr_str (w, "window");
         shoal_wr_map (w, SHOAL_PRIO__COUNT);

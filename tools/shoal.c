@@ -798,10 +798,12 @@ s_stats_queues (s_cli_t *cli, bool as_json)
         }
         if (!seen && json_is_array (queues)) {
             json_array_append_new (
-                queues, json_pack ("{s:s, s:O, s:i, s:i, s:i, s:b, s:i, s:i}",
-                                   "name", name, "ready", ready, "window", 0,
-                                   "inflight", 0, "concurrency", 0, "paused", 0,
-                                   "leased", 0, "done", 0));
+                queues,
+                json_pack ("{s:s, s:O, s:i, s:i, s:i, s:b, s:i, s:i, s:f, s:f}",
+                           "name", name, "ready", ready, "window", 0,
+                           "inflight", 0, "concurrency", 0, "paused", 0,
+                           "leased", 0, "done", 0, "started_per_s", 0.0,
+                           "done_per_s", 0.0));
         }
     }
     if (as_json) {
@@ -811,9 +813,9 @@ s_stats_queues (s_cli_t *cli, bool as_json)
             free (text);
         }
     } else {
-        printf ("%-20s %8s %8s %8s %8s %8s %6s %10s %10s\n", "QUEUE", "CRIT",
-                "HIGH", "NORMAL", "LOW", "INFLIGHT", "PAUSED", "LEASED",
-                "DONE");
+        printf ("%-20s %8s %8s %8s %8s %8s %6s %10s %10s %9s %9s\n", "QUEUE",
+                "CRIT", "HIGH", "NORMAL", "LOW", "INFLIGHT", "PAUSED", "LEASED",
+                "DONE", "START/S", "DONE/S");
         json_array_foreach (queues, i, q)
         {
             json_t *r = json_object_get (q, "ready");
@@ -824,12 +826,14 @@ s_stats_queues (s_cli_t *cli, bool as_json)
                             json_object_get (r, shoal_prio_name (p))));
             }
             printf (
-                " %8lld %6s %10lld %10lld\n",
+                " %8lld %6s %10lld %10lld %9.1f %9.1f\n",
                 (long long) json_integer_value (
                     json_object_get (q, "inflight")),
                 json_is_true (json_object_get (q, "paused")) ? "yes" : "no",
                 (long long) json_integer_value (json_object_get (q, "leased")),
-                (long long) json_integer_value (json_object_get (q, "done")));
+                (long long) json_integer_value (json_object_get (q, "done")),
+                json_number_value (json_object_get (q, "started_per_s")),
+                json_number_value (json_object_get (q, "done_per_s")));
         }
     }
     json_decref (store);

@@ -82,6 +82,41 @@ s_window (host_t *h, const char *queue)
     return n;
 }
 
+/*  Leases started per second for queue, as the scheduler says (-1: no
+    answer). */
+static double
+s_started_per_s (host_t *h, const char *queue)
+{
+    shoal_in_t in;
+    double rate = -1;
+    if (!host_stats (h, true, &in)) {
+        return rate;
+    }
+    shoal_rd_t rd;
+    uint32_t count;
+    if (shoal_map_array (in.body, in.body_len, "queues", &rd, &count) ==
+        SHOAL_OK) {
+        for (uint32_t i = 0; i < count; i++) {
+            const uint8_t *q = rd.p;
+            if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
+                break;
+            }
+            size_t qlen = (size_t) (rd.p - q);
+            char name[SHOAL_NAME_MAX + 1] = "";
+            shoal_map_strcpy (q, qlen, "name", name, sizeof name);
+            shoal_mp_val_t v;
+            if (streq (name, queue) &&
+                shoal_map_find (q, qlen, "started_per_s", &v, NULL, NULL) ==
+                    SHOAL_OK &&
+                v.type == SHOAL_MP_FLOAT) {
+                rate = v.f;
+            }
+        }
+    }
+    shoal_in_close (&in);
+    return rate;
+}
+
 #define S_JOBS 200
 
 SHOAL_TEST (window_is_bounded_and_the_queue_drains_in_order)
@@ -114,6 +149,14 @@ SHOAL_TEST (window_is_bounded_and_the_queue_drains_in_order)
     CHECK (host_await_state (h, text, "succeeded"));
     CHECK_EQ (s_depth (h, "w"), 0);
     CHECK_EQ (s_window (h, "w"), 0);
+    /* All 200 started within one second of the fake clock: over the
+       last 10 complete seconds that is 20 per second, and 0 once that
+       second is more than 10 s old. */
+    CHECK (s_started_per_s (h, "w") == 0.0); /* the second is not over */
+    host_advance (h, 1000);
+    CHECK (s_started_per_s (h, "w") == 20.0);
+    host_advance (h, 10000);
+    CHECK (s_started_per_s (h, "w") == 0.0);
     shoal_port_destroy (&node);
     free (ids);
     host_destroy (&h);
