@@ -81,7 +81,9 @@ s_usage (FILE *out)
         "                                the batch id, then the job ids\n"
         "  batch show ID [--json]        a batch: state, counts, its jobs\n"
         "  list [--state S] [--queue Q] [--type T] [--limit N] [--after C]\n"
-        "       [--all] [--json]         list jobs, oldest first\n"
+        "       [--all] [--json]         list jobs, oldest first; --json: a\n"
+        "                                line per job, then {\"next\": C}\n"
+        "                                when there is more\n"
         "  dlq list|show ID|retry ID|purge ID|purge --all\n"
         "                                the dead-letter queue\n"
         "  pause [QUEUE] / resume [QUEUE] stop/restart leasing (a queue, or\n"
@@ -1217,6 +1219,9 @@ s_list (s_cli_t *cli, int argc, char **argv, const char *force_state)
             return 0;
         }
         if (!all) {
+            if (as_json) {
+                printf ("{\"next\":\"%s\"}\n", next); /* the cursor, last */
+            }
             fprintf (stderr, "shoal: more: --after %s (or --all)\n", next);
             return 0;
         }

@@ -137,6 +137,14 @@ check "says not found" grep -q NOT_FOUND "$TMP/err"
 expect_rc "stats --json" 0 "$SHOAL" stats --json
 n=$(sed -n 's/.*"succeeded":\([0-9]*\).*/\1/p' "$TMP/out")
 listed=$("$SHOAL" list --state succeeded --json --all | wc -l)
+# paging by hand: --limit 2, the cursor comes as the last JSON line
+expect_rc "list --limit 2 --json" 0 "$SHOAL" list --state succeeded --limit 2 --json
+cursor=$(sed -n 's/^{"next":"\([^"]*\)"}$/\1/p' "$TMP/out")
+grep -o '"id":"[0-9a-f]*"' "$TMP/out" >"$TMP/page1"
+check "a next cursor after two jobs" test -n "$cursor" -a "$(wc -l <"$TMP/page1")" -eq 2
+expect_rc "list --after the cursor" 0 "$SHOAL" list --state succeeded --limit 2 --after "$cursor" --json
+grep -o '"id":"[0-9a-f]*"' "$TMP/out" >"$TMP/page2"
+check "the next page holds other jobs" sh -c "test -s '$TMP/page2' && ! grep -qxF -f '$TMP/page1' '$TMP/page2'"
 check "stats count of succeeded ($n) matches the list ($listed)" \
     test -n "$n" -a "$n" = "$listed" -a "$listed" -ge 4
 
