@@ -1290,6 +1290,9 @@ s_cmd_dlq (s_cli_t *cli, int argc, char **argv)
     shoal_id_t tmp;
     bool one = argc == 3 &&
                shoal_id_parse (argv[2], strlen (argv[2]), &tmp) == SHOAL_OK;
+    if (argc == 3 && !one && !streq (argv[2], "--all")) {
+        return s_usage_error ("'%s' is not a job id (32 hex digits)", argv[2]);
+    }
     if (streq (sub, "show")) {
         if (!one) {
             return s_usage_error ("dlq show needs one job id%s", "");
@@ -1787,7 +1790,8 @@ s_batch_submit (s_cli_t *cli, int argc, char **argv)
         char why[200];
         if (!s_batch_spec (json_array_get (jobs, i), w, why, sizeof why)) {
             json_decref (jobs);
-            return s_usage_error ("batch job %zu: %s", i + 1, why);
+            return s_usage_error (
+                "batch job %zu (from 0, as shoald counts): %s", i, why);
         }
     }
     json_decref (jobs);
