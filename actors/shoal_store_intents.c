@@ -473,77 +473,22 @@ store_requeue_leases (self_t *self, const char *node, uint64_t *count)
     return rc;
 }
 
-/*  RELEASE {items:[{id, e}]}: leases an executor gives back before
-    starting them (it is stopping, or about to block). The job returns to
-    its queue and the attempt it never ran is not counted. */
-static shoal_err_t
-s_apply_release (self_t *self, shoal_in_t *in)
-{
-    shoal_rd_t rd;
-    uint32_t n;
-    if (shoal_map_array (in->body, in->body_len, "items", &rd, &n)) {
-        return SHOAL_OK;
-    }
-    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
-    for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *item = rd.p;
-        if (shoal_rd_skip (&rd, self->lim.depth_max)) {
-            return SHOAL_OK;
-        }
-        size_t len = (size_t) (rd.p - item);
-        const uint8_t *idp;
-        uint32_t idlen;
-        uint64_t epoch;
-        if (shoal_map_bin (item, len, "id", &idp, &idlen) || idlen != 16 ||
-            shoal_map_uint (item, len, "e", &epoch)) {
-            continue;
-        }
-        shoal_id_t id;
-        memcpy (id.b, idp, 16);
-        shoal_job_t job;
-        shoal_err_t rc = store_get_job (self, &id, &job);
-        if (rc == SHOAL_ERR_NOT_FOUND) {
-            continue;
-        }
-        if (rc) {
-            return rc;
-        }
-        if (job.state != SHOAL_JOB_LEASED || job.epoch != epoch ||
-            !streq (job.executor, in->hdr.from)) {
-            continue; /* that lease is already over */
-        }
-        if ((rc = store_del_expiry (self, &job)) ||
-            (rc = store_del_lease (self, &id))) {
-            return rc;
-        }
-        store_move_state (self, &job, SHOAL_JOB_ENQUEUED);
-        job.running = false;
-        if (job.attempt > 0) {
-            job.attempt--;
-        }
-        job.lease_expires_us = 0;
-        job.executor[0] = '\0';
-        job.updated_us = now;
-        store_note_done (self, &id);
-        if ((rc = store_make_ready (self, &job))) {
-            return rc;
-        }
-        store_note_event (self, "job.requeued", &job);
-    }
-    return SHOAL_OK;
-}
+/*  Calls fn for every {id, e} item of in's items: with the job and
+    whether its lease still is the sender's (state, epoch, executor); a job
+    that does not exist comes zeroed but for its id, not current.
+    Malformed items are skipped. */
+typedef shoal_err_t (s_lease_item_fn) (self_t *self, shoal_in_t *in,
+                                       shoal_job_t *job, bool current,
+                                       uint64_t epoch, uint64_t now);
 
-/*  EXTEND {items:[{id, e}]}: heartbeats of runs under way. A lease that
-    is still the sender's (state, epoch, executor) is renewed; any other
-    is over (expired, cancelled, requeued): refused and counted, like a
-    stale result. */
 static shoal_err_t
-s_apply_extend (self_t *self, shoal_in_t *in)
+s_each_lease_item (self_t *self, shoal_in_t *in, s_lease_item_fn *fn)
 {
     shoal_rd_t rd;
     uint32_t n;
     if (shoal_map_array (in->body, in->body_len, "items", &rd, &n)) {
-        shoal_warn ("store: malformed EXTEND from %s", in->hdr.from);
+        shoal_warn ("store: malformed %s from %s",
+                    shoal_mtype_name (in->hdr.type), in->hdr.from);
         return SHOAL_OK;
     }
     uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
@@ -558,7 +503,8 @@ s_apply_extend (self_t *self, shoal_in_t *in)
         uint64_t epoch;
         if (shoal_map_bin (item, len, "id", &idp, &idlen) || idlen != 16 ||
             shoal_map_uint (item, len, "e", &epoch)) {
-            shoal_warn ("store: malformed EXTEND item from %s", in->hdr.from);
+            shoal_warn ("store: malformed %s item from %s",
+                        shoal_mtype_name (in->hdr.type), in->hdr.from);
             continue;
         }
         shoal_id_t id;
@@ -568,31 +514,95 @@ s_apply_extend (self_t *self, shoal_in_t *in)
         if (rc && rc != SHOAL_ERR_NOT_FOUND) {
             return rc;
         }
-        if (rc == SHOAL_ERR_NOT_FOUND || job.state != SHOAL_JOB_LEASED ||
-            job.epoch != epoch || !streq (job.executor, in->hdr.from)) {
-            self->stale_extends++;
-            char text[SHOAL_ID_TEXT];
-            shoal_id_format (&id, text);
-            shoal_warn ("store: stale heartbeat for job %s from %s (epoch "
-                        "%llu)",
-                        text, in->hdr.from, (unsigned long long) epoch);
-            continue;
+        bool found = rc == SHOAL_OK;
+        if (!found) {
+            memset (&job, 0, sizeof job);
+            job.id = id;
         }
-        uint64_t until = s_lease_until (self, &job, now);
-        if (until <= job.lease_expires_us) {
-            continue; /* at the run's deadline already */
-        }
-        if ((rc = store_del_expiry (self, &job))) {
+        bool current = found && job.state == SHOAL_JOB_LEASED &&
+                       job.epoch == epoch && streq (job.executor, in->hdr.from);
+        if ((rc = fn (self, in, &job, current, epoch, now))) {
             return rc;
         }
-        job.lease_expires_us = until;
-        if ((rc = store_put_expiry (self, &job)) ||
-            (rc = store_put_job (self, &job))) {
-            return rc;
-        }
-        self->lease_extends++;
     }
     return SHOAL_OK;
+}
+
+/*  RELEASE {items:[{id, e}]}: leases an executor gives back before
+    starting them (it is stopping, or about to block). The job returns to
+    its queue and the attempt it never ran is not counted. */
+static shoal_err_t
+s_release_one (self_t *self, shoal_in_t *in, shoal_job_t *job, bool current,
+               uint64_t epoch, uint64_t now)
+{
+    (void) in;
+    (void) epoch;
+    if (!current) {
+        return SHOAL_OK; /* that lease is already over */
+    }
+    shoal_err_t rc;
+    if ((rc = store_del_expiry (self, job)) ||
+        (rc = store_del_lease (self, &job->id))) {
+        return rc;
+    }
+    store_move_state (self, job, SHOAL_JOB_ENQUEUED);
+    if (job->attempt > 0) {
+        job->attempt--;
+    }
+    job->lease_expires_us = 0;
+    job->executor[0] = '\0';
+    job->updated_us = now;
+    store_note_done (self, &job->id);
+    if ((rc = store_make_ready (self, job))) {
+        return rc;
+    }
+    store_note_event (self, "job.requeued", job);
+    return SHOAL_OK;
+}
+
+static shoal_err_t
+s_apply_release (self_t *self, shoal_in_t *in)
+{
+    return s_each_lease_item (self, in, s_release_one);
+}
+
+/*  EXTEND {items:[{id, e}]}: heartbeats of runs under way. A lease that
+    is still the sender's (state, epoch, executor) is renewed; any other
+    is over (expired, cancelled, requeued): refused and counted, like a
+    stale result. */
+static shoal_err_t
+s_extend_one (self_t *self, shoal_in_t *in, shoal_job_t *job, bool current,
+              uint64_t epoch, uint64_t now)
+{
+    if (!current) {
+        self->stale_extends++;
+        char text[SHOAL_ID_TEXT];
+        shoal_id_format (&job->id, text);
+        shoal_warn ("store: stale heartbeat for job %s from %s (epoch %llu)",
+                    text, in->hdr.from, (unsigned long long) epoch);
+        return SHOAL_OK;
+    }
+    uint64_t until = s_lease_until (self, job, now);
+    if (until <= job->lease_expires_us) {
+        return SHOAL_OK; /* at the run's deadline already */
+    }
+    shoal_err_t rc;
+    if ((rc = store_del_expiry (self, job))) {
+        return rc;
+    }
+    job->lease_expires_us = until;
+    if ((rc = store_put_expiry (self, job)) ||
+        (rc = store_put_job (self, job))) {
+        return rc;
+    }
+    self->lease_extends++;
+    return SHOAL_OK;
+}
+
+static shoal_err_t
+s_apply_extend (self_t *self, shoal_in_t *in)
+{
+    return s_each_lease_item (self, in, s_extend_one);
 }
 
 /*  STARTED {id, e}: a blocking run began on its executor. Answered with

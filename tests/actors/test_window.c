@@ -47,74 +47,77 @@ s_depth (host_t *h, const char *queue)
     return n;
 }
 
+/*  Finds queue's map in the scheduler's STATS (queues) reply and calls
+    fn on it; fn's result, or fallback when there is no such queue. */
+typedef double (s_queue_fn) (const uint8_t *q, size_t len);
+
+static double
+s_sched_queue (host_t *h, const char *queue, s_queue_fn *fn, double fallback)
+{
+    shoal_in_t in;
+    double out = fallback;
+    if (!host_stats (h, true, &in)) {
+        return out;
+    }
+    shoal_rd_t rd;
+    uint32_t count;
+    if (shoal_map_array (in.body, in.body_len, "queues", &rd, &count) ==
+        SHOAL_OK) {
+        for (uint32_t i = 0; i < count; i++) {
+            const uint8_t *q = rd.p;
+            if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
+                break;
+            }
+            size_t qlen = (size_t) (rd.p - q);
+            char name[SHOAL_NAME_MAX + 1] = "";
+            shoal_map_strcpy (q, qlen, "name", name, sizeof name);
+            if (streq (name, queue)) {
+                out = fn (q, qlen);
+            }
+        }
+    }
+    shoal_in_close (&in);
+    return out;
+}
+
+static double
+s_window_normal (const uint8_t *q, size_t len)
+{
+    shoal_mp_val_t v;
+    const uint8_t *win;
+    size_t wlen;
+    uint64_t n = 0;
+    if (shoal_map_find (q, len, "window", &v, &win, &wlen) ||
+        shoal_map_uint (win, wlen, "normal", &n)) {
+        return -1;
+    }
+    return (double) n;
+}
+
+static double
+s_started (const uint8_t *q, size_t len)
+{
+    shoal_mp_val_t v;
+    return shoal_map_find (q, len, "started_per_s", &v, NULL, NULL) ==
+                       SHOAL_OK &&
+                   v.type == SHOAL_MP_FLOAT
+               ? v.f
+               : -1;
+}
+
 /*  Ids the scheduler holds for queue at priority normal. */
 static uint64_t
 s_window (host_t *h, const char *queue)
 {
-    shoal_in_t in;
-    uint64_t n = UINT64_MAX;
-    if (!host_stats (h, true, &in)) {
-        return n;
-    }
-    shoal_rd_t rd;
-    uint32_t count;
-    if (shoal_map_array (in.body, in.body_len, "queues", &rd, &count) ==
-        SHOAL_OK) {
-        for (uint32_t i = 0; i < count; i++) {
-            const uint8_t *q = rd.p;
-            if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
-                break;
-            }
-            size_t qlen = (size_t) (rd.p - q);
-            char name[SHOAL_NAME_MAX + 1] = "";
-            shoal_map_strcpy (q, qlen, "name", name, sizeof name);
-            shoal_mp_val_t v;
-            const uint8_t *win;
-            size_t wlen;
-            if (streq (name, queue) &&
-                shoal_map_find (q, qlen, "window", &v, &win, &wlen) ==
-                    SHOAL_OK) {
-                shoal_map_uint (win, wlen, "normal", &n);
-            }
-        }
-    }
-    shoal_in_close (&in);
-    return n;
+    double n = s_sched_queue (h, queue, s_window_normal, -1);
+    return n >= 0 && n < 1e18 ? (uint64_t) n : UINT64_MAX;
 }
 
-/*  Leases started per second for queue, as the scheduler says (-1: no
-    answer). */
+/*  Leases started per second for queue (-1: no answer). */
 static double
 s_started_per_s (host_t *h, const char *queue)
 {
-    shoal_in_t in;
-    double rate = -1;
-    if (!host_stats (h, true, &in)) {
-        return rate;
-    }
-    shoal_rd_t rd;
-    uint32_t count;
-    if (shoal_map_array (in.body, in.body_len, "queues", &rd, &count) ==
-        SHOAL_OK) {
-        for (uint32_t i = 0; i < count; i++) {
-            const uint8_t *q = rd.p;
-            if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
-                break;
-            }
-            size_t qlen = (size_t) (rd.p - q);
-            char name[SHOAL_NAME_MAX + 1] = "";
-            shoal_map_strcpy (q, qlen, "name", name, sizeof name);
-            shoal_mp_val_t v;
-            if (streq (name, queue) &&
-                shoal_map_find (q, qlen, "started_per_s", &v, NULL, NULL) ==
-                    SHOAL_OK &&
-                v.type == SHOAL_MP_FLOAT) {
-                rate = v.f;
-            }
-        }
-    }
-    shoal_in_close (&in);
-    return rate;
+    return s_sched_queue (h, queue, s_started, -1);
 }
 
 #define S_JOBS 200
