@@ -20,10 +20,10 @@
         QUERY {op:"status"|"wait"|"stats", id?}
             -> QUERY_REPLY
     Events (to "monitor"): job.enqueued, job.leased, job.succeeded,
-    job.failed, job.requeued.
+    job.retry, job.dead, job.requeued, job.cancelled, job.waiting.
 
-    Start-up recovery: every job found leased goes back to its queue (same
-    position), its attempt already counting the interrupted run, so its
+    Start-up recovery: every job found leased goes back to its queue (at
+    the end), its attempt already counting the interrupted run, so its
     next run is attempt + 1.
 
     args->extra: unused. Config: shoald/data, store/sync, store/map_size,

@@ -12,9 +12,10 @@
 
 #define SHOAL_RATE_SECS 10
 
+/*  One bucket more than the seconds summed: the current second's. */
 typedef struct {
-    uint64_t sec[SHOAL_RATE_SECS]; /* the second each bucket counts */
-    uint32_t n[SHOAL_RATE_SECS];
+    uint64_t sec[SHOAL_RATE_SECS + 1]; /* the second each bucket counts */
+    uint32_t n[SHOAL_RATE_SECS + 1];
 } shoal_rate_t;
 
 /*  Counts one event at now_us. */

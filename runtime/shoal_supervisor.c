@@ -51,6 +51,7 @@ typedef struct {
     uint64_t started;    /* monotonic ms of the last start */
     uint64_t backoff;    /* ms: process restart delay, 0 = at once */
     uint64_t restart_at; /* monotonic ms: a delayed process restart */
+    char why[64];        /* why it died, for the delayed restart */
 } s_child_t;
 
 struct _shoal_supervisor_t {
@@ -333,8 +334,12 @@ s_intensity_ok (shoal_supervisor_t *self)
 static shoal_err_t
 s_restart (shoal_supervisor_t *self, s_child_t *c, const char *reason)
 {
-    shoal_warn ("supervisor: %s %s (%s); restarting", c->name,
-                c->is_process ? "process died" : "actor exited", reason);
+    if (c->restart_at) {
+        shoal_info ("supervisor: restarting %s after back-off", c->name);
+    } else {
+        shoal_warn ("supervisor: %s %s (%s); restarting", c->name,
+                    c->is_process ? "process died" : "actor exited", reason);
+    }
     if (!c->is_process && !s_intensity_ok (self)) {
         shoal_error ("supervisor: more than %u restarts in %u ms; giving up",
                      self->opts.max_restarts, self->opts.period_ms);
@@ -389,6 +394,7 @@ s_reap (shoal_supervisor_t *self)
                         c->name, why, (unsigned long long) (now - c->started),
                         (unsigned long long) c->backoff);
             c->restart_at = now + c->backoff;
+            snprintf (c->why, sizeof c->why, "%s", why);
             self->restarts++;
             continue; /* the tick restarts it */
         }
@@ -414,8 +420,7 @@ s_tick (shoal_supervisor_t *self)
         } else if (c->down && !c->actor && c->pid == 0 &&
                    now >= c->restart_at) {
             if (s_restart (self, c,
-                           c->restart_at ? "after back-off"
-                                         : "earlier start failed")) {
+                           c->restart_at ? c->why : "earlier start failed")) {
                 return SHOAL_ERR_STATE;
             }
         }

@@ -235,7 +235,8 @@ s_print_json (const uint8_t *mp, size_t len)
     shoal_limits_t lim = shoal_limits_default ();
     json_t *j = shoal_mp_to_json (mp, len, &lim, NULL);
     if (j) {
-        char *s = json_dumps (j, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = json_dumps (j, JSON_COMPACT | JSON_ENCODE_ANY |
+                                     JSON_REAL_PRECISION (15));
         if (s) {
             puts (s);
             free (s);
@@ -809,7 +810,8 @@ s_stats_queues (s_cli_t *cli, bool as_json)
         }
     }
     if (as_json) {
-        char *text = json_dumps (sched, JSON_COMPACT);
+        char *text =
+            json_dumps (sched, JSON_COMPACT | JSON_REAL_PRECISION (10));
         if (text) {
             printf ("%s\n", text);
             free (text);

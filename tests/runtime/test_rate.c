@@ -33,5 +33,19 @@ SHOAL_TEST (rate_steady_stream_and_bucket_reuse)
     CHECK (shoal_rate_per_s (&r, T0 + 60 * S) == 0.0);
 }
 
+/*  Read in the middle of a second that already has events: the ten
+    complete seconds before it are all still counted. */
+SHOAL_TEST (rate_mid_second_keeps_ten_full_seconds)
+{
+    shoal_rate_t r = {0};
+    for (uint64_t s = 0; s <= 25; s++) {
+        for (int k = 0; k < 5; k++) {
+            shoal_rate_add (&r, T0 + s * S + (uint64_t) k * 100000);
+        }
+    }
+    CHECK (shoal_rate_per_s (&r, T0 + 25 * S + S / 2) == 5.0);
+}
+
 SHOAL_TEST_MAIN (rate_counts_complete_seconds_only,
-                 rate_steady_stream_and_bucket_reuse)
+                 rate_steady_stream_and_bucket_reuse,
+                 rate_mid_second_keeps_ten_full_seconds)
