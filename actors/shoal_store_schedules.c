@@ -11,10 +11,14 @@
     not replayed), then continues from the next time after now.
 
     Record: {cron: str, t: type, q: queue, p: prio, pl?: payload,
+             rp?: retry policy map, to?: timeout_ms,
              sid: bin16, next: uint, last: uint, fired: uint}
+    A schedule without its own retry policy fires jobs that take their
+    queue's default, like any job submitted without one.
 */
 #include "shoal_store_int.h"
 #include "shoal_cron.h"
+#include "shoal_retry.h"
 
 #define S_DUE_MAX 1024 /* schedules fired per pass */
 
@@ -26,6 +30,9 @@ typedef struct {
     uint64_t prio;
     const uint8_t *payload; /* borrowed */
     size_t payload_len;
+    const uint8_t *retry; /* borrowed retry policy map, or NULL */
+    size_t retry_len;
+    uint64_t timeout_ms; /* 0 = none */
     shoal_id_t sid;
     uint64_t next_us, last_us, fired;
 } s_sched_t;
@@ -56,13 +63,20 @@ s_decode (const uint8_t *v, size_t len, const shoal_limits_t *lim,
     if (shoal_map_find (v, len, "pl", &pv, &sc->payload, &sc->payload_len)) {
         sc->payload = NULL;
     }
+    if (shoal_map_find (v, len, "rp", &pv, &sc->retry, &sc->retry_len) ||
+        pv.type != SHOAL_MP_MAP) {
+        sc->retry = NULL;
+    }
+    sc->timeout_ms = 0;
+    shoal_map_uint (v, len, "to", &sc->timeout_ms);
     return SHOAL_OK;
 }
 
 static void
 s_encode (const s_sched_t *sc, shoal_wr_t *w)
 {
-    shoal_wr_map (w, 8 + (sc->payload != NULL));
+    shoal_wr_map (w, 8 + (sc->payload != NULL) + (sc->retry != NULL) +
+                         (sc->timeout_ms != 0));
     shoal_wr_kv_str (w, "cron", sc->cron);
     shoal_wr_kv_str (w, "t", sc->type);
     shoal_wr_kv_str (w, "q", sc->queue);
@@ -73,6 +87,12 @@ s_encode (const s_sched_t *sc, shoal_wr_t *w)
     shoal_wr_kv_uint (w, "fired", sc->fired);
     if (sc->payload) {
         shoal_wr_kv_raw (w, "pl", sc->payload, sc->payload_len);
+    }
+    if (sc->retry) {
+        shoal_wr_kv_raw (w, "rp", sc->retry, sc->retry_len);
+    }
+    if (sc->timeout_ms) {
+        shoal_wr_kv_uint (w, "to", sc->timeout_ms);
     }
 }
 
@@ -160,6 +180,9 @@ s_fire (self_t *self, const uint8_t *key, const char *name, uint64_t now)
     job.priority = (uint8_t) sc.prio;
     job.payload = sc.payload;
     job.payload_len = sc.payload_len;
+    job.retry = sc.retry;
+    job.retry_len = sc.retry_len;
+    job.timeout_ms = (uint32_t) sc.timeout_ms;
     if ((rc = store_insert_job (self, &job, now))) {
         return rc;
     }
@@ -215,7 +238,14 @@ static void
 s_view (shoal_wr_t *w, const s_sched_t *sc)
 {
     const char *prio = shoal_prio_name ((int) sc->prio);
-    shoal_wr_map (w, 8 + (sc->payload != NULL));
+    char retry[SHOAL_RETRY_STRLEN] = "";
+    shoal_retry_t policy;
+    if (sc->retry && (shoal_retry_decode (sc->retry, sc->retry_len, &policy) ||
+                      shoal_retry_format (&policy, retry, sizeof retry))) {
+        retry[0] = '\0';
+    }
+    shoal_wr_map (w, 8 + (sc->payload != NULL) + (retry[0] != '\0') +
+                         (sc->timeout_ms != 0));
     shoal_wr_kv_str (w, "name", sc->name);
     shoal_wr_kv_str (w, "cron", sc->cron);
     shoal_wr_kv_str (w, "type", sc->type);
@@ -226,6 +256,12 @@ s_view (shoal_wr_t *w, const s_sched_t *sc)
     shoal_wr_kv_uint (w, "fired", sc->fired);
     if (sc->payload) {
         shoal_wr_kv_raw (w, "payload", sc->payload, sc->payload_len);
+    }
+    if (retry[0]) {
+        shoal_wr_kv_str (w, "retry", retry);
+    }
+    if (sc->timeout_ms) {
+        shoal_wr_kv_uint (w, "timeout_ms", sc->timeout_ms);
     }
 }
 
@@ -273,6 +309,33 @@ s_add (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
     if (shoal_map_find (args, len, "payload", &v, &sc.payload,
                         &sc.payload_len)) {
         sc.payload = NULL;
+    }
+    /* The job template's own retry policy and timeout, if given. */
+    const char *rtext;
+    uint32_t rlen;
+    if (shoal_map_str (args, len, "retry", &rtext, &rlen) == SHOAL_OK) {
+        char text[256], err[160];
+        shoal_retry_t policy;
+        snprintf (text, sizeof text, "%.*s", (int) rlen, rtext);
+        if (rlen >= sizeof text ||
+            shoal_retry_parse (text, &policy, err, sizeof err)) {
+            snprintf (why, sizeof why, "\"retry\": %s",
+                      rlen >= sizeof text ? "too long" : err);
+        } else if (policy.kind != SHOAL_RETRY_NONE) {
+            shoal_wr_reset (self->scratch);
+            shoal_retry_encode (&policy, self->scratch);
+            sc.retry = shoal_wr_data (self->scratch);
+            sc.retry_len = shoal_wr_size (self->scratch);
+        }
+    }
+    shoal_err_t te = shoal_map_uint (args, len, "timeout_ms", &sc.timeout_ms);
+    if (!why[0] &&
+        ((te && te != SHOAL_ERR_NOT_FOUND) || sc.timeout_ms > UINT32_MAX)) {
+        snprintf (why, sizeof why, "\"timeout_ms\" must be 0..4294967295");
+    }
+    if (why[0]) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID, why);
     }
     /* Replacing a schedule: drop its old due entry. */
     s_sched_t old;

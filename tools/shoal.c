@@ -94,7 +94,8 @@ s_usage (FILE *out)
         "                                jobs kept (0 = by age only)\n"
         "  queue list                    per-queue limits, across executors\n"
         "  schedule add NAME --cron EXPR --type T [--queue Q] [--priority P]\n"
-        "         [--payload JSON]       a recurring job (cron, UTC; 5 fields\n"
+        "         [--payload JSON] [--retry POLICY] [--timeout DUR]\n"
+        "                                a recurring job (cron, UTC; 5 fields\n"
         "                                or 6 with seconds; @daily, ...)\n"
         "  schedule list | schedule rm NAME\n"
         "  cancel ID                     cancel a job that has not ended\n"
@@ -1467,7 +1468,8 @@ s_cmd_schedule (s_cli_t *cli, int argc, char **argv)
         shoal_wr_kv_str (w, "name", argv[2]);
     } else if (streq (sub, "add") && argc >= 3) {
         const char *cron = NULL, *type = NULL, *queue = NULL, *prio = NULL,
-                   *payload = NULL;
+                   *payload = NULL, *retry = NULL;
+        uint64_t timeout_us = 0;
         for (int i = 3; i < argc; i += 2) {
             if (i + 1 >= argc) {
                 return s_usage_error ("%s needs a value", argv[i]);
@@ -1483,6 +1485,20 @@ s_cmd_schedule (s_cli_t *cli, int argc, char **argv)
                 prio = v;
             } else if (streq (argv[i], "--payload")) {
                 payload = v;
+            } else if (streq (argv[i], "--retry")) {
+                shoal_retry_t policy;
+                char err[160];
+                if (shoal_retry_parse (v, &policy, err, sizeof err)) {
+                    return s_usage_error ("--retry '%s': %s", v, err);
+                }
+                retry = v;
+            } else if (streq (argv[i], "--timeout")) {
+                if (shoal_duration_parse (v, &timeout_us) ||
+                    timeout_us < 1000 || timeout_us / 1000 > UINT32_MAX) {
+                    return s_usage_error ("--timeout '%s': a duration like "
+                                          "30s (at least 1ms)",
+                                          v);
+                }
             } else {
                 return s_usage_error ("schedule add: unknown option '%s'",
                                       argv[i]);
@@ -1501,7 +1517,14 @@ s_cmd_schedule (s_cli_t *cli, int argc, char **argv)
             }
         }
         w = s_begin (cli, SHOAL_M_SCHEDULE, &id, 0);
-        shoal_wr_map (w, 4 + (queue != NULL) + (prio != NULL) + (pj != NULL));
+        shoal_wr_map (w, 4 + (queue != NULL) + (prio != NULL) + (pj != NULL) +
+                             (retry != NULL) + (timeout_us != 0));
+        if (retry) {
+            shoal_wr_kv_str (w, "retry", retry);
+        }
+        if (timeout_us) {
+            shoal_wr_kv_uint (w, "timeout_ms", timeout_us / 1000);
+        }
         shoal_wr_kv_str (w, "op", "add");
         shoal_wr_kv_str (w, "name", argv[2]);
         shoal_wr_kv_str (w, "cron", cron);
@@ -1522,7 +1545,8 @@ s_cmd_schedule (s_cli_t *cli, int argc, char **argv)
         }
     } else {
         return s_usage_error ("usage: schedule add NAME --cron EXPR --type T "
-                              "[--queue Q] [--priority P] [--payload JSON] | "
+                              "[--queue Q] [--priority P] [--payload JSON] "
+                              "[--retry POLICY] [--timeout DUR] | "
                               "schedule list | schedule rm NAME%s",
                               "");
     }

@@ -117,6 +117,22 @@ expect_rc "schedule list" 0 "$SHOAL" schedule list
 check "lists it" grep -q '"name":"tick"' "$TMP/out"
 expect_rc "schedule rm" 0 "$SHOAL" schedule rm tick
 expect_rc "schedule rm again: not found" 1 "$SHOAL" schedule rm tick
+# a schedule's jobs take its retry policy and timeout
+expect_rc "schedule add --retry --timeout" 0 "$SHOAL" schedule add flaky \
+    --cron "* * * * * *" --type fail --queue flaky --retry fixed:max=2,delay=10ms --timeout 5s
+check "retry shown" grep -q '"retry":"fixed:max=2,delay=10ms' "$TMP/out"
+check "timeout shown" grep -q '"timeout_ms":5000' "$TMP/out"
+expect_rc "schedule add --retry bad: usage" 2 "$SHOAL" schedule add bad2 \
+    --cron "* * * * *" --type noop --retry sometimes
+for i in $(seq 1 300); do
+    "$SHOAL" list --queue flaky --state dead --json >"$TMP/flaky" 2>/dev/null
+    grep -q '"id"' "$TMP/flaky" && break
+    sleep 0.02
+done
+check "a fired job used the schedule's policy (2 attempts, then dead)" \
+    grep -q '"attempt":2' "$TMP/flaky"
+check "and its timeout" grep -q '"timeout_ms":5000' "$TMP/flaky"
+expect_rc "schedule rm flaky" 0 "$SHOAL" schedule rm flaky
 
 # per-queue stats come from the scheduler
 expect_rc "stats --queues --json" 0 "$SHOAL" stats --queues --json
