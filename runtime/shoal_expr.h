@@ -49,7 +49,7 @@
 #include "../protocol/shoal_err.h"
 
 #define SHOAL_EXPR_TEXT_MAX 2048 /* source bytes */
-#define SHOAL_EXPR_CODE_MAX 4096 /* compiled bytes */
+#define SHOAL_EXPR_CODE_MAX 8192 /* compiled bytes: > 3 per text byte */
 #define SHOAL_EXPR_ERR_MAX  160  /* error text, NUL included */
 
 /*  Compiles text (NUL-terminated, at most SHOAL_EXPR_TEXT_MAX bytes) into
