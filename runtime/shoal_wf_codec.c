@@ -323,6 +323,11 @@ s_node_field (s_dec_t *d, shoal_rd_t *rd, int k, shoal_wf_node_t *n)
             if (len > SHOAL_WF_CONFIG_MAX) {
                 return s_bad (d, SHOAL_ERR_TOO_LARGE, "c: %zu bytes", len);
             }
+            shoal_limits_t lim = shoal_limits_default ();
+            size_t used;
+            if ((rc = shoal_mp_validate (p, len, &lim, &used))) {
+                return s_bad (d, rc, "c: over the payload limits");
+            }
             n->config_len = len;
             return s_copy (d, p, len, &n->config);
         case 3:

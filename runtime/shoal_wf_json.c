@@ -19,6 +19,7 @@
 #include "shoal_job.h"
 #include "shoal_retry.h"
 #include "../protocol/shoal_json.h"
+#include "../protocol/shoal_mp.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -254,6 +255,14 @@ s_node (s_ctx_t *c, const json_t *v, shoal_wf_node_t *n)
         shoal_err_t e = shoal_json_to_mp (config, c->wr);
         if (e == SHOAL_OK) {
             e = shoal_wr_error (c->wr);
+        }
+        /* the limits every decoder applies to a payload (the converter
+           counts empty containers as levels, the validator does not) */
+        shoal_limits_t lim = shoal_limits_default ();
+        size_t used;
+        if (e == SHOAL_OK) {
+            e = shoal_mp_validate (shoal_wr_data (c->wr), shoal_wr_size (c->wr),
+                                   &lim, &used);
         }
         if (e == SHOAL_ERR_TOO_LARGE) {
             return s_fail (c, e, "config: nested deeper than %d levels",
