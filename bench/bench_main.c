@@ -1,6 +1,6 @@
 /*  shoal_bench - Shoal against raw libzmq and raw LMDB, in one run.
 
-    usage: shoal_bench [--quick] [--only bus|durable|latency|scale]
+    usage: shoal_bench [--quick] [--only bus|durable|latency|scale|expr]
                        [--messages N] [--scale-jobs N] [--shoald PATH]
                        [--set KEY=VALUE]...
 
@@ -8,7 +8,8 @@
     and as a process; one-frame vs two-frame wire format), durable
     acknowledged submits per sync mode with a raw LMDB baseline, latency
     per job at a fixed offered rate, and scale (a real shoald with a
-    million queued jobs: RAM per job, restart-to-serving). Ends
+    million queued jobs: RAM per job, restart-to-serving) and
+    conditions (ns per edge condition evaluated). Ends
     with a markdown summary with the targets. Not part of ctest: the
     numbers depend on the machine, so nothing here passes or fails a
     build; the exit code is non-zero only when a measurement could not
@@ -33,7 +34,8 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out,
-             "usage: shoal_bench [--quick] [--only bus|durable|latency|scale]"
+             "usage: shoal_bench [--quick]"
+             " [--only bus|durable|latency|scale|expr]"
              " [--messages N] [--scale-jobs N] [--shoald PATH]"
              " [--set KEY=VALUE]...\n"
              "  --quick         smaller counts, one run per cell\n"
@@ -60,6 +62,7 @@ main (int argc, char **argv)
         .durable = true,
         .latency = true,
         .scale = true,
+        .expr = true,
         .lat_jobs = 5000,
         .lat_rate = 500,
         .scale_jobs = 1000000,
@@ -80,7 +83,9 @@ main (int argc, char **argv)
             opts.durable = streq (what, "durable");
             opts.latency = streq (what, "latency");
             opts.scale = streq (what, "scale");
-            if (!opts.bus && !opts.durable && !opts.latency && !opts.scale) {
+            opts.expr = streq (what, "expr");
+            if (!opts.bus && !opts.durable && !opts.latency && !opts.scale &&
+                !opts.expr) {
                 s_usage (stderr);
                 return 2;
             }
@@ -177,6 +182,9 @@ main (int argc, char **argv)
     }
     if (rc == 0 && opts.scale) {
         rc = bench_scale_run (&opts, &res);
+    }
+    if (rc == 0 && opts.expr) {
+        rc = bench_expr_run (&opts, &res);
     }
     bench_loadavg (res.load_end, sizeof res.load_end);
     bench_print_summary (&opts, &res);

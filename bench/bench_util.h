@@ -34,6 +34,7 @@ typedef struct {
     bool durable;
     bool latency;
     bool scale;
+    bool expr;
     uint64_t messages;   /* per throughput run */
     uint32_t roundtrips; /* per latency run */
     uint32_t repeats;    /* throughput runs per cell (median taken) */
@@ -142,6 +143,16 @@ typedef struct {
     bool verified;        /* every restart requeued exactly the leased jobs */
 } bench_scale_t;
 
+/*  One edge condition, compiled once and evaluated per edge. */
+typedef struct {
+    bool done;
+    const char *text;  /* the condition */
+    double eval_ns;    /* shoal_expr_eval, check included (median) */
+    double hand_ns;    /* the same test in C with shoal_map_* (median) */
+    double compile_ns; /* shoal_expr_compile (median) */
+    uint32_t code_len, out_len, in_len;
+} bench_expr_t;
+
 typedef struct {
     bench_tput_t tput[BENCH_ROWS][BENCH_SIZES];
     bench_lat_t lat[BENCH_ROWS][BENCH_SIZES];
@@ -152,6 +163,7 @@ typedef struct {
     bench_e2e_t e2e;
     bench_lat_sum_t latency;
     bench_scale_t scale;
+    bench_expr_t expr;
     uint32_t window, credit_every;
     char load_start[64], load_end[64]; /* /proc/loadavg */
 } bench_results_t;
@@ -191,13 +203,14 @@ void bench_section (const char *title);
 void bench_print_summary (const bench_opts_t *opts, const bench_results_t *res);
 
 /*  The sections (bench_bus.c, bench_durable.c, bench_latency.c,
-    bench_scale.c) and the process peer of
+    bench_scale.c, bench_expr.c) and the process peer of
     the bus section (bench_link.c). */
 int bench_bus_run (const bench_opts_t *opts, bench_results_t *res);
 int bench_peer_main (int argc, char **argv);
 int bench_durable_run (const bench_opts_t *opts, bench_results_t *res);
 int bench_latency_run (const bench_opts_t *opts, bench_results_t *res);
 int bench_scale_run (const bench_opts_t *opts, bench_results_t *res);
+int bench_expr_run (const bench_opts_t *opts, bench_results_t *res);
 
 /*  Raw LMDB baseline: commits records (16-byte time-ordered keys, values
     of value_len bytes, plus a 17-byte ready-index key -> 16-byte id in a

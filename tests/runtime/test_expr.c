@@ -1000,10 +1000,42 @@ SHOAL_TEST (expr_garbage_documents)
     }
 }
 
+/*  The examples of docs/workflows.md, "Conditions". */
+SHOAL_TEST (expr_doc_examples)
+{
+    uint8_t out[256], in[64];
+    size_t out_len = s_mp ("{\"status\": \"ok\", \"amount\": 250, \"items\": "
+                           "[{\"sku\": \"A1\"}], \"retry\": false}",
+                           out, sizeof out);
+    size_t in_len = s_mp ("{\"region\": \"us\"}", in, sizeof in);
+    static const s_row_t rows[] = {
+        {"output.status == \"ok\" && output.amount > 100", 1},
+        {"output.amount >= 250.0", 1},
+        {"output.amount == \"250\"", 0},
+        {"output.items[0].sku == \"A1\"", 1},
+        {"output.items[1].sku == null", 1},
+        {"output.missing", 0},
+        {"!output.retry", 1},
+        {"output.items && input.region != \"eu\"", 1},
+        {"output.status.code == null", 1},
+        {"input.region < \"v\"", 1},
+        {"(output.name || \"x\") == true", 1},
+        {"!(\"a\" < 1)", 1},
+        {"(!output.amount) == false", 1},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        int got = s_eval_docs (rows[i].text, out, out_len, in, in_len);
+        if (got != rows[i].want) {
+            SHOAL_FAIL_ ("%s: got %d, want %d", rows[i].text, got,
+                         rows[i].want);
+        }
+    }
+}
+
 SHOAL_TEST_MAIN (expr_truthiness, expr_number_equality, expr_number_order,
                  expr_nan, expr_strings, expr_mixed_types, expr_containers,
                  expr_paths, expr_precedence, expr_short_circuit,
                  expr_malformed_documents, expr_compile_errors,
                  expr_compile_limits, expr_check_rejects, expr_code_format,
                  expr_code_max_suffices, expr_garbage_programs,
-                 expr_garbage_text, expr_garbage_documents)
+                 expr_garbage_text, expr_garbage_documents, expr_doc_examples)
