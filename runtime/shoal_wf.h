@@ -59,8 +59,9 @@ typedef enum {
 } shoal_wf_trigger_t;
 
 typedef enum {
-    SHOAL_WF_JOIN_ALL = 0, /* runs once every incoming edge has fired or
-                              been skipped, if at least one fired */
+    SHOAL_WF_JOIN_ALL = 0, /* waits until every incoming edge is decided
+                              (fired, or skipped by its trigger or
+                              condition) */
     SHOAL_WF_JOIN_ANY = 1, /* runs on the first incoming edge that fires */
     SHOAL_WF_JOIN__COUNT
 } shoal_wf_join_t;
