@@ -2,9 +2,11 @@
 
     Every command is one request and one reply over a DEALER socket (wait
     repeats bounded WAIT requests; monitor subscribes to the monitor's
-    XPUB). Human output by default, --json for scripts. Exit codes:
+    XPUB). Human output by default, --json for scripts. `workflow
+    validate` is local: it reads a file and talks to nobody. Exit codes:
         0  success
-        1  shoald answered with an error (the message says which)
+        1  shoald answered with an error (the message says which), or a
+           workflow file is invalid or cannot be read
         2  usage error
         3  no answer from shoald (not running, wrong endpoint, timeout)
         4  wait: the job finished but did not succeed
@@ -19,6 +21,7 @@
 #include "shoal_port.h"
 #include "shoal_retry.h"
 #include "shoal_version.h"
+#include "shoal_wf.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -113,8 +116,13 @@ s_usage (FILE *out)
         "  monitor [--topic PREFIX] [--json] [--count N] [--monitor EP]\n"
         "                                stream events\n"
         "  shutdown                      stop shoald in order\n"
+        "  workflow validate [--types T,T...] FILE|-\n"
+        "                                check a workflow definition (no\n"
+        "                                daemon needed); --types: plugin\n"
+        "                                node types to allow\n"
         "\n"
-        "exit codes: 0 ok, 1 refused by shoald, 2 usage, 3 no answer,\n"
+        "exit codes: 0 ok, 1 refused by shoald (or an invalid workflow\n"
+        "            file), 2 usage, 3 no answer,\n"
         "            4 job failed, 5 wait timed out\n"
         "environment: SHOAL_ENDPOINT (control endpoint), SHOAL_TIMEOUT\n"
         "             (seconds to wait for an answer, default 10)\n");
@@ -1865,10 +1873,128 @@ s_cmd_batch (s_cli_t *cli, int argc, char **argv)
     return s_usage_error ("batch needs submit FILE|- or show ID%s", "");
 }
 
+/*  ---------------------------------------------------------------------
+    Workflows */
+
+#define S_WF_FILE_MAX  (16u << 20) /* bytes of JSON read from FILE */
+#define S_WF_TYPES_MAX 256         /* --types names */
+
+/*  Reads all of path (stdin for "-") into a new NUL-terminated buffer;
+    NULL after saying why. */
+static char *
+s_read_file (const char *path, size_t max, size_t *len)
+{
+    FILE *f = streq (path, "-") ? stdin : fopen (path, "r");
+    if (!f) {
+        fprintf (stderr, "shoal: cannot read %s: %s\n", path, strerror (errno));
+        return NULL;
+    }
+    char *text = malloc (max + 1);
+    *len = text ? fread (text, 1, max + 1, f) : 0;
+    bool too_big = *len > max, failed = ferror (f);
+    int saved = errno;
+    if (f != stdin) {
+        fclose (f);
+    }
+    if (!text || too_big || failed) {
+        fprintf (stderr, "shoal: cannot read %s: %s\n", path,
+                 !text     ? "out of memory"
+                 : too_big ? "larger than the limit"
+                           : strerror (saved));
+        free (text);
+        return NULL;
+    }
+    text[*len] = '\0';
+    return text;
+}
+
+static int
+s_workflow_validate (s_cli_t *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"types", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
+    const char *types[S_WF_TYPES_MAX + 1] = {NULL};
+    char *lists[S_WF_TYPES_MAX] = {NULL}; /* strdup'ed --types values */
+    size_t n_types = 0, n_lists = 0;
+    int rc = 0, c;
+    optind = 1;
+    while (rc == 0 && (c = getopt_long (argc, argv, "t:", opts, NULL)) != -1) {
+        if (c != 't') {
+            rc = s_usage_error ("bad option for %s", "workflow validate");
+        } else if (n_lists == S_WF_TYPES_MAX ||
+                   !(lists[n_lists] = strdup (optarg))) {
+            rc = s_usage_error ("too many --types%s", "");
+        } else {
+            char *save = NULL;
+            for (char *t = strtok_r (lists[n_lists++], ",", &save);
+                 t && rc == 0; t = strtok_r (NULL, ",", &save)) {
+                if (!shoal_name_valid (t, strlen (t))) {
+                    rc = s_usage_error ("--types: '%s' is not a type name", t);
+                } else if (n_types == S_WF_TYPES_MAX) {
+                    rc = s_usage_error ("--types: at most %d", S_WF_TYPES_MAX);
+                } else {
+                    types[n_types++] = t;
+                }
+            }
+        }
+    }
+    if (rc == 0 && optind != argc - 1) {
+        rc = s_usage_error ("workflow validate needs one FILE (or - for "
+                            "stdin)%s",
+                            "");
+    }
+    size_t len = 0;
+    char *text = rc ? NULL : s_read_file (argv[optind], S_WF_FILE_MAX, &len);
+    if (rc == 0 && !text) {
+        rc = EXIT_REFUSED;
+    }
+    if (rc == 0) {
+        const char *file = streq (argv[optind], "-") ? "stdin" : argv[optind];
+        char err[SHOAL_WF_ERR_MAX];
+        shoal_wf_t *wf = NULL;
+        if (shoal_wf_parse (text, len, file, types, &wf, err, sizeof err)) {
+            fprintf (stderr, "%s\n", err);
+            rc = EXIT_REFUSED;
+        } else {
+            printf ("%s: ok (%u nodes, %u edges)\n", file,
+                    shoal_wf_node_count (wf), shoal_wf_edge_count (wf));
+        }
+        shoal_wf_destroy (&wf);
+    }
+    free (text);
+    for (size_t i = 0; i < n_lists; i++) {
+        free (lists[i]);
+    }
+    return rc;
+}
+
 typedef struct {
     const char *name;
     int (*fn) (s_cli_t *, int, char **);
 } s_cmd_t;
+
+/*  shoal workflow SUB ...: more subcommands come with the runtime. */
+static const s_cmd_t s_workflow_cmds[] = {
+    {"validate", s_workflow_validate},
+};
+
+static int
+s_cmd_workflow (s_cli_t *cli, int argc, char **argv)
+{
+    for (size_t k = 0;
+         argc >= 2 && k < sizeof s_workflow_cmds / sizeof s_workflow_cmds[0];
+         k++) {
+        if (streq (argv[1], s_workflow_cmds[k].name)) {
+            return s_workflow_cmds[k].fn (cli, argc - 1, argv + 1);
+        }
+    }
+    if (argc >= 2) {
+        return s_usage_error ("unknown workflow command '%s' (try "
+                              "validate)",
+                              argv[1]);
+    }
+    return s_usage_error ("workflow needs a command: validate FILE%s", "");
+}
 
 static const s_cmd_t s_cmds[] = {
     {"list", s_cmd_list},         {"dlq", s_cmd_dlq},
@@ -1880,7 +2006,15 @@ static const s_cmd_t s_cmds[] = {
     {"status", s_cmd_status},     {"wait", s_cmd_wait},
     {"stats", s_cmd_stats},       {"monitor", s_cmd_monitor},
     {"shutdown", s_cmd_shutdown}, {"batch", s_cmd_batch},
+    {"workflow", s_cmd_workflow},
 };
+
+/*  Commands that work on local files only: no endpoint, no socket. */
+static bool
+s_cmd_local (const s_cmd_t *cmd)
+{
+    return cmd->fn == s_cmd_workflow;
+}
 
 int
 main (int argc, char **argv)
@@ -1933,6 +2067,9 @@ main (int argc, char **argv)
     }
     if (!cmd) {
         return s_usage_error ("unknown command '%s'", argv[i]);
+    }
+    if (s_cmd_local (cmd)) {
+        return cmd->fn (&cli, argc - i, argv + i);
     }
     zsys_init ();
     shoal_log_setup ("shoal", false);

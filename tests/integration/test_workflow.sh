@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# shoal workflow validate: local, no daemon. The examples pass; broken
+# files fail with exit 1 and a message naming the file, the node or edge
+# and what is wrong; usage errors exit 2.
+. "$(dirname "$0")/lib.sh"
+
+EXAMPLES="$(cd "$(dirname "$0")/../../examples/workflows" && pwd)"
+
+# expect_err NAME FILE TEXT: validate fails with exit 1 and says TEXT
+expect_err () {
+    local name=$1 file=$2 text=$3
+    expect_rc "$name: exit 1" 1 "$SHOAL" workflow validate "$file"
+    if grep -qF -- "$text" "$TMP/err"; then
+        ok "$name: says why"
+    else
+        fail "$name: says why (want '$text', got '$(cat "$TMP/err")')"
+    fi
+}
+
+# no daemon is needed: point the CLI at nothing
+export SHOAL_ENDPOINT="ipc://$TMP/nobody.sock"
+
+for f in etl payment_saga flaky_service shell_pipeline; do
+    expect_rc "example $f.json is valid" 0 "$SHOAL" workflow validate "$EXAMPLES/$f.json"
+done
+expect_rc "etl again" 0 "$SHOAL" workflow validate "$EXAMPLES/etl.json"
+check "ok line counts nodes and edges" \
+    grep -qx "$EXAMPLES/etl.json: ok (7 nodes, 8 edges)" "$TMP/out"
+expect_rc "from stdin" 0 sh -c "\"\$SHOAL\" workflow validate - < \"$EXAMPLES/payment_saga.json\""
+check "stdin is named" grep -qx "stdin: ok (7 nodes, 3 edges)" "$TMP/out"
+
+cat > "$TMP/cycle.json" <<'JSON'
+{"name": "loop", "nodes": [{"id": "a", "type": "noop"}, {"id": "b", "type": "echo"},
+  {"id": "c", "type": "noop"}],
+ "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}, {"from": "c", "to": "b"}]}
+JSON
+expect_err "cycle" "$TMP/cycle.json" "$TMP/cycle.json: cycle: b -> c -> b"
+
+cat > "$TMP/dangling.json" <<'JSON'
+{"name": "dangling", "nodes": [{"id": "a", "type": "noop"}],
+ "edges": [{"from": "a", "to": "nowhere"}]}
+JSON
+expect_err "dangling edge" "$TMP/dangling.json" \
+    "$TMP/dangling.json: edge 0 (a -> nowhere): to: no node \"nowhere\""
+
+cat > "$TMP/expr.json" <<'JSON'
+{"name": "expr", "nodes": [{"id": "a", "type": "noop"}, {"id": "b", "type": "noop"}],
+ "edges": [{"from": "a", "to": "b", "if": "output.ok == && true"}]}
+JSON
+expect_err "bad expression" "$TMP/expr.json" \
+    "$TMP/expr.json: edge 0 (a -> b): if: column 14: expected a value after '=='"
+
+cat > "$TMP/type.json" <<'JSON'
+{"name": "types", "nodes": [{"id": "a", "type": "resize"}, {"id": "b", "type": "thumb"}],
+ "edges": [{"from": "a", "to": "b"}]}
+JSON
+expect_err "unknown type" "$TMP/type.json" \
+    "$TMP/type.json: node \"a\": unknown type \"resize\""
+expect_rc "--types allows plugin types" 0 \
+    "$SHOAL" workflow validate --types resize,thumb "$TMP/type.json"
+expect_rc "--types twice" 0 \
+    "$SHOAL" workflow validate --types resize --types thumb "$TMP/type.json"
+expect_rc "--types missing one" 1 \
+    "$SHOAL" workflow validate --types resize "$TMP/type.json"
+check "names the missing one" grep -qF 'node "b": unknown type "thumb"' "$TMP/err"
+expect_rc "--types bad name: usage" 2 \
+    "$SHOAL" workflow validate --types "re size" "$TMP/type.json"
+
+cat > "$TMP/policy.json" <<'JSON'
+{"name": "policy", "nodes": [{"id": "a", "type": "noop", "retry": "exponential:max=0"}]}
+JSON
+expect_err "bad retry policy" "$TMP/policy.json" "$TMP/policy.json: node \"a\": retry: "
+
+cat > "$TMP/breaker.json" <<'JSON'
+{"name": "breaker", "nodes": [{"id": "a", "type": "noop", "breaker": {"failure_rate": 7}}]}
+JSON
+expect_err "bad breaker" "$TMP/breaker.json" \
+    "node \"a\": breaker: failure_rate: must be a number over 0 and at most 1"
+
+printf '{"name": "x", "nodes": [' > "$TMP/truncated.json"
+expect_err "not JSON" "$TMP/truncated.json" "$TMP/truncated.json: line 1, column "
+
+expect_err "unreadable file" "$TMP/missing.json" \
+    "cannot read $TMP/missing.json: No such file or directory"
+
+expect_rc "no file: usage" 2 "$SHOAL" workflow validate
+expect_rc "two files: usage" 2 "$SHOAL" workflow validate a.json b.json
+expect_rc "no subcommand: usage" 2 "$SHOAL" workflow
+expect_rc "unknown subcommand: usage" 2 "$SHOAL" workflow frobnicate x.json
+check "says which" grep -q "unknown workflow command 'frobnicate'" "$TMP/err"
+expect_rc "bad option: usage" 2 "$SHOAL" workflow validate --bogus x.json
+"$SHOAL" --help >"$TMP/out" 2>&1
+check "help lists workflow validate" grep -q "workflow validate" "$TMP/out"
+
+finish
