@@ -2,6 +2,9 @@
     lookup is a bounds check and a load. */
 #include "shoal_err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 static const char *const s_text[SHOAL_ERR__COUNT] = {
     [SHOAL_OK] = "success",
     [SHOAL_ERR_MALFORMED] = "malformed message",
@@ -64,4 +67,16 @@ shoal_errname (int err)
         return "UNKNOWN";
     }
     return s_name[err];
+}
+
+shoal_err_t
+shoal_err_setf (char *err, size_t cap, const char *fmt, ...)
+{
+    if (err && cap > 0) {
+        va_list ap;
+        va_start (ap, fmt);
+        vsnprintf (err, cap, fmt, ap);
+        va_end (ap);
+    }
+    return SHOAL_ERR_INVALID;
 }

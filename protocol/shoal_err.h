@@ -7,6 +7,8 @@
 #ifndef SHOAL_ERR_H_INCLUDED
 #define SHOAL_ERR_H_INCLUDED
 
+#include <stddef.h>
+
 typedef enum {
     SHOAL_OK = 0,
     SHOAL_ERR_MALFORMED = 1,    /* bytes do not follow the grammar */
@@ -38,5 +40,11 @@ const char *shoal_strerror (int err);
 /*  Returns the stable symbolic name ("MALFORMED", "NOT_FOUND"...) of err;
     never NULL. Used in JSON output and logs. */
 const char *shoal_errname (int err);
+
+/*  Writes a printf-style explanation into err (cap bytes; nothing when
+    err is NULL or cap 0) and returns SHOAL_ERR_INVALID: the one line a
+    parser needs to refuse input with a reason. */
+__attribute__ ((format (printf, 3, 4))) shoal_err_t
+shoal_err_setf (char *err, size_t cap, const char *fmt, ...);
 
 #endif

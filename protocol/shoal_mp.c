@@ -520,3 +520,28 @@ shoal_map_strcpy (const uint8_t *map, size_t size, const char *key, char *buf,
     buf[len] = '\0';
     return SHOAL_OK;
 }
+
+shoal_err_t
+shoal_rd_key (shoal_rd_t *rd, const char *const *keys, size_t n, uint64_t *seen,
+              size_t *index, uint32_t depth_max)
+{
+    const char *k;
+    uint32_t klen;
+    shoal_err_t rc = shoal_rd_str (rd, &k, &klen);
+    if (rc) {
+        return rc == SHOAL_ERR_INVALID ? SHOAL_ERR_MALFORMED : rc;
+    }
+    size_t i = 0;
+    while (i < n && (strlen (keys[i]) != klen || memcmp (k, keys[i], klen))) {
+        i++;
+    }
+    *index = i;
+    if (i == n) {
+        return shoal_rd_skip (rd, depth_max);
+    }
+    if (i >= 64 || (*seen & ((uint64_t) 1 << i))) {
+        return SHOAL_ERR_MALFORMED;
+    }
+    *seen |= (uint64_t) 1 << i;
+    return SHOAL_OK;
+}

@@ -73,6 +73,15 @@ shoal_err_t shoal_rd_next (shoal_rd_t *rd, shoal_mp_val_t *val);
     depth_max levels deep. */
 shoal_err_t shoal_rd_skip (shoal_rd_t *rd, uint32_t depth_max);
 
+/*  Reads a map key and finds it in keys[0..n) (n <= 64): *index is its
+    position, or n for a key not in the table, whose value is then
+    skipped (at most depth_max deep). MALFORMED when the key is not a
+    string or a known key comes twice (seen: a bit per key, the caller's,
+    zero before the map). For decoders of small records with optional
+    keys. */
+shoal_err_t shoal_rd_key (shoal_rd_t *rd, const char *const *keys, size_t n,
+                          uint64_t *seen, size_t *index, uint32_t depth_max);
+
 /*  Typed reads: SHOAL_ERR_INVALID when the item has another type (the
     reader has then still advanced past its head). */
 shoal_err_t shoal_rd_uint (shoal_rd_t *rd, uint64_t *out);

@@ -36,17 +36,8 @@ s_sat_add (uint64_t a, uint64_t b)
     return __builtin_add_overflow (a, b, &r) ? UINT64_MAX : r;
 }
 
-__attribute__ ((format (printf, 3, 4))) static shoal_err_t
-s_fail (char *err, size_t cap, const char *fmt, ...)
-{
-    if (err && cap > 0) {
-        va_list ap;
-        va_start (ap, fmt);
-        vsnprintf (err, cap, fmt, ap);
-        va_end (ap);
-    }
-    return SHOAL_ERR_INVALID;
-}
+/*  Refusals with a reason (protocol/shoal_err.h). */
+#define s_fail shoal_err_setf
 
 /* Policies ---------------------------------------------------------------- */
 
@@ -421,29 +412,18 @@ shoal_breaker_policy_decode (const uint8_t *data, size_t size,
     }
     shoal_breaker_policy_t p;
     shoal_breaker_policy_init (&p);
-    unsigned seen = 0;
+    uint64_t seen = 0;
     bool out_of_range = false;
     for (uint32_t i = 0; i < pairs; i++) {
-        const char *k;
-        uint32_t klen;
-        if ((rc = shoal_rd_str (&rd, &k, &klen))) {
-            return rc == SHOAL_ERR_INVALID ? SHOAL_ERR_MALFORMED : rc;
+        size_t k;
+        if ((rc = shoal_rd_key (&rd, s_dkeys, K_COUNT, &seen, &k,
+                                S_SKIP_DEPTH))) {
+            return rc;
         }
-        int key = 0;
-        while (key < K_COUNT && (strlen (s_dkeys[key]) != klen ||
-                                 memcmp (k, s_dkeys[key], klen) != 0)) {
-            key++;
+        if (k == K_COUNT) {
+            continue; /* unknown key, skipped */
         }
-        if (key == K_COUNT) {
-            if ((rc = shoal_rd_skip (&rd, S_SKIP_DEPTH))) {
-                return rc;
-            }
-            continue;
-        }
-        if (seen & (1u << key)) {
-            return SHOAL_ERR_MALFORMED;
-        }
-        seen |= 1u << key;
+        int key = (int) k;
         uint64_t v;
         if ((rc = shoal_rd_uint (&rd, &v))) {
             return rc == SHOAL_ERR_INVALID ? SHOAL_ERR_MALFORMED : rc;

@@ -65,17 +65,8 @@ static const struct {
     {"@hourly", "0 * * * *"},
 };
 
-__attribute__ ((format (printf, 3, 4))) static shoal_err_t
-s_fail (char *err, size_t cap, const char *fmt, ...)
-{
-    if (err && cap > 0) {
-        va_list ap;
-        va_start (ap, fmt);
-        vsnprintf (err, cap, fmt, ap);
-        va_end (ap);
-    }
-    return SHOAL_ERR_INVALID;
-}
+/*  Refusals with a reason (protocol/shoal_err.h). */
+#define s_fail shoal_err_setf
 
 static bool
 s_digit (char c)

@@ -47,17 +47,8 @@ shoal_retry_kind_name (int kind)
     return kind >= 0 && (size_t) kind < S_NKINDS ? s_kinds[kind] : "?";
 }
 
-__attribute__ ((format (printf, 3, 4))) static shoal_err_t
-s_fail (char *err, size_t cap, const char *fmt, ...)
-{
-    if (err && cap > 0) {
-        va_list ap;
-        va_start (ap, fmt);
-        vsnprintf (err, cap, fmt, ap);
-        va_end (ap);
-    }
-    return SHOAL_ERR_INVALID;
-}
+/*  Refusals with a reason (protocol/shoal_err.h). */
+#define s_fail shoal_err_setf
 
 static bool
 s_class_char (char c)
@@ -647,28 +638,16 @@ shoal_retry_decode (const uint8_t *data, size_t size, shoal_retry_t *out)
     }
     shoal_retry_t p;
     shoal_retry_init (&p, SHOAL_RETRY_NONE);
-    unsigned seen = 0;
+    uint64_t seen = 0;
     for (uint32_t i = 0; i < pairs; i++) {
-        const char *k;
-        uint32_t klen;
-        if ((rc = shoal_rd_str (&rd, &k, &klen))) {
-            return rc == SHOAL_ERR_INVALID ? SHOAL_ERR_MALFORMED : rc;
-        }
-        size_t key = 0;
-        while (key < S_NDKEYS && (strlen (s_dkeys[key]) != klen ||
-                                  memcmp (k, s_dkeys[key], klen) != 0)) {
-            key++;
+        size_t key;
+        if ((rc = shoal_rd_key (&rd, s_dkeys, S_NDKEYS, &seen, &key,
+                                S_SKIP_DEPTH))) {
+            return rc;
         }
         if (key == S_NDKEYS) {
-            if ((rc = shoal_rd_skip (&rd, S_SKIP_DEPTH))) {
-                return rc;
-            }
-            continue;
+            continue; /* unknown key, skipped */
         }
-        if (seen & (1u << key)) {
-            return SHOAL_ERR_MALFORMED;
-        }
-        seen |= 1u << key;
         shoal_mp_val_t v;
         if ((rc = shoal_rd_next (&rd, &v))) {
             return rc;

@@ -82,5 +82,18 @@ SHOAL_TEST (test_err_unknown)
     }
 }
 
+SHOAL_TEST (test_err_setf)
+{
+    char err[16] = "untouched";
+    CHECK_EQ (shoal_err_setf (err, sizeof err, "bad %s at %d", "value", 7),
+              SHOAL_ERR_INVALID);
+    CHECK_STR (err, "bad value at 7");
+    /* truncated to the buffer, always terminated */
+    shoal_err_setf (err, 5, "%s", "abcdefgh");
+    CHECK_STR (err, "abcd");
+    /* no buffer: still the code */
+    CHECK_EQ (shoal_err_setf (NULL, 0, "x"), SHOAL_ERR_INVALID);
+}
+
 SHOAL_TEST_MAIN (test_err_wire_numbers, test_err_names, test_err_texts,
-                 test_err_unknown)
+                 test_err_unknown, test_err_setf)

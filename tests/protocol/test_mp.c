@@ -594,9 +594,49 @@ SHOAL_TEST (test_limits_default)
     CHECK (lim.str_max < lim.frame_max);
 }
 
+SHOAL_TEST (test_rd_key)
+{
+    static const char *const keys[] = {"a", "bb", "c"};
+    /* {"bb": 1, "zz": [1, 2], "a": 2, "bb": 3} */
+    shoal_wr_t *w = shoal_wr_new ();
+    CHECK (w);
+    shoal_wr_map (w, 4);
+    shoal_wr_kv_uint (w, "bb", 1);
+    shoal_wr_str (w, "zz");
+    shoal_wr_array (w, 2);
+    shoal_wr_uint (w, 1);
+    shoal_wr_uint (w, 2);
+    shoal_wr_kv_uint (w, "a", 2);
+    shoal_wr_kv_uint (w, "bb", 3);
+    shoal_rd_t rd;
+    shoal_rd_init (&rd, shoal_wr_data (w), shoal_wr_size (w));
+    uint32_t n;
+    CHECK_OK (shoal_rd_map (&rd, &n));
+    uint64_t seen = 0, v;
+    size_t k;
+    CHECK_OK (shoal_rd_key (&rd, keys, 3, &seen, &k, 4));
+    CHECK_EQ (k, 1);
+    CHECK_OK (shoal_rd_uint (&rd, &v));
+    CHECK_OK (shoal_rd_key (&rd, keys, 3, &seen, &k, 4)); /* unknown */
+    CHECK_EQ (k, 3);                                      /* value skipped */
+    CHECK_OK (shoal_rd_key (&rd, keys, 3, &seen, &k, 4));
+    CHECK_EQ (k, 0);
+    CHECK_OK (shoal_rd_uint (&rd, &v));
+    CHECK_EQ (v, 2);
+    /* "bb" again: refused */
+    CHECK_RC (shoal_rd_key (&rd, keys, 3, &seen, &k, 4), SHOAL_ERR_MALFORMED);
+    /* a key that is not a string */
+    shoal_wr_reset (w);
+    shoal_wr_uint (w, 5);
+    shoal_rd_init (&rd, shoal_wr_data (w), shoal_wr_size (w));
+    seen = 0;
+    CHECK_RC (shoal_rd_key (&rd, keys, 3, &seen, &k, 4), SHOAL_ERR_MALFORMED);
+    shoal_wr_destroy (&w);
+}
+
 SHOAL_TEST_MAIN (test_alloc_seam, test_validate_ok,
                  test_validate_every_truncation, test_validate_huge_declared,
                  test_validate_malformed_bytes, test_validate_str_limit,
                  test_validate_count_limit, test_validate_depth_limit,
                  test_rd_skip, test_map_find, test_map_typed, test_map_strcpy,
-                 test_limits_default)
+                 test_limits_default, test_rd_key)
