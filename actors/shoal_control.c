@@ -664,12 +664,14 @@ s_handle_passthrough (self_t *self, const s_env_t *env, uint32_t type,
 {
     char op[24] = "list";
     if (type == SHOAL_M_QUEUE || type == SHOAL_M_BACKUP ||
-        type == SHOAL_M_CANCEL || type == SHOAL_M_SCHEDULE) {
+        type == SHOAL_M_CANCEL || type == SHOAL_M_SCHEDULE ||
+        type == SHOAL_M_WORKFLOW) {
         snprintf (op, sizeof op, "%s",
-                  type == SHOAL_M_QUEUE    ? "queue"
-                  : type == SHOAL_M_BACKUP ? "backup"
-                  : type == SHOAL_M_CANCEL ? "cancel"
-                                           : "schedule");
+                  type == SHOAL_M_QUEUE      ? "queue"
+                  : type == SHOAL_M_BACKUP   ? "backup"
+                  : type == SHOAL_M_CANCEL   ? "cancel"
+                  : type == SHOAL_M_WORKFLOW ? "workflow"
+                                             : "schedule");
     } else if (type == SHOAL_M_DLQ) {
         char sub[16];
         if (shoal_map_strcpy (body, len, "op", sub, sizeof sub) ||
@@ -760,6 +762,7 @@ s_handle_request (self_t *self, s_env_t *env, const uint8_t *data, size_t size)
         case SHOAL_M_BACKUP:
         case SHOAL_M_CANCEL:
         case SHOAL_M_SCHEDULE:
+        case SHOAL_M_WORKFLOW:
             s_handle_passthrough (self, env, hdr.type, body, len);
             break;
         case SHOAL_M_SHUTDOWN: {

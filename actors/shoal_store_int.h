@@ -223,6 +223,10 @@ shoal_err_t store_query_schedule (self_t *self, shoal_in_t *in,
     time. */
 shoal_err_t store_run_schedules (self_t *self, uint64_t now);
 
+/*  shoal_store_wf.c: workflow definitions (args: the client's body) */
+shoal_err_t store_query_workflow (self_t *self, shoal_in_t *in,
+                                  const uint8_t *args, size_t len);
+
 /*  Cancels a job that has not ended (args {id}). */
 shoal_err_t store_query_cancel (self_t *self, shoal_in_t *in,
                                 const uint8_t *args, size_t len);

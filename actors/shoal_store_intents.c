@@ -696,7 +696,7 @@ s_apply_query (self_t *self, shoal_in_t *in)
     if (streq (op, "list") || streq (op, "dlq_retry") ||
         streq (op, "dlq_purge") || streq (op, "queue") ||
         streq (op, "backup") || streq (op, "cancel") ||
-        streq (op, "schedule")) {
+        streq (op, "schedule") || streq (op, "workflow")) {
         shoal_mp_val_t v;
         const uint8_t *args = (const uint8_t *) "\x80"; /* {} */
         size_t alen = 1;
@@ -717,6 +717,9 @@ s_apply_query (self_t *self, shoal_in_t *in)
         }
         if (streq (op, "schedule")) {
             return store_query_schedule (self, in, args, alen);
+        }
+        if (streq (op, "workflow")) {
+            return store_query_workflow (self, in, args, alen);
         }
         return streq (op, "list") ? store_query_list (self, in, args, alen)
                : streq (op, "dlq_retry")

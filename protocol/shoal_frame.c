@@ -43,6 +43,8 @@ shoal_mtype_name (uint32_t type)
             return "CANCEL";
         case SHOAL_M_SCHEDULE:
             return "SCHEDULE";
+        case SHOAL_M_WORKFLOW:
+            return "WORKFLOW";
         case SHOAL_M_BATCH:
             return "BATCH";
         case SHOAL_M_STORE_SUBMIT:

@@ -49,6 +49,7 @@ typedef enum {
     SHOAL_M_CANCEL = 19,   /* client -> control: {id}; store -> node */
     SHOAL_M_SCHEDULE = 20, /* client -> control: {op: add|list|rm, ...} */
     SHOAL_M_BATCH = 21,    /* client -> control: {jobs: [...], key?} */
+    SHOAL_M_WORKFLOW = 22, /* client -> control: {op: define|defs, ...} */
     /* internal, between actors of one host */
     SHOAL_M_STORE_SUBMIT = 40, /* control -> store: {items:[job...]} */
     SHOAL_M_STORE_ACKS = 41,   /* store -> control: {items:[...]} */

@@ -21,7 +21,7 @@
 static const char *const s_dbi_names[SHOAL_DBI__COUNT] = {
     "meta",  "jobs",    "ready",      "leases",    "delayed",   "expiry",
     "idem",  "dead",    "queues",     "schedules", "sched_due", "finished",
-    "waits", "batches", "batch_jobs", "fin_queue"};
+    "waits", "batches", "batch_jobs", "fin_queue", "wf_defs"};
 
 struct _shoal_db_t {
     MDB_env *env;

@@ -116,6 +116,10 @@ s_usage (FILE *out)
         "  monitor [--topic PREFIX] [--json] [--count N] [--monitor EP]\n"
         "                                stream events\n"
         "  shutdown                      stop shoald in order\n"
+        "  workflow define [--types T,T...] FILE|-\n"
+        "                                store a definition in shoald (the\n"
+        "                                next revision of its name)\n"
+        "  workflow defs [--json]        stored definitions, latest revisions\n"
         "  workflow validate [--types T,T...] FILE|-\n"
         "                                check a workflow definition (no\n"
         "                                daemon needed); --types: plugin\n"
@@ -1908,8 +1912,13 @@ s_read_file (const char *path, size_t max, size_t *len)
     return text;
 }
 
+/*  Parses the [--types T,T...] FILE|- arguments of `workflow validate`
+    and `workflow define` and the definition in FILE. Returns 0 with *out
+    (the caller destroys it) and *file set, or an exit code after saying
+    why. */
 static int
-s_workflow_validate (s_cli_t *cli, int argc, char **argv)
+s_workflow_load (int argc, char **argv, const char *what, shoal_wf_t **out,
+                 const char **file)
 {
     static const struct option opts[] = {
         {"types", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
@@ -1920,7 +1929,7 @@ s_workflow_validate (s_cli_t *cli, int argc, char **argv)
     optind = 1;
     while (rc == 0 && (c = getopt_long (argc, argv, "t:", opts, NULL)) != -1) {
         if (c != 't') {
-            rc = s_usage_error ("bad option for %s", "workflow validate");
+            rc = s_usage_error ("bad option for workflow %s", what);
         } else if (n_lists == S_WF_TYPES_MAX ||
                    !(lists[n_lists] = strdup (optarg))) {
             rc = s_usage_error ("too many --types%s", "");
@@ -1939,9 +1948,8 @@ s_workflow_validate (s_cli_t *cli, int argc, char **argv)
         }
     }
     if (rc == 0 && optind != argc - 1) {
-        rc = s_usage_error ("workflow validate needs one FILE (or - for "
-                            "stdin)%s",
-                            "");
+        rc =
+            s_usage_error ("workflow %s needs one FILE (or - for stdin)", what);
     }
     size_t len = 0;
     char *text = rc ? NULL : s_read_file (argv[optind], S_WF_FILE_MAX, &len);
@@ -1949,23 +1957,124 @@ s_workflow_validate (s_cli_t *cli, int argc, char **argv)
         rc = EXIT_REFUSED;
     }
     if (rc == 0) {
-        const char *file = streq (argv[optind], "-") ? "stdin" : argv[optind];
+        *file = streq (argv[optind], "-") ? "stdin" : argv[optind];
         char err[SHOAL_WF_ERR_MAX];
-        shoal_wf_t *wf = NULL;
-        if (shoal_wf_parse (text, len, file, types, &wf, err, sizeof err)) {
+        if (shoal_wf_parse (text, len, *file, types, out, err, sizeof err)) {
             fprintf (stderr, "%s\n", err);
             rc = EXIT_REFUSED;
-        } else {
-            printf ("%s: ok (%u nodes, %u edges)\n", file,
-                    shoal_wf_node_count (wf), shoal_wf_edge_count (wf));
         }
-        shoal_wf_destroy (&wf);
     }
     free (text);
     for (size_t i = 0; i < n_lists; i++) {
         free (lists[i]);
     }
     return rc;
+}
+
+static int
+s_workflow_validate (s_cli_t *cli, int argc, char **argv)
+{
+    (void) cli;
+    shoal_wf_t *wf = NULL;
+    const char *file = NULL;
+    int rc = s_workflow_load (argc, argv, "validate", &wf, &file);
+    if (rc == 0) {
+        printf ("%s: ok (%u nodes, %u edges)\n", file, shoal_wf_node_count (wf),
+                shoal_wf_edge_count (wf));
+    }
+    shoal_wf_destroy (&wf);
+    return rc;
+}
+
+/*  workflow define FILE: checks it here, stores it in shoald under its
+    name and the next revision (or the latest, if unchanged). */
+static int
+s_workflow_define (s_cli_t *cli, int argc, char **argv)
+{
+    shoal_wf_t *wf = NULL;
+    const char *file = NULL;
+    int rc = s_workflow_load (argc, argv, "define", &wf, &file);
+    if (rc) {
+        shoal_wf_destroy (&wf);
+        return rc;
+    }
+    shoal_wr_t *def = shoal_wr_new ();
+    if (def) {
+        shoal_wf_encode (wf, def);
+    }
+    shoal_wf_destroy (&wf);
+    if (!def || shoal_wr_error (def)) {
+        shoal_wr_destroy (&def);
+        fprintf (stderr, "shoal: cannot encode the definition\n");
+        return EXIT_REFUSED;
+    }
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_WORKFLOW, &id, 0);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_str (w, "op", "define");
+    shoal_wr_kv_bin (w, "def", shoal_wr_data (def), shoal_wr_size (def));
+    shoal_wr_destroy (&def);
+    shoal_in_t in;
+    if ((rc = s_ask (cli, &id, cli->timeout_ms, &in))) {
+        return rc;
+    }
+    char name[SHOAL_NAME_MAX + 1] = "?";
+    uint64_t rev = 0;
+    bool existing = false;
+    shoal_map_strcpy (in.body, in.body_len, "name", name, sizeof name);
+    shoal_map_uint (in.body, in.body_len, "revision", &rev);
+    shoal_map_bool (in.body, in.body_len, "existing", &existing);
+    printf ("%s: %s revision %llu%s\n", file, name, (unsigned long long) rev,
+            existing ? " (unchanged)" : "");
+    shoal_in_close (&in);
+    return 0;
+}
+
+/*  workflow defs [--json]: the stored definitions, latest revisions. */
+static int
+s_workflow_defs (s_cli_t *cli, int argc, char **argv)
+{
+    bool as_json = argc == 2 && streq (argv[1], "--json");
+    if (argc > 2 || (argc == 2 && !as_json)) {
+        return s_usage_error ("workflow defs takes only --json%s", "");
+    }
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_WORKFLOW, &id, 0);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_str (w, "op", "defs");
+    shoal_in_t in;
+    int rc = s_ask (cli, &id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    shoal_rd_t rd;
+    uint32_t n = 0;
+    if (shoal_map_array (in.body, in.body_len, "workflows", &rd, &n) ==
+        SHOAL_OK) {
+        for (uint32_t i = 0; i < n; i++) {
+            const uint8_t *item = rd.p;
+            if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
+                break;
+            }
+            size_t len = (size_t) (rd.p - item);
+            if (as_json) {
+                s_print_json (item, len);
+                continue;
+            }
+            char name[SHOAL_NAME_MAX + 1] = "", desc[128] = "";
+            uint64_t rev = 0, nodes = 0, edges = 0;
+            shoal_map_strcpy (item, len, "name", name, sizeof name);
+            shoal_map_strcpy (item, len, "description", desc, sizeof desc);
+            shoal_map_uint (item, len, "revision", &rev);
+            shoal_map_uint (item, len, "nodes", &nodes);
+            shoal_map_uint (item, len, "edges", &edges);
+            printf ("%-24s rev %-4llu %4llu nodes %5llu edges  %s\n", name,
+                    (unsigned long long) rev, (unsigned long long) nodes,
+                    (unsigned long long) edges, desc);
+        }
+    }
+    shoal_in_close (&in);
+    return 0;
 }
 
 typedef struct {
@@ -1976,6 +2085,8 @@ typedef struct {
 /*  shoal workflow SUB ...: more subcommands come with the runtime. */
 static const s_cmd_t s_workflow_cmds[] = {
     {"validate", s_workflow_validate},
+    {"define", s_workflow_define},
+    {"defs", s_workflow_defs},
 };
 
 static int
@@ -1990,10 +2101,12 @@ s_cmd_workflow (s_cli_t *cli, int argc, char **argv)
     }
     if (argc >= 2) {
         return s_usage_error ("unknown workflow command '%s' (try "
-                              "validate)",
+                              "validate, define or defs)",
                               argv[1]);
     }
-    return s_usage_error ("workflow needs a command: validate FILE%s", "");
+    return s_usage_error ("workflow needs a command: validate FILE, define "
+                          "FILE or defs%s",
+                          "");
 }
 
 static const s_cmd_t s_cmds[] = {
@@ -2011,9 +2124,11 @@ static const s_cmd_t s_cmds[] = {
 
 /*  Commands that work on local files only: no endpoint, no socket. */
 static bool
-s_cmd_local (const s_cmd_t *cmd)
+s_cmd_local (const s_cmd_t *cmd, int argc, char **argv)
 {
-    return cmd->fn == s_cmd_workflow;
+    return cmd->fn == s_cmd_workflow &&
+           (argc < 2 ||
+            (!streq (argv[1], "define") && !streq (argv[1], "defs")));
 }
 
 int
@@ -2068,7 +2183,7 @@ main (int argc, char **argv)
     if (!cmd) {
         return s_usage_error ("unknown command '%s'", argv[i]);
     }
-    if (s_cmd_local (cmd)) {
+    if (s_cmd_local (cmd, argc - i, argv + i)) {
         return cmd->fn (&cli, argc - i, argv + i);
     }
     zsys_init ();

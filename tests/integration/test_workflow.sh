@@ -92,4 +92,28 @@ expect_rc "bad option: usage" 2 "$SHOAL" workflow validate --bogus x.json
 "$SHOAL" --help >"$TMP/out" 2>&1
 check "help lists workflow validate" grep -q "workflow validate" "$TMP/out"
 
+# Definitions stored in a real shoald: revisions, unchanged re-defines,
+# the list, refusals, and they survive a restart.
+start_shoald || exit 1
+expect_rc "define etl" 0 "$SHOAL" workflow define "$EXAMPLES/etl.json"
+check "revision 1" grep -q "etl revision 1$" "$TMP/out"
+expect_rc "define etl again" 0 "$SHOAL" workflow define "$EXAMPLES/etl.json"
+check "same revision, unchanged" grep -q "etl revision 1 (unchanged)" "$TMP/out"
+sed 's/"max_concurrency": 8/"max_concurrency": 9/' "$EXAMPLES/etl.json" >"$TMP/etl2.json"
+check "the edited copy differs" sh -c "! cmp -s '$EXAMPLES/etl.json' '$TMP/etl2.json'"
+expect_rc "define a changed etl" 0 "$SHOAL" workflow define "$TMP/etl2.json"
+check "revision 2" grep -q "etl revision 2$" "$TMP/out"
+expect_rc "define the saga" 0 "$SHOAL" workflow define "$EXAMPLES/payment_saga.json"
+expect_rc "define an invalid file: refused locally" 1 \
+    "$SHOAL" workflow define "$TMP/policy.json"
+expect_rc "defs" 0 "$SHOAL" workflow defs
+check "lists etl at revision 2" grep -q "^etl  *rev 2 " "$TMP/out"
+expect_rc "defs --json" 0 "$SHOAL" workflow defs --json
+check "json lists both" test "$(grep -c '"revision"' "$TMP/out")" -eq 2
+check "shutdown" stop_shoald
+start_shoald || exit 1
+expect_rc "defs after a restart" 0 "$SHOAL" workflow defs --json
+check "still etl revision 2" grep -q '"name":"etl","revision":2' "$TMP/out"
+check "final shutdown" stop_shoald
+
 finish
