@@ -74,7 +74,8 @@ store_end_attempt (self_t *self, shoal_job_t *job, bool ok, uint64_t now)
     if ((rc = store_wake_waiters (self, job))) {
         return rc;
     }
-    return store_deps_final (self, job, now);
+    shoal_err_t rc2 = store_deps_final (self, job, now);
+    return rc2 ? rc2 : store_run_final (self, job, now);
 }
 
 /*  Collects up to S_TIMER_BATCH (time, id) entries due at now from a time

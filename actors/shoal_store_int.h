@@ -223,6 +223,17 @@ shoal_err_t store_query_schedule (self_t *self, shoal_in_t *in,
     time. */
 shoal_err_t store_run_schedules (self_t *self, uint64_t now);
 
+/*  shoal_store_runs.c: workflow runs */
+/*  A job became final: if it is a run's node, route its outcome. */
+shoal_err_t store_run_final (self_t *self, const shoal_job_t *job,
+                             uint64_t now);
+/*  STATUS/WAIT of a run id (*found false when id is no run). */
+shoal_err_t store_run_status (self_t *self, shoal_in_t *in,
+                              const shoal_id_t *id, bool wait, bool *found);
+/*  WORKFLOW run|show|runs (args: the client's body). */
+shoal_err_t store_query_runs (self_t *self, shoal_in_t *in, const char *op,
+                              const uint8_t *args, size_t len);
+
 /*  shoal_store_wf.c: workflow definitions (args: the client's body) */
 shoal_err_t store_query_workflow (self_t *self, shoal_in_t *in,
                                   const uint8_t *args, size_t len);

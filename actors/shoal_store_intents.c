@@ -747,8 +747,13 @@ s_apply_query (self_t *self, shoal_in_t *in)
         if (rc || found) {
             return rc;
         }
+        rc = store_run_status (self, in, &id, streq (op, "wait"), &found);
+        if (rc || found) {
+            return rc;
+        }
         return store_reply_code (self, in->hdr.from, &in->hdr.id,
-                                 SHOAL_ERR_NOT_FOUND, "no such job or batch");
+                                 SHOAL_ERR_NOT_FOUND,
+                                 "no such job, batch or run");
     }
     if (rc) {
         return store_reply_code (self, in->hdr.from, &in->hdr.id, rc,
@@ -926,5 +931,6 @@ store_query_cancel (self_t *self, shoal_in_t *in, const uint8_t *args,
         return rc;
     }
     /* after the reply: this rewrites the record scratch job borrows */
-    return store_deps_final (self, &job, now);
+    shoal_err_t e = store_deps_final (self, &job, now);
+    return e ? e : store_run_final (self, &job, now);
 }

@@ -47,6 +47,8 @@ typedef enum {
     SHOAL_DBI_BATCH_JOBS, /* batch id, job id -> outcome byte: members */
     SHOAL_DBI_FIN_QUEUE,  /* queue NUL finished(be64) job id -> (empty) */
     SHOAL_DBI_WF_DEFS,    /* name NUL revision(be32) -> workflow definition */
+    SHOAL_DBI_RUNS,       /* run id -> run record */
+    SHOAL_DBI_RUN_NODES,  /* run id, node index(be32) -> node record */
     SHOAL_DBI__COUNT
 } shoal_dbi_t;
 

@@ -88,7 +88,7 @@ shoal_job_encode (const shoal_job_t *job, shoal_wr_t *wr)
                  (job->run_at_us ? 1 : 0) + (job->lease_expires_us ? 1 : 0) +
                  (job->timeout_ms ? 1 : 0) + (job->retry ? 1 : 0) +
                  (job->running ? 1 : 0) + (job->has_after ? 2 : 0) +
-                 (job->in_batch ? 1 : 0);
+                 (job->in_batch ? 1 : 0) + (job->in_run ? 2 : 0);
     shoal_wr_map (wr, n);
     shoal_wr_kv_bin (wr, "id", job->id.b, 16);
     shoal_wr_kv_str (wr, "q", job->queue);
@@ -142,6 +142,10 @@ shoal_job_encode (const shoal_job_t *job, shoal_wr_t *wr)
     }
     if (job->in_batch) {
         shoal_wr_kv_bin (wr, "b", job->batch.b, 16);
+    }
+    if (job->in_run) {
+        shoal_wr_kv_bin (wr, "wr", job->run.b, 16);
+        shoal_wr_kv_uint (wr, "wn", job->node);
     }
 }
 
@@ -247,6 +251,14 @@ shoal_job_decode (const uint8_t *data, size_t size, const shoal_limits_t *lim,
             bool af = s_key (&k, "af");
             memcpy (af ? job->after.b : job->batch.b, v.ptr, 16);
             *(af ? &job->has_after : &job->in_batch) = true;
+        } else if (s_key (&k, "wr")) {
+            if (v.type != SHOAL_MP_BIN || v.len != 16) {
+                return SHOAL_ERR_MALFORMED;
+            }
+            memcpy (job->run.b, v.ptr, 16);
+            job->in_run = true;
+        } else if (is_uint && s_key (&k, "wn") && v.u <= UINT32_MAX) {
+            job->node = (uint32_t) v.u;
         } else if (is_uint && s_key (&k, "am") && v.u < SHOAL_AFTER__COUNT) {
             job->after_mode = (uint8_t) v.u;
         } else if (s_key (&k, "rn") && v.type == SHOAL_MP_BOOL) {

@@ -9,7 +9,9 @@
         to timeout_ms, rp retry policy (msgpack map), k idempotency key,
         ec error class of the last failure, rn running (bool),
         af parent (job or batch) id of a continuation, am its mode
-        (0 success, 1 any), b id of the batch the job belongs to
+        (0 success, 1 any), b id of the batch the job belongs to,
+        wr id of the workflow run the job is a node of, wn that node's
+        index in the run's definition
     Decoding borrows payload/result/strings from the bytes it was given.
 */
 #ifndef SHOAL_JOB_H_INCLUDED
@@ -82,6 +84,9 @@ typedef struct {
     uint8_t after_mode; /* shoal_after_mode_t */
     bool in_batch;      /* a member of batch `batch` */
     shoal_id_t batch;
+    bool in_run; /* node `node` of workflow run `run` */
+    shoal_id_t run;
+    uint32_t node;
 } shoal_job_t;
 
 /*  When a continuation runs: after its parent succeeded (the default;

@@ -120,6 +120,12 @@ s_usage (FILE *out)
         "                                store a definition in shoald (the\n"
         "                                next revision of its name)\n"
         "  workflow defs [--json]        stored definitions, latest revisions\n"
+        "  workflow run NAME|FILE [--input JSON] [--revision N]\n"
+        "                                start a run (a FILE is defined\n"
+        "                                first); prints the run id; then\n"
+        "                                shoal wait RUN works as for jobs\n"
+        "  workflow show RUN [--json]    the run and each node's state\n"
+        "  workflow list [--json]        runs, oldest first\n"
         "  workflow validate [--types T,T...] FILE|-\n"
         "                                check a workflow definition (no\n"
         "                                daemon needed); --types: plugin\n"
@@ -575,6 +581,47 @@ s_print_batch (const uint8_t *b, size_t len, bool as_json)
     }
 }
 
+/*  Prints a run view: JSON, or a line for the run and one per node. */
+static void
+s_print_run (const uint8_t *run, size_t len, bool as_json)
+{
+    if (as_json) {
+        s_print_json (run, len);
+        return;
+    }
+    char id[SHOAL_ID_TEXT + 1] = "", name[SHOAL_NAME_MAX + 1] = "",
+                            state[32] = "", error[256] = "";
+    uint64_t rev = 0;
+    shoal_map_strcpy (run, len, "id", id, sizeof id);
+    shoal_map_strcpy (run, len, "workflow", name, sizeof name);
+    shoal_map_strcpy (run, len, "state", state, sizeof state);
+    shoal_map_strcpy (run, len, "error", error, sizeof error);
+    shoal_map_uint (run, len, "revision", &rev);
+    printf ("run %s  %s rev %llu  %s%s%s\n", id, name, (unsigned long long) rev,
+            state, error[0] ? "  " : "", error);
+    shoal_rd_t rd;
+    uint32_t n = 0;
+    if (shoal_map_array (run, len, "nodes", &rd, &n) == SHOAL_OK) {
+        for (uint32_t i = 0; i < n; i++) {
+            const uint8_t *nd = rd.p;
+            if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
+                break;
+            }
+            size_t nlen = (size_t) (rd.p - nd);
+            char nid[SHOAL_NAME_MAX + 1] = "", type[SHOAL_NAME_MAX + 1] = "",
+                                      nstate[32] = "", nerr[256] = "";
+            uint64_t attempt = 0;
+            shoal_map_strcpy (nd, nlen, "id", nid, sizeof nid);
+            shoal_map_strcpy (nd, nlen, "type", type, sizeof type);
+            shoal_map_strcpy (nd, nlen, "state", nstate, sizeof nstate);
+            shoal_map_strcpy (nd, nlen, "error", nerr, sizeof nerr);
+            shoal_map_uint (nd, nlen, "attempt", &attempt);
+            printf ("  %-24s %-10s %-10s attempt %llu%s%s\n", nid, type, nstate,
+                    (unsigned long long) attempt, nerr[0] ? "  " : "", nerr);
+        }
+    }
+}
+
 /*  Prints the "job" (or "batch") map of a STATUS/WAIT reply. */
 static void
 s_print_job (const shoal_in_t *in, bool as_json)
@@ -586,6 +633,12 @@ s_print_job (const shoal_in_t *in, bool as_json)
             SHOAL_OK &&
         v.type == SHOAL_MP_MAP) {
         s_print_batch (job, len, as_json);
+        return;
+    }
+    if (shoal_map_find (in->body, in->body_len, "run", &v, &job, &len) ==
+            SHOAL_OK &&
+        v.type == SHOAL_MP_MAP) {
+        s_print_run (job, len, as_json);
         return;
     }
     if (shoal_map_find (in->body, in->body_len, "job", &v, &job, &len) ||
@@ -741,7 +794,9 @@ s_cmd_wait (s_cli_t *cli, int argc, char **argv)
             if (shoal_map_find (in.body, in.body_len, "job", &v, &job, &len) ==
                     SHOAL_OK ||
                 shoal_map_find (in.body, in.body_len, "batch", &v, &job,
-                                &len) == SHOAL_OK) {
+                                &len) == SHOAL_OK ||
+                shoal_map_find (in.body, in.body_len, "run", &v, &job, &len) ==
+                    SHOAL_OK) {
                 shoal_map_strcpy (job, len, "state", state, sizeof state);
             }
             rc = streq (state, "succeeded") ? 0 : EXIT_JOBFAILED;
@@ -2030,6 +2085,167 @@ s_workflow_define (s_cli_t *cli, int argc, char **argv)
     return 0;
 }
 
+/*  Sends WORKFLOW body w (begun by the caller) and prints its "run". */
+static int
+s_workflow_ask_run (s_cli_t *cli, const shoal_id_t *id, bool as_json)
+{
+    shoal_in_t in;
+    int rc = s_ask (cli, id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    s_print_job (&in, as_json);
+    shoal_in_close (&in);
+    return 0;
+}
+
+/*  workflow run NAME|FILE [--input JSON] [--revision N]: a FILE is
+    defined first. Prints the run id as the last line. */
+static int
+s_workflow_run (s_cli_t *cli, int argc, char **argv)
+{
+    const char *input = NULL, *target = NULL;
+    long rev = 0;
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--input") && i + 1 < argc) {
+            input = argv[++i];
+        } else if (streq (argv[i], "--revision") && i + 1 < argc) {
+            if ((rev = s_long_arg (argv[++i], 1, UINT32_MAX)) < 0) {
+                return s_usage_error ("--revision: a number from 1%s", "");
+            }
+        } else if (argv[i][0] == '-' || target) {
+            return s_usage_error ("usage: workflow run NAME|FILE [--input "
+                                  "JSON] [--revision N]%s",
+                                  "");
+        } else {
+            target = argv[i];
+        }
+    }
+    if (!target) {
+        return s_usage_error ("workflow run needs a NAME or a FILE%s", "");
+    }
+    json_t *ij = NULL;
+    if (input) {
+        json_error_t err;
+        if (!(ij = json_loads (input, JSON_DECODE_ANY, &err))) {
+            return s_usage_error ("--input is not JSON: %s", err.text);
+        }
+    }
+    char name[SHOAL_NAME_MAX + 1];
+    snprintf (name, sizeof name, "%s", target);
+    if (access (target, R_OK) == 0) {
+        /* a file: define it (or find it unchanged), run that revision */
+        shoal_wf_t *wf = NULL;
+        const char *file = NULL;
+        char *args[] = {"define", (char *) target, NULL};
+        int rc = s_workflow_load (2, args, "run", &wf, &file);
+        if (rc == 0) {
+            snprintf (name, sizeof name, "%s", shoal_wf_name (wf));
+        }
+        shoal_wf_destroy (&wf);
+        if (rc == 0) {
+            rc = s_workflow_define (cli, 2, args);
+        }
+        if (rc) {
+            json_decref (ij);
+            return rc;
+        }
+        rev = 0; /* the latest: what was just defined */
+    } else if (!shoal_name_valid (target, strlen (target))) {
+        json_decref (ij);
+        return s_usage_error ("'%s' is neither a readable file nor a "
+                              "workflow name",
+                              target);
+    }
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_WORKFLOW, &id, 0);
+    shoal_wr_map (w, 2 + (rev > 0) + (ij != NULL));
+    shoal_wr_kv_str (w, "op", "run");
+    shoal_wr_kv_str (w, "name", name);
+    if (rev > 0) {
+        shoal_wr_kv_uint (w, "revision", (uint64_t) rev);
+    }
+    if (ij) {
+        shoal_wr_str (w, "input");
+        shoal_err_t e = shoal_json_to_mp (ij, w);
+        json_decref (ij);
+        if (e) {
+            return s_usage_error ("--input: %s", shoal_strerror (e));
+        }
+    }
+    shoal_in_t in;
+    int rc = s_ask (cli, &id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    char run[SHOAL_ID_TEXT + 1] = "";
+    shoal_map_strcpy (in.body, in.body_len, "id", run, sizeof run);
+    printf ("%s\n", run);
+    shoal_in_close (&in);
+    return 0;
+}
+
+/*  workflow show RUN [--json] */
+static int
+s_workflow_show (s_cli_t *cli, int argc, char **argv)
+{
+    bool as_json = false;
+    const char *run = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--json")) {
+            as_json = true;
+        } else if (!run) {
+            run = argv[i];
+        } else {
+            return s_usage_error ("workflow show takes one RUN id%s", "");
+        }
+    }
+    shoal_id_t tmp;
+    if (!run || shoal_id_parse (run, strlen (run), &tmp)) {
+        return s_usage_error ("workflow show needs a run id (32 hex "
+                              "digits)%s",
+                              "");
+    }
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_WORKFLOW, &id, 0);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_str (w, "op", "show");
+    shoal_wr_kv_str (w, "id", run);
+    return s_workflow_ask_run (cli, &id, as_json);
+}
+
+/*  workflow list [--json]: runs, oldest first. */
+static int
+s_workflow_list (s_cli_t *cli, int argc, char **argv)
+{
+    bool as_json = argc == 2 && streq (argv[1], "--json");
+    if (argc > 2 || (argc == 2 && !as_json)) {
+        return s_usage_error ("workflow list takes only --json%s", "");
+    }
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_WORKFLOW, &id, 0);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_str (w, "op", "runs");
+    shoal_in_t in;
+    int rc = s_ask (cli, &id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    shoal_rd_t rd;
+    uint32_t n = 0;
+    if (shoal_map_array (in.body, in.body_len, "runs", &rd, &n) == SHOAL_OK) {
+        for (uint32_t i = 0; i < n; i++) {
+            const uint8_t *item = rd.p;
+            if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
+                break;
+            }
+            s_print_run (item, (size_t) (rd.p - item), as_json);
+        }
+    }
+    shoal_in_close (&in);
+    return 0;
+}
+
 /*  workflow defs [--json]: the stored definitions, latest revisions. */
 static int
 s_workflow_defs (s_cli_t *cli, int argc, char **argv)
@@ -2084,9 +2300,9 @@ typedef struct {
 
 /*  shoal workflow SUB ...: more subcommands come with the runtime. */
 static const s_cmd_t s_workflow_cmds[] = {
-    {"validate", s_workflow_validate},
-    {"define", s_workflow_define},
-    {"defs", s_workflow_defs},
+    {"validate", s_workflow_validate}, {"define", s_workflow_define},
+    {"defs", s_workflow_defs},         {"run", s_workflow_run},
+    {"show", s_workflow_show},         {"list", s_workflow_list},
 };
 
 static int
@@ -2127,8 +2343,7 @@ static bool
 s_cmd_local (const s_cmd_t *cmd, int argc, char **argv)
 {
     return cmd->fn == s_cmd_workflow &&
-           (argc < 2 ||
-            (!streq (argv[1], "define") && !streq (argv[1], "defs")));
+           (argc < 2 || streq (argv[1], "validate"));
 }
 
 int

@@ -114,6 +114,76 @@ check "shutdown" stop_shoald
 start_shoald || exit 1
 expect_rc "defs after a restart" 0 "$SHOAL" workflow defs --json
 check "still etl revision 2" grep -q '"name":"etl","revision":2' "$TMP/out"
+
+# Runs: conditions pick a branch, the other is skipped, a join-all node
+# starts once its inputs are decided, a failure taken by an on-fail edge
+# does not fail the run; an unhandled one does.
+cat > "$TMP/route.json" <<'JSON'
+{"name": "route", "nodes": [
+  {"id": "a", "type": "echo"},
+  {"id": "big", "type": "echo"},
+  {"id": "small", "type": "echo"},
+  {"id": "join", "type": "echo", "join": "all"},
+  {"id": "check", "type": "fail", "config": {"message": "nope"}},
+  {"id": "handler", "type": "echo"}],
+ "edges": [
+  {"from": "a", "to": "big", "if": "output.n > 10"},
+  {"from": "a", "to": "small", "if": "output.n <= 10"},
+  {"from": "big", "to": "join"},
+  {"from": "small", "to": "join"},
+  {"from": "join", "to": "check", "if": "input.check == true"},
+  {"from": "check", "to": "handler", "on": "fail"}]}
+JSON
+"$SHOAL" workflow run "$TMP/route.json" --input '{"n": 42, "check": true}' >"$TMP/run" 2>"$TMP/err"
+run=$(tail -n 1 "$TMP/run")
+check "run prints its id last" sh -c "echo '$run' | grep -qE '^[0-9a-f]{32}$'"
+expect_rc "wait for the run" 0 "$SHOAL" wait --timeout 30 --json "$run"
+check "run succeeded" grep -q '"state":"succeeded"' "$TMP/out"
+check "big ran" grep -q '"id":"big","type":"echo","state":"succeeded"' "$TMP/out"
+check "small was not reached" grep -q '"id":"small","type":"echo","state":"cancelled"' "$TMP/out"
+check "join got big's output" grep -q '"id":"join".*"output":{"n":42' "$TMP/out"
+check "check failed" grep -q '"id":"check","type":"fail","state":"dead"' "$TMP/out"
+check "its handler ran" grep -q '"id":"handler","type":"echo","state":"succeeded"' "$TMP/out"
+run=$(/bin/sh -c "'$SHOAL' workflow run route --input '{\"n\": 3}'" | tail -n 1)
+expect_rc "the other branch" 0 "$SHOAL" wait --timeout 30 --json "$run"
+check "small ran" grep -q '"id":"small","type":"echo","state":"succeeded"' "$TMP/out"
+check "check skipped by its condition" grep -q '"id":"check","type":"fail","state":"cancelled"' "$TMP/out"
+cat > "$TMP/bad.json" <<'JSON'
+{"name": "bad", "nodes": [{"id": "a", "type": "fail", "config": {"message": "boom"}},
+  {"id": "b", "type": "echo"}], "edges": [{"from": "a", "to": "b"}]}
+JSON
+run=$("$SHOAL" workflow run "$TMP/bad.json" | tail -n 1)
+expect_rc "an unhandled failure fails the run (exit 4)" 4 "$SHOAL" wait --timeout 30 --json "$run"
+check "run failed, naming the node" grep -q '"state":"failed","created_us":[0-9]*,"finished_us":[0-9]*,"error":"node a: boom"' "$TMP/out"
+expect_rc "workflow show" 0 "$SHOAL" workflow show "$run"
+check "text view lists nodes" grep -q "^  a  *fail  *dead" "$TMP/out"
+expect_rc "workflow list" 0 "$SHOAL" workflow list --json
+check "lists three runs" test "$(grep -c '"workflow":' "$TMP/out")" -eq 3
+expect_rc "run of an unknown workflow: refused" 1 "$SHOAL" workflow run nosuch
+check "says so" grep -q "no workflow named nosuch" "$TMP/err"
+expect_rc "show a bad id: usage" 2 "$SHOAL" workflow show zz
+
+# A run survives kill -9: it continues from its last committed step.
+cat > "$TMP/slow.json" <<'JSON'
+{"name": "slow", "nodes": [{"id": "first", "type": "echo"},
+  {"id": "nap", "type": "sleep", "config": {"ms": 1500}},
+  {"id": "last", "type": "echo"}],
+ "edges": [{"from": "first", "to": "nap"}, {"from": "nap", "to": "last"}]}
+JSON
+run=$("$SHOAL" workflow run "$TMP/slow.json" --input '{"x": 1}' | tail -n 1)
+for i in $(seq 1 500); do
+    "$SHOAL" workflow show "$run" --json >"$TMP/show" 2>/dev/null
+    grep -q '"id":"nap","type":"sleep","state":"leased"' "$TMP/show" && break
+    sleep 0.01
+done
+check "nap is running at the crash" grep -q '"id":"nap","type":"sleep","state":"leased"' "$TMP/show"
+kill9_shoald
+start_shoald || exit 1
+expect_rc "the run finishes after the restart" 0 "$SHOAL" wait --timeout 60 --json "$run"
+check "succeeded" grep -q '"state":"succeeded"' "$TMP/out"
+check "first ran once" grep -q '"id":"first","type":"echo","state":"succeeded","attempt":1' "$TMP/out"
+check "nap ran again (attempt 2)" grep -q '"id":"nap","type":"sleep","state":"succeeded","attempt":2' "$TMP/out"
+check "last got the message" grep -q '"id":"last","type":"echo","state":"succeeded"' "$TMP/out"
 check "final shutdown" stop_shoald
 
 finish
