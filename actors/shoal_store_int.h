@@ -238,6 +238,10 @@ shoal_err_t store_query_runs (self_t *self, shoal_in_t *in, const char *op,
 shoal_err_t store_query_workflow (self_t *self, shoal_in_t *in,
                                   const uint8_t *args, size_t len);
 
+/*  Cancels job (not ended): out of its index, its executor told, the
+    record cancelled, its waiters answered. The caller replies and runs
+    store_deps_final / store_run_final. */
+shoal_err_t store_cancel_job (self_t *self, shoal_job_t *job, uint64_t now);
 /*  Cancels a job that has not ended (args {id}). */
 shoal_err_t store_query_cancel (self_t *self, shoal_in_t *in,
                                 const uint8_t *args, size_t len);

@@ -865,6 +865,48 @@ s_send_cancel (self_t *self, const char *name, const shoal_id_t *id)
 }
 
 shoal_err_t
+store_cancel_job (self_t *self, shoal_job_t *job, uint64_t now)
+{
+    shoal_err_t rc = SHOAL_OK;
+    if (job->state == SHOAL_JOB_SCHEDULED) {
+        rc = store_del_delayed (self, job);
+    } else if (job->state == SHOAL_JOB_ENQUEUED) {
+        rc = store_del_ready (self, job);
+    } else if (job->state == SHOAL_JOB_WAITING) {
+        rc = store_deps_unwait (self, job);
+    } else if (job->state == SHOAL_JOB_LEASED) {
+        /* The executor is told twice: its own port drops the job if it
+           waits there; the run's port ("x.<id>") stops it if it runs. A
+           result that comes later is stale and ignored. */
+        char run_port[SHOAL_NAME_MAX + 1] = "x.";
+        shoal_id_format (&job->id, run_port + 2);
+        if ((rc = store_del_expiry (self, job)) == SHOAL_OK &&
+            (rc = store_del_lease (self, &job->id)) == SHOAL_OK &&
+            (rc = s_send_cancel (self, job->executor, &job->id)) == SHOAL_OK) {
+            rc = s_send_cancel (self, run_port, &job->id);
+        }
+        store_note_done (self, &job->id);
+        job->lease_expires_us = 0;
+    }
+    if (rc) {
+        return rc;
+    }
+    store_move_state (self, job, SHOAL_JOB_CANCELLED);
+    job->run_at_us = 0;
+    job->finished_us = job->updated_us = now;
+    if ((rc = store_put_finished (self, job))) {
+        return rc;
+    }
+    snprintf (job->error, sizeof job->error, "cancelled");
+    snprintf (job->error_class, sizeof job->error_class, "cancelled");
+    if ((rc = store_put_job (self, job))) {
+        return rc;
+    }
+    store_note_event (self, "job.cancelled", job);
+    return store_wake_waiters (self, job);
+}
+
+shoal_err_t
 store_query_cancel (self_t *self, shoal_in_t *in, const uint8_t *args,
                     size_t len)
 {
@@ -891,42 +933,7 @@ store_query_cancel (self_t *self, shoal_in_t *in, const uint8_t *args,
                                  SHOAL_ERR_STATE, "the job has already ended");
     }
     uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
-    if (job.state == SHOAL_JOB_SCHEDULED) {
-        rc = store_del_delayed (self, &job);
-    } else if (job.state == SHOAL_JOB_ENQUEUED) {
-        rc = store_del_ready (self, &job);
-    } else if (job.state == SHOAL_JOB_WAITING) {
-        rc = store_deps_unwait (self, &job);
-    } else if (job.state == SHOAL_JOB_LEASED) {
-        /* The executor is told twice: its own port drops the job if it
-           waits there; the run's port ("x.<id>") stops it if it runs. A
-           result that comes later is stale and ignored. */
-        char run_port[SHOAL_NAME_MAX + 1] = "x.";
-        shoal_id_format (&id, run_port + 2);
-        if ((rc = store_del_expiry (self, &job)) == SHOAL_OK &&
-            (rc = store_del_lease (self, &id)) == SHOAL_OK &&
-            (rc = s_send_cancel (self, job.executor, &id)) == SHOAL_OK) {
-            rc = s_send_cancel (self, run_port, &id);
-        }
-        store_note_done (self, &id);
-        job.lease_expires_us = 0;
-    }
-    if (rc) {
-        return rc;
-    }
-    store_move_state (self, &job, SHOAL_JOB_CANCELLED);
-    job.run_at_us = 0;
-    job.finished_us = job.updated_us = now;
-    if ((rc = store_put_finished (self, &job))) {
-        return rc;
-    }
-    snprintf (job.error, sizeof job.error, "cancelled");
-    snprintf (job.error_class, sizeof job.error_class, "cancelled");
-    if ((rc = store_put_job (self, &job))) {
-        return rc;
-    }
-    store_note_event (self, "job.cancelled", &job);
-    if ((rc = store_wake_waiters (self, &job)) ||
+    if ((rc = store_cancel_job (self, &job, now)) ||
         (rc = store_reply_job (self, in->hdr.from, &in->hdr.id, &job))) {
         return rc;
     }

@@ -622,6 +622,14 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
         if (rc == SHOAL_OK) {
             rc = s_node_put (self, &r.id, job->node, &n);
         }
+        if (rc == SHOAL_OK && job->state == SHOAL_JOB_CANCELLED) {
+            /* someone cancelled the node's job: the run cannot succeed */
+            r.unhandled++;
+            if (!r.error[0]) {
+                snprintf (r.error, sizeof r.error, "node %.63s: cancelled",
+                          shoal_wf_node (wf, job->node)->id);
+            }
+        }
         if (rc == SHOAL_OK) {
             r.undecided -= r.undecided > 0;
             rc = s_push (work, job->node);
@@ -945,10 +953,81 @@ s_list (self_t *self, shoal_in_t *in)
     return rc;
 }
 
+/*  cancel {id}: the run ends cancelled; its nodes under way are
+    cancelled (running ones are stopped), those not reached never run. */
+static shoal_err_t
+s_cancel (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
+{
+    char text[SHOAL_ID_TEXT + 1];
+    shoal_id_t id;
+    if (shoal_map_strcpy (args, len, "id", text, sizeof text) ||
+        shoal_id_parse (text, strlen (text), &id)) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID,
+                                 "cancel needs \"id\": a run id");
+    }
+    s_run_t r;
+    shoal_err_t rc = s_run_get (self, &id, &r);
+    if (rc == SHOAL_ERR_NOT_FOUND || (rc == SHOAL_OK && r.state != R_RUNNING)) {
+        s_run_clear (&r);
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 rc ? SHOAL_ERR_NOT_FOUND : SHOAL_ERR_STATE,
+                                 rc ? "no such run" : "the run has ended");
+    }
+    shoal_wf_t *wf = NULL;
+    char err[SHOAL_WF_ERR_MAX];
+    uint32_t rev = r.rev;
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    if (rc == SHOAL_OK) {
+        /* Ended first: the node jobs cancelled below route nothing. */
+        r.state = R_CANCELLED;
+        r.finished_us = now;
+        snprintf (r.error, sizeof r.error, "cancelled");
+        rc = s_run_put (self, &r);
+    }
+    if (rc == SHOAL_OK) {
+        rc = s_def_load (self, r.name, &rev, &wf, err, sizeof err);
+    }
+    uint32_t nn = wf ? shoal_wf_node_count (wf) : 0;
+    for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
+        s_node_t n;
+        if ((rc = s_node_get (self, &r.id, i, &n))) {
+            break;
+        }
+        if (!shoal_job_state_final (n.state)) {
+            shoal_job_t job;
+            if (n.has_job && store_get_job (self, &n.job, &job) == SHOAL_OK &&
+                !shoal_job_state_final (job.state)) {
+                rc = store_cancel_job (self, &job, now);
+            }
+            n.state = SHOAL_JOB_CANCELLED;
+            n.finished_us = now;
+            snprintf (n.error, sizeof n.error, "run cancelled");
+            if (rc == SHOAL_OK) {
+                rc = s_node_put (self, &r.id, i, &n);
+            }
+        }
+        s_node_clear (&n);
+    }
+    if (rc == SHOAL_OK) {
+        s_note_run_event (self, "run.cancelled", &r);
+        rc = s_wake_run (self, &r);
+    }
+    if (rc == SHOAL_OK) {
+        rc = s_reply_run (self, in->hdr.from, &in->hdr.id, &r);
+    }
+    shoal_wf_destroy (&wf);
+    s_run_clear (&r);
+    return rc;
+}
+
 shoal_err_t
 store_query_runs (self_t *self, shoal_in_t *in, const char *op,
                   const uint8_t *args, size_t len)
 {
+    if (streq (op, "cancel")) {
+        return s_cancel (self, in, args, len);
+    }
     if (streq (op, "run")) {
         return s_start (self, in, args, len);
     }

@@ -184,6 +184,31 @@ check "succeeded" grep -q '"state":"succeeded"' "$TMP/out"
 check "first ran once" grep -q '"id":"first","type":"echo","state":"succeeded","attempt":1' "$TMP/out"
 check "nap ran again (attempt 2)" grep -q '"id":"nap","type":"sleep","state":"succeeded","attempt":2' "$TMP/out"
 check "last got the message" grep -q '"id":"last","type":"echo","state":"succeeded"' "$TMP/out"
+
+# Cancel: a whole run (its running node is stopped), or one node's job
+# (the run fails, naming it).
+run=$("$SHOAL" workflow run slow --input '{"x": 2}' | tail -n 1)
+for i in $(seq 1 500); do
+    "$SHOAL" workflow show "$run" --json >"$TMP/show" 2>/dev/null
+    grep -q '"id":"nap","type":"sleep","state":"leased"' "$TMP/show" && break
+    sleep 0.01
+done
+expect_rc "workflow cancel" 0 "$SHOAL" workflow cancel "$run" --json
+check "run cancelled" grep -q '"state":"cancelled"' "$TMP/out"
+check "nap cancelled" grep -q '"id":"nap","type":"sleep","state":"cancelled"' "$TMP/out"
+check "last never runs" grep -q '"id":"last","type":"echo","state":"cancelled".*"error":"run cancelled"' "$TMP/out"
+expect_rc "wait on a cancelled run: 4" 4 "$SHOAL" wait --timeout 10 "$run"
+expect_rc "cancel it again: refused" 1 "$SHOAL" workflow cancel "$run"
+run=$("$SHOAL" workflow run slow --input '{"x": 3}' | tail -n 1)
+for i in $(seq 1 500); do
+    "$SHOAL" workflow show "$run" --json >"$TMP/show" 2>/dev/null
+    grep -q '"id":"nap","type":"sleep","state":"leased"' "$TMP/show" && break
+    sleep 0.01
+done
+job=$(sed -n 's/.*"id":"nap","type":"sleep","state":"leased"[^}]*"job":"\([0-9a-f]*\)".*/\1/p' "$TMP/show")
+expect_rc "cancel the node's job" 0 "$SHOAL" cancel "$job"
+expect_rc "the run fails" 4 "$SHOAL" wait --timeout 30 --json "$run"
+check "naming the node" grep -q '"error":"node nap: cancelled"' "$TMP/out"
 check "final shutdown" stop_shoald
 
 finish
