@@ -52,6 +52,7 @@ typedef struct {
     uint64_t created_us, finished_us;
     uint32_t undecided; /* nodes not yet ended or skipped */
     uint32_t unhandled; /* nodes that died with no edge taking it */
+    bool paused;        /* nodes reached now wait for resume */
     char error[S_ERROR_MAX];
     uint8_t *input; /* owned copy, or NULL */
     size_t input_len;
@@ -67,6 +68,9 @@ typedef struct {
     char error[S_ERROR_MAX];
     uint8_t *output; /* owned copy, or NULL */
     size_t output_len;
+    bool pending; /* reached while the run was paused: starts on resume */
+    uint8_t *msg; /* its message (owned copy), or NULL */
+    size_t msg_len;
 } s_node_t;
 
 static void
@@ -80,6 +84,7 @@ static void
 s_node_clear (s_node_t *n)
 {
     free (n->output);
+    free (n->msg);
     memset (n, 0, sizeof *n);
 }
 
@@ -103,7 +108,8 @@ s_run_put (self_t *self, const s_run_t *r)
     if (!w) {
         return SHOAL_ERR_NOMEM;
     }
-    shoal_wr_map (w, 8 + (r->input != NULL) + (r->error[0] != '\0'));
+    shoal_wr_map (w,
+                  8 + (r->input != NULL) + (r->error[0] != '\0') + r->paused);
     shoal_wr_kv_str (w, "n", r->name);
     shoal_wr_kv_uint (w, "r", r->rev);
     shoal_wr_kv_uint (w, "s", r->state);
@@ -117,6 +123,9 @@ s_run_put (self_t *self, const s_run_t *r)
     }
     if (r->error[0]) {
         shoal_wr_kv_str (w, "er", r->error);
+    }
+    if (r->paused) {
+        shoal_wr_kv_bool (w, "pa", true);
     }
     shoal_err_t rc = shoal_wr_error (w);
     if (rc == SHOAL_OK) {
@@ -158,6 +167,7 @@ s_run_get (self_t *self, const shoal_id_t *id, s_run_t *r)
     r->undecided = (uint32_t) undecided;
     r->unhandled = (uint32_t) unhandled;
     shoal_map_strcpy (v, len, "er", r->error, sizeof r->error);
+    shoal_map_bool (v, len, "pa", &r->paused);
     shoal_mp_val_t val;
     const uint8_t *in;
     size_t in_len;
@@ -188,7 +198,8 @@ s_node_put (self_t *self, const shoal_id_t *run, uint32_t i, const s_node_t *n)
         return SHOAL_ERR_NOMEM;
     }
     shoal_wr_map (w, 6 + n->has_job + (n->port[0] != '\0') +
-                         (n->error[0] != '\0') + (n->output != NULL));
+                         (n->error[0] != '\0') + (n->output != NULL) +
+                         n->pending + (n->pending && n->msg));
     shoal_wr_kv_uint (w, "s", n->state);
     shoal_wr_kv_uint (w, "a", n->arrived);
     shoal_wr_kv_uint (w, "fi", n->fired);
@@ -206,6 +217,12 @@ s_node_put (self_t *self, const shoal_id_t *run, uint32_t i, const s_node_t *n)
     }
     if (n->output) {
         shoal_wr_kv_raw (w, "o", n->output, n->output_len);
+    }
+    if (n->pending) {
+        shoal_wr_kv_bool (w, "pd", true);
+        if (n->msg) {
+            shoal_wr_kv_raw (w, "pm", n->msg, n->msg_len);
+        }
     }
     uint8_t key[S_NKEY];
     shoal_err_t rc = shoal_wr_error (w);
@@ -261,6 +278,14 @@ s_node_get (self_t *self, const shoal_id_t *run, uint32_t i, s_node_t *n)
             return SHOAL_ERR_NOMEM;
         }
         n->output_len = out_len;
+    }
+    shoal_map_bool (v, len, "pd", &n->pending);
+    if (n->pending &&
+        shoal_map_find (v, len, "pm", &val, &out, &out_len) == SHOAL_OK) {
+        if (!(n->msg = s_dup (out, out_len))) {
+            return SHOAL_ERR_NOMEM;
+        }
+        n->msg_len = out_len;
     }
     return SHOAL_OK;
 }
@@ -430,6 +455,21 @@ static shoal_err_t
 s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
             const uint8_t *msg, size_t msg_len, uint64_t now)
 {
+    if (r->paused) {
+        /* Paused: the node keeps its message and starts on resume. */
+        s_node_t n;
+        shoal_err_t rc = s_node_get (self, &r->id, i, &n);
+        if (rc == SHOAL_OK) {
+            n.pending = true;
+            free (n.msg);
+            n.msg = msg ? s_dup (msg, msg_len) : NULL;
+            n.msg_len = n.msg ? msg_len : 0;
+            rc = msg && !n.msg ? SHOAL_ERR_NOMEM
+                               : s_node_put (self, &r->id, i, &n);
+        }
+        s_node_clear (&n);
+        return rc;
+    }
     const shoal_wf_node_t *nd = shoal_wf_node (wf, i);
     shoal_job_t job;
     memset (&job, 0, sizeof job);
@@ -452,6 +492,10 @@ s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
     s_node_t n;
     if ((rc = s_node_get (self, &r->id, i, &n)) == SHOAL_OK) {
         n.state = job.state;
+        n.pending = false;
+        free (n.msg);
+        n.msg = NULL;
+        n.msg_len = 0;
         n.has_job = true;
         n.job = job.id;
         n.started_us = now;
@@ -526,7 +570,7 @@ s_route (self_t *self, s_run_t *r, const shoal_wf_t *wf, zlistx_t *work,
             const shoal_wf_node_t *tn = shoal_wf_node (wf, e->to);
             t.arrived++;
             t.fired += fired;
-            bool waiting = t.state == SHOAL_JOB_WAITING;
+            bool waiting = t.state == SHOAL_JOB_WAITING && !t.pending;
             bool all_in = t.arrived >= tn->n_in;
             bool start = false, skip = false;
             if (waiting && tn->join == SHOAL_WF_JOIN_ANY) {
@@ -666,12 +710,13 @@ s_write_view (self_t *self, shoal_wr_t *w, const s_run_t *r,
 {
     char text[SHOAL_ID_TEXT];
     shoal_id_format (&r->id, text);
-    shoal_wr_map (w, 6 + (r->error[0] != '\0') + (r->input != NULL) +
+    shoal_wr_map (w, 7 + (r->error[0] != '\0') + (r->input != NULL) +
                          (wf != NULL));
     shoal_wr_kv_str (w, "id", text);
     shoal_wr_kv_str (w, "workflow", r->name);
     shoal_wr_kv_uint (w, "revision", r->rev);
     shoal_wr_kv_str (w, "state", s_run_states[r->state]);
+    shoal_wr_kv_bool (w, "paused", r->paused);
     shoal_wr_kv_uint (w, "created_us", r->created_us);
     shoal_wr_kv_uint (w, "finished_us", r->finished_us);
     if (r->error[0]) {
@@ -1021,10 +1066,63 @@ s_cancel (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
     return rc;
 }
 
+/*  pause|resume {id}: nothing new starts while paused (nodes under way
+    finish; the nodes they reach wait with their message); resume starts
+    what waited. Durable: the flags are in the records. */
+static shoal_err_t
+s_pause (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
+         bool pause)
+{
+    char text[SHOAL_ID_TEXT + 1];
+    shoal_id_t id;
+    if (shoal_map_strcpy (args, len, "id", text, sizeof text) ||
+        shoal_id_parse (text, strlen (text), &id)) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID, "needs \"id\": a run id");
+    }
+    s_run_t r;
+    shoal_err_t rc = s_run_get (self, &id, &r);
+    if (rc == SHOAL_ERR_NOT_FOUND || (rc == SHOAL_OK && r.state != R_RUNNING)) {
+        s_run_clear (&r);
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 rc ? SHOAL_ERR_NOT_FOUND : SHOAL_ERR_STATE,
+                                 rc ? "no such run" : "the run has ended");
+    }
+    shoal_wf_t *wf = NULL;
+    char err[SHOAL_WF_ERR_MAX];
+    uint32_t rev = r.rev;
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    if (rc == SHOAL_OK) {
+        r.paused = pause;
+        rc = s_def_load (self, r.name, &rev, &wf, err, sizeof err);
+    }
+    uint32_t nn = wf && !pause ? shoal_wf_node_count (wf) : 0;
+    for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
+        s_node_t n;
+        if ((rc = s_node_get (self, &r.id, i, &n)) == SHOAL_OK && n.pending) {
+            rc = s_activate (self, &r, wf, i, n.msg, n.msg_len, now);
+        }
+        s_node_clear (&n);
+    }
+    if (rc == SHOAL_OK) {
+        rc = s_run_put (self, &r);
+    }
+    if (rc == SHOAL_OK) {
+        s_note_run_event (self, pause ? "run.paused" : "run.resumed", &r);
+        rc = s_reply_run (self, in->hdr.from, &in->hdr.id, &r);
+    }
+    shoal_wf_destroy (&wf);
+    s_run_clear (&r);
+    return rc;
+}
+
 shoal_err_t
 store_query_runs (self_t *self, shoal_in_t *in, const char *op,
                   const uint8_t *args, size_t len)
 {
+    if (streq (op, "pause") || streq (op, "resume")) {
+        return s_pause (self, in, args, len, streq (op, "pause"));
+    }
     if (streq (op, "cancel")) {
         return s_cancel (self, in, args, len);
     }

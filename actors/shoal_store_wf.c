@@ -199,11 +199,12 @@ store_query_workflow (self_t *self, shoal_in_t *in, const uint8_t *args,
             return s_defs (self, in);
         }
         if (streq (op, "run") || streq (op, "show") || streq (op, "runs") ||
-            streq (op, "cancel")) {
+            streq (op, "cancel") || streq (op, "pause") ||
+            streq (op, "resume")) {
             return store_query_runs (self, in, op, args, len);
         }
     }
     return store_reply_code (self, in->hdr.from, &in->hdr.id, SHOAL_ERR_INVALID,
-                             "\"op\" must be define, defs, run, show, runs "
-                             "or cancel");
+                             "\"op\" must be define, defs, run, show, runs, "
+                             "cancel, pause or resume");
 }

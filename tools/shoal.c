@@ -127,6 +127,7 @@ s_usage (FILE *out)
         "  workflow show RUN [--json]    the run and each node's state\n"
         "  workflow list [--json]        runs, oldest first\n"
         "  workflow cancel RUN           stop a run (running nodes too)\n"
+        "  workflow pause|resume RUN     nothing new starts while paused\n"
         "  workflow validate [--types T,T...] FILE|-\n"
         "                                check a workflow definition (no\n"
         "                                daemon needed); --types: plugin\n"
@@ -2215,22 +2216,21 @@ s_workflow_show (s_cli_t *cli, int argc, char **argv)
     return s_workflow_ask_run (cli, &id, as_json);
 }
 
-/*  workflow cancel RUN [--json] */
+/*  workflow cancel|pause|resume RUN [--json] */
 static int
-s_workflow_cancel (s_cli_t *cli, int argc, char **argv)
+s_workflow_run_op (s_cli_t *cli, int argc, char **argv)
 {
     bool as_json = argc == 3 && streq (argv[2], "--json");
     shoal_id_t tmp;
     if ((argc != 2 && !as_json) ||
         shoal_id_parse (argv[1], strlen (argv[1]), &tmp)) {
-        return s_usage_error ("workflow cancel needs a run id (32 hex "
-                              "digits)%s",
-                              "");
+        return s_usage_error ("workflow %s needs a run id (32 hex digits)",
+                              argv[0]);
     }
     shoal_id_t id;
     shoal_wr_t *w = s_begin (cli, SHOAL_M_WORKFLOW, &id, 0);
     shoal_wr_map (w, 2);
-    shoal_wr_kv_str (w, "op", "cancel");
+    shoal_wr_kv_str (w, "op", argv[0]);
     shoal_wr_kv_str (w, "id", argv[1]);
     return s_workflow_ask_run (cli, &id, as_json);
 }
@@ -2324,7 +2324,8 @@ static const s_cmd_t s_workflow_cmds[] = {
     {"validate", s_workflow_validate}, {"define", s_workflow_define},
     {"defs", s_workflow_defs},         {"run", s_workflow_run},
     {"show", s_workflow_show},         {"list", s_workflow_list},
-    {"cancel", s_workflow_cancel},
+    {"cancel", s_workflow_run_op},     {"pause", s_workflow_run_op},
+    {"resume", s_workflow_run_op},
 };
 
 static int
