@@ -40,9 +40,22 @@
 #define S_NKEY      20         /* run id + node index */
 #define S_ERROR_MAX 256
 
-enum { R_RUNNING, R_SUCCEEDED, R_FAILED, R_CANCELLED, R__COUNT };
-static const char *const s_run_states[R__COUNT] = {"running", "succeeded",
-                                                   "failed", "cancelled"};
+enum {
+    R_RUNNING,
+    R_SUCCEEDED,
+    R_FAILED,
+    R_CANCELLED,
+    R_COMPENSATING, /* failed; undoing completed nodes before it ends */
+    R__COUNT
+};
+static const char *const s_run_states[R__COUNT] = {
+    "running", "succeeded", "failed", "cancelled", "compensating"};
+
+static bool
+s_final (int state)
+{
+    return state == R_SUCCEEDED || state == R_FAILED || state == R_CANCELLED;
+}
 
 typedef struct {
     shoal_id_t id;
@@ -68,8 +81,9 @@ typedef struct {
     char error[S_ERROR_MAX];
     uint8_t *output; /* owned copy, or NULL */
     size_t output_len;
-    bool pending; /* reached while the run was paused: starts on resume */
-    uint8_t *msg; /* its message (owned copy), or NULL */
+    bool pending;     /* reached while the run was paused: starts on resume */
+    bool compensated; /* its compensation node was started */
+    uint8_t *msg;     /* its message (owned copy), or NULL */
     size_t msg_len;
 } s_node_t;
 
@@ -199,7 +213,7 @@ s_node_put (self_t *self, const shoal_id_t *run, uint32_t i, const s_node_t *n)
     }
     shoal_wr_map (w, 6 + n->has_job + (n->port[0] != '\0') +
                          (n->error[0] != '\0') + (n->output != NULL) +
-                         n->pending + (n->pending && n->msg));
+                         n->pending + (n->pending && n->msg) + n->compensated);
     shoal_wr_kv_uint (w, "s", n->state);
     shoal_wr_kv_uint (w, "a", n->arrived);
     shoal_wr_kv_uint (w, "fi", n->fired);
@@ -217,6 +231,9 @@ s_node_put (self_t *self, const shoal_id_t *run, uint32_t i, const s_node_t *n)
     }
     if (n->output) {
         shoal_wr_kv_raw (w, "o", n->output, n->output_len);
+    }
+    if (n->compensated) {
+        shoal_wr_kv_bool (w, "cp", true);
     }
     if (n->pending) {
         shoal_wr_kv_bool (w, "pd", true);
@@ -280,6 +297,7 @@ s_node_get (self_t *self, const shoal_id_t *run, uint32_t i, s_node_t *n)
         n->output_len = out_len;
     }
     shoal_map_bool (v, len, "pd", &n->pending);
+    shoal_map_bool (v, len, "cp", &n->compensated);
     if (n->pending &&
         shoal_map_find (v, len, "pm", &val, &out, &out_len) == SHOAL_OK) {
         if (!(n->msg = s_dup (out, out_len))) {
@@ -523,12 +541,80 @@ s_push (zlistx_t *work, uint32_t node)
     return zlistx_add_end (work, w) ? SHOAL_OK : SHOAL_ERR_NOMEM;
 }
 
-/*  Ends the run when every node is decided. */
+static shoal_err_t s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf,
+                               uint32_t i, const uint8_t *msg, size_t msg_len,
+                               uint64_t now);
+
+/*  Saga: starts the compensation node of the completed node that
+    finished last and is not compensated yet (its output is the message),
+    one at a time; *started false when none is left. */
 static shoal_err_t
-s_maybe_finish (self_t *self, s_run_t *r, uint64_t now)
+s_compensate_next (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now,
+                   bool *started)
 {
-    if (r->undecided > 0 || r->state != R_RUNNING) {
+    *started = false;
+    uint32_t nn = shoal_wf_node_count (wf), best = UINT32_MAX;
+    uint64_t best_at = 0;
+    shoal_err_t rc = SHOAL_OK;
+    for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
+        const shoal_wf_node_t *nd = shoal_wf_node (wf, i);
+        if (nd->compensate < 0) {
+            continue;
+        }
+        s_node_t n;
+        if ((rc = s_node_get (self, &r->id, i, &n)) == SHOAL_OK &&
+            n.state == SHOAL_JOB_SUCCEEDED && !n.compensated &&
+            (best == UINT32_MAX || n.finished_us >= best_at)) {
+            best = i;
+            best_at = n.finished_us;
+        }
+        s_node_clear (&n);
+    }
+    if (rc || best == UINT32_MAX) {
+        return rc;
+    }
+    s_node_t n;
+    if ((rc = s_node_get (self, &r->id, best, &n)) == SHOAL_OK) {
+        n.compensated = true;
+        rc = s_node_put (self, &r->id, best, &n);
+    }
+    uint32_t comp = (uint32_t) shoal_wf_node (wf, best)->compensate;
+    s_node_t c;
+    memset (&c, 0, sizeof c);
+    if (rc == SHOAL_OK &&
+        (rc = s_node_get (self, &r->id, comp, &c)) == SHOAL_OK) {
+        c.state = SHOAL_JOB_WAITING; /* may undo several nodes in turn */
+        c.pending = false;
+        rc = s_node_put (self, &r->id, comp, &c);
+    }
+    s_node_clear (&c);
+    if (rc == SHOAL_OK) {
+        rc = s_activate (self, r, wf, comp, n.output, n.output_len, now);
+        *started = rc == SHOAL_OK;
+    }
+    s_node_clear (&n);
+    return rc;
+}
+
+/*  Ends the run when every node is decided: succeeded; or failed, after
+    the compensation nodes of the completed nodes ran (in the reverse of
+    the order those finished). */
+static shoal_err_t
+s_maybe_finish (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
+{
+    if (r->undecided > 0 || s_final (r->state)) {
         return SHOAL_OK;
+    }
+    if (r->unhandled) {
+        bool started = false;
+        shoal_err_t rc = s_compensate_next (self, r, wf, now, &started);
+        if (rc || started) {
+            if (!rc && r->state != R_COMPENSATING) {
+                r->state = R_COMPENSATING;
+                s_note_run_event (self, "run.compensating", r);
+            }
+            return rc;
+        }
     }
     r->state = r->unhandled ? R_FAILED : R_SUCCEEDED;
     r->finished_us = now;
@@ -631,7 +717,7 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
     }
     s_run_t r;
     shoal_err_t rc = s_run_get (self, &job->run, &r);
-    if (rc || r.state != R_RUNNING) {
+    if (rc || s_final (r.state)) {
         s_run_clear (&r);
         return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
     }
@@ -666,7 +752,8 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
         if (rc == SHOAL_OK) {
             rc = s_node_put (self, &r.id, job->node, &n);
         }
-        if (rc == SHOAL_OK && job->state == SHOAL_JOB_CANCELLED) {
+        bool handler = shoal_wf_node (wf, job->node)->handler;
+        if (rc == SHOAL_OK && job->state == SHOAL_JOB_CANCELLED && !handler) {
             /* someone cancelled the node's job: the run cannot succeed */
             r.unhandled++;
             if (!r.error[0]) {
@@ -674,15 +761,15 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
                           shoal_wf_node (wf, job->node)->id);
             }
         }
-        if (rc == SHOAL_OK) {
+        if (rc == SHOAL_OK && !handler) {
             r.undecided -= r.undecided > 0;
             rc = s_push (work, job->node);
         }
-        if (rc == SHOAL_OK) {
+        if (rc == SHOAL_OK && !handler) {
             rc = s_route (self, &r, wf, work, now);
         }
         if (rc == SHOAL_OK) {
-            rc = s_maybe_finish (self, &r, now);
+            rc = s_maybe_finish (self, &r, wf, now);
         }
         if (rc == SHOAL_OK) {
             rc = s_run_put (self, &r);
@@ -799,7 +886,7 @@ s_reply_run (self_t *self, const char *to, const shoal_id_t *corr,
 static shoal_err_t
 s_wake_run (self_t *self, const s_run_t *r)
 {
-    if (r->state == R_RUNNING) {
+    if (!s_final (r->state)) {
         return SHOAL_OK;
     }
     zlistx_t *lists[] = {self->waiters, self->new_waiters};
@@ -830,7 +917,7 @@ store_run_status (self_t *self, shoal_in_t *in, const shoal_id_t *id, bool wait,
     s_run_t r;
     shoal_err_t rc = s_run_get (self, id, &r);
     *found = rc != SHOAL_ERR_NOT_FOUND;
-    if (rc == SHOAL_OK && (!wait || r.state != R_RUNNING)) {
+    if (rc == SHOAL_OK && (!wait || s_final (r.state))) {
         rc = s_reply_run (self, in->hdr.from, &in->hdr.id, &r);
     } else if (rc == SHOAL_OK) {
         s_waiter_t *w = calloc (1, sizeof *w);
@@ -906,7 +993,7 @@ s_start (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
     }
     if (rc == SHOAL_OK) {
         s_note_run_event (self, "run.started", &r);
-        rc = s_maybe_finish (self, &r, now); /* nothing to run at all */
+        rc = s_maybe_finish (self, &r, wf, now); /* nothing to run at all */
     }
     if (rc == SHOAL_OK) {
         rc = s_run_put (self, &r);
@@ -1013,7 +1100,7 @@ s_cancel (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
     }
     s_run_t r;
     shoal_err_t rc = s_run_get (self, &id, &r);
-    if (rc == SHOAL_ERR_NOT_FOUND || (rc == SHOAL_OK && r.state != R_RUNNING)) {
+    if (rc == SHOAL_ERR_NOT_FOUND || (rc == SHOAL_OK && s_final (r.state))) {
         s_run_clear (&r);
         return store_reply_code (self, in->hdr.from, &in->hdr.id,
                                  rc ? SHOAL_ERR_NOT_FOUND : SHOAL_ERR_STATE,
@@ -1082,7 +1169,7 @@ s_pause (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
     }
     s_run_t r;
     shoal_err_t rc = s_run_get (self, &id, &r);
-    if (rc == SHOAL_ERR_NOT_FOUND || (rc == SHOAL_OK && r.state != R_RUNNING)) {
+    if (rc == SHOAL_ERR_NOT_FOUND || (rc == SHOAL_OK && s_final (r.state))) {
         s_run_clear (&r);
         return store_reply_code (self, in->hdr.from, &in->hdr.id,
                                  rc ? SHOAL_ERR_NOT_FOUND : SHOAL_ERR_STATE,

@@ -185,6 +185,30 @@ check "first ran once" grep -q '"id":"first","type":"echo","state":"succeeded","
 check "nap ran again (attempt 2)" grep -q '"id":"nap","type":"sleep","state":"succeeded","attempt":2' "$TMP/out"
 check "last got the message" grep -q '"id":"last","type":"echo","state":"succeeded"' "$TMP/out"
 
+# Saga: when the run fails, the compensation nodes of the completed
+# nodes run, the last completed first; then the run fails.
+cat > "$TMP/saga.json" <<'JSON'
+{"name": "saga", "nodes": [
+  {"id": "reserve", "type": "echo", "config": {"sku": "A"}, "compensate": "release"},
+  {"id": "charge", "type": "echo", "config": {"eur": 5}, "compensate": "refund"},
+  {"id": "ship", "type": "fail", "config": {"message": "no courier"}},
+  {"id": "release", "type": "echo"},
+  {"id": "refund", "type": "echo"}],
+ "edges": [{"from": "reserve", "to": "charge"}, {"from": "charge", "to": "ship"}]}
+JSON
+run=$("$SHOAL" workflow run "$TMP/saga.json" | tail -n 1)
+expect_rc "a failed saga" 4 "$SHOAL" wait --timeout 30 --json "$run"
+check "failed, naming ship" grep -q '"state":"failed".*"error":"node ship: no courier"' "$TMP/out"
+check "refund ran with charge's output" grep -q '"id":"refund","type":"echo","state":"succeeded".*"output":{"eur":5}' "$TMP/out"
+check "release ran with reserve's output" grep -q '"id":"release","type":"echo","state":"succeeded".*"output":{"sku":"A"}' "$TMP/out"
+refund_at=$(sed -n 's/.*"id":"refund","type":"echo","state":"succeeded","attempt":1,"started_us":\([0-9]*\).*/\1/p' "$TMP/out")
+release_at=$(sed -n 's/.*"id":"release","type":"echo","state":"succeeded","attempt":1,"started_us":\([0-9]*\).*/\1/p' "$TMP/out")
+check "refund before release (reverse completion order: $refund_at < $release_at)" \
+    test -n "$refund_at" -a -n "$release_at" -a "$refund_at" -lt "$release_at"
+run=$("$SHOAL" workflow run "$EXAMPLES/payment_saga.json" | tail -n 1)
+expect_rc "the example saga succeeds, nothing to undo" 0 "$SHOAL" wait --timeout 30 --json "$run"
+check "no compensation ran" grep -q '"id":"refund_card","type":"echo","state":"waiting"' "$TMP/out"
+
 # Pause: the running node finishes, the next one waits, across a
 # restart, until resume.
 run=$("$SHOAL" workflow run slow --input '{"x": 4}' | tail -n 1)
