@@ -6,7 +6,7 @@
     all the filter needs.
 
     The store encodes a job event for every state change; with nobody
-    subscribed to job or batch events that is wasted work on the hot path,
+    subscribed to job, batch or run events that is wasted work on the hot path,
     so the monitor tells the store (INTEREST {events}) when that changes,
     and every second in case the store restarted.
 */
@@ -58,7 +58,8 @@ s_send_interest (self_t *self)
     bool on = false;
     for (size_t i = 0; i < self->nsubs && !on; i++) {
         on = s_overlaps (&self->subs[i], "job.") ||
-             s_overlaps (&self->subs[i], "batch.");
+             s_overlaps (&self->subs[i], "batch.") ||
+             s_overlaps (&self->subs[i], "run.");
     }
     int64_t now = zclock_mono ();
     if (self->interest == (int) on && now < self->interest_next) {

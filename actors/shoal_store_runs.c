@@ -373,6 +373,62 @@ s_note_run_event (self_t *self, const char *topic, const s_run_t *r)
     self->nevents++;
 }
 
+/*  run.progress {id, workflow, done, total, percent, counts: {state: n},
+    eta_ms?}: after every step, for whoever watches (built only when the
+    monitor has a subscriber). eta_ms extrapolates the time per decided
+    node so far. */
+static shoal_err_t
+s_note_progress (self_t *self, const s_run_t *r, const shoal_wf_t *wf,
+                 uint64_t now)
+{
+    if (!self->events_on) {
+        return SHOAL_OK;
+    }
+    uint32_t nn = shoal_wf_node_count (wf), total = 0;
+    uint32_t counts[SHOAL_JOB__COUNT] = {0};
+    for (uint32_t i = 0; i < nn; i++) {
+        if (shoal_wf_node (wf, i)->handler) {
+            continue;
+        }
+        s_node_t n;
+        shoal_err_t rc = s_node_get (self, &r->id, i, &n);
+        if (rc) {
+            return rc;
+        }
+        counts[n.state < SHOAL_JOB__COUNT ? n.state : SHOAL_JOB_WAITING]++;
+        total++;
+        s_node_clear (&n);
+    }
+    uint32_t done = total > r->undecided ? total - r->undecided : 0;
+    uint64_t elapsed = now > r->created_us ? now - r->created_us : 0;
+    bool eta = done > 0 && done < total;
+    uint32_t kinds = 0;
+    for (int s = 0; s < SHOAL_JOB__COUNT; s++) {
+        kinds += counts[s] > 0;
+    }
+    shoal_event_head (self->events, self->port, "run.progress", 6 + eta);
+    shoal_wr_kv_bin (self->events, "id", r->id.b, 16);
+    shoal_wr_kv_str (self->events, "workflow", r->name);
+    shoal_wr_kv_uint (self->events, "done", done);
+    shoal_wr_kv_uint (self->events, "total", total);
+    shoal_wr_kv_uint (self->events, "percent",
+                      total ? (uint64_t) done * 100 / total : 100);
+    shoal_wr_str (self->events, "counts");
+    shoal_wr_map (self->events, kinds);
+    for (int s = 0; s < SHOAL_JOB__COUNT; s++) {
+        if (counts[s]) {
+            shoal_wr_kv_uint (self->events, shoal_job_state_name (s),
+                              counts[s]);
+        }
+    }
+    if (eta) {
+        shoal_wr_kv_uint (self->events, "eta_ms",
+                          elapsed / done * (total - done) / 1000);
+    }
+    self->nevents++;
+    return SHOAL_OK;
+}
+
 /*  ---------------------------------------------------------------------
     Routing */
 
@@ -773,6 +829,9 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
         }
         if (rc == SHOAL_OK) {
             rc = s_run_put (self, &r);
+        }
+        if (rc == SHOAL_OK) {
+            rc = s_note_progress (self, &r, wf, now);
         }
         if (rc == SHOAL_OK) {
             rc = s_wake_run (self, &r);

@@ -185,6 +185,25 @@ check "first ran once" grep -q '"id":"first","type":"echo","state":"succeeded","
 check "nap ran again (attempt 2)" grep -q '"id":"nap","type":"sleep","state":"succeeded","attempt":2' "$TMP/out"
 check "last got the message" grep -q '"id":"last","type":"echo","state":"succeeded"' "$TMP/out"
 
+# Progress events on the monitor.
+cat > "$TMP/two.json" <<'JSON'
+{"name": "two", "nodes": [{"id": "a", "type": "echo"}, {"id": "b", "type": "echo"}],
+ "edges": [{"from": "a", "to": "b"}]}
+JSON
+"$SHOAL" workflow define "$TMP/two.json" >/dev/null
+"$SHOAL" monitor --topic run.progress --json --count 2 >"$TMP/mon" 2>/dev/null &
+mon=$!
+for i in $(seq 1 100); do
+    run=$("$SHOAL" workflow run two | tail -n 1)
+    "$SHOAL" wait --timeout 10 "$run" >/dev/null
+    [ "$(wc -l <"$TMP/mon")" -ge 2 ] && break
+done
+kill "$mon" 2>/dev/null # bounded: gone already when it saw its two
+wait $mon 2>/dev/null
+check "progress: half way, with counts and an estimate" \
+    grep -q '"topic":"run.progress".*"done":1,"total":2,"percent":50,"counts":{.*"succeeded":1.*"eta_ms":' "$TMP/mon"
+check "progress: done" grep -q '"done":2,"total":2,"percent":100' "$TMP/mon"
+
 # Saga: when the run fails, the compensation nodes of the completed
 # nodes run, the last completed first; then the run fails.
 cat > "$TMP/saga.json" <<'JSON'
