@@ -164,25 +164,30 @@ check "the next page holds other jobs" sh -c "test -s '$TMP/page2' && ! grep -qx
 check "stats count of succeeded ($n) matches the list ($listed)" \
     test -n "$n" -a "$n" = "$listed" -a "$listed" -ge 4
 
-# monitor sees the events of a job
+# monitor sees the events of a job. The subscription takes effect a
+# moment after the monitor starts (and the store only builds events once
+# it knows someone listens): keep submitting until the monitor has had
+# its count and exited; bounded either way.
 "$SHOAL" monitor --topic job. --json --count 3 >"$TMP/mon" 2>/dev/null &
 mon=$!
-# the subscription is up once the monitor has one event; keep submitting
-for i in $(seq 1 100); do
+for i in $(seq 1 200); do
     "$SHOAL" submit --type noop >/dev/null
-    [ -s "$TMP/mon" ] && break
+    kill -0 "$mon" 2>/dev/null || break
+    sleep 0.02
 done
-wait $mon
+kill "$mon" 2>/dev/null
+wait "$mon" 2>/dev/null
 check "monitor printed 3 json events" test "$(grep -c '"topic":"job\.' "$TMP/mon")" -eq 3
 # job.dead carries the run's error
 "$SHOAL" monitor --topic job.dead --json --count 1 >"$TMP/mon" 2>/dev/null &
 mon=$!
-for i in $(seq 1 100); do
+for i in $(seq 1 200); do
     "$SHOAL" submit --type fail --payload '{"message":"kaput"}' >/dev/null
-    [ -s "$TMP/mon" ] && break
-    sleep 0.05
+    kill -0 "$mon" 2>/dev/null || break
+    sleep 0.02
 done
-wait $mon
+kill "$mon" 2>/dev/null
+wait "$mon" 2>/dev/null
 check "job.dead event has the error" grep -q '"error":"kaput"' "$TMP/mon"
 
 # retention by count: a queue keeps its newest N finished jobs, across
