@@ -72,6 +72,13 @@ for id in "${ids[@]}"; do
     fi
 done
 
+echo "== a workflow: examples/workflows/etl.json (fan-out, conditions, fan-in)"
+run=$("$shoal" workflow run examples/workflows/etl.json \
+      --input '{"rows": 1200, "region": "eu"}' | tail -n 1)
+echo "   run $run"
+"$shoal" wait --timeout 60 "$run" >/dev/null || true
+"$shoal" workflow show "$run" | sed 's/^/   /'
+
 echo "== one job's durable record (shoal status --json)"
 "$shoal" status --json "${ids[0]}"
 echo "== counts (shoal stats)"
