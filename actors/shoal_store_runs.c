@@ -1144,26 +1144,43 @@ s_list (self_t *self, shoal_in_t *in)
     return rc;
 }
 
+/*  The run that args {id} names, into *r (s_run_clear it), when it has
+    not ended; *go false when an answer was sent instead (a bad id, no
+    such run, a run that ended). */
+static shoal_err_t
+s_run_open (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
+            s_run_t *r, bool *go)
+{
+    char text[SHOAL_ID_TEXT + 1];
+    shoal_id_t id;
+    *go = false;
+    memset (r, 0, sizeof *r);
+    if (shoal_map_strcpy (args, len, "id", text, sizeof text) ||
+        shoal_id_parse (text, strlen (text), &id)) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID, "needs \"id\": a run id");
+    }
+    shoal_err_t rc = s_run_get (self, &id, r);
+    if (rc == SHOAL_ERR_NOT_FOUND || (rc == SHOAL_OK && s_final (r->state))) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 rc ? SHOAL_ERR_NOT_FOUND : SHOAL_ERR_STATE,
+                                 rc ? "no such run" : "the run has ended");
+    }
+    *go = rc == SHOAL_OK;
+    return rc;
+}
+
 /*  cancel {id}: the run ends cancelled; its nodes under way are
     cancelled (running ones are stopped), those not reached never run. */
 static shoal_err_t
 s_cancel (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
 {
-    char text[SHOAL_ID_TEXT + 1];
-    shoal_id_t id;
-    if (shoal_map_strcpy (args, len, "id", text, sizeof text) ||
-        shoal_id_parse (text, strlen (text), &id)) {
-        return store_reply_code (self, in->hdr.from, &in->hdr.id,
-                                 SHOAL_ERR_INVALID,
-                                 "cancel needs \"id\": a run id");
-    }
     s_run_t r;
-    shoal_err_t rc = s_run_get (self, &id, &r);
-    if (rc == SHOAL_ERR_NOT_FOUND || (rc == SHOAL_OK && s_final (r.state))) {
+    bool go;
+    shoal_err_t rc = s_run_open (self, in, args, len, &r, &go);
+    if (rc || !go) {
         s_run_clear (&r);
-        return store_reply_code (self, in->hdr.from, &in->hdr.id,
-                                 rc ? SHOAL_ERR_NOT_FOUND : SHOAL_ERR_STATE,
-                                 rc ? "no such run" : "the run has ended");
+        return rc;
     }
     shoal_wf_t *wf = NULL;
     char err[SHOAL_WF_ERR_MAX];
@@ -1219,20 +1236,12 @@ static shoal_err_t
 s_pause (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
          bool pause)
 {
-    char text[SHOAL_ID_TEXT + 1];
-    shoal_id_t id;
-    if (shoal_map_strcpy (args, len, "id", text, sizeof text) ||
-        shoal_id_parse (text, strlen (text), &id)) {
-        return store_reply_code (self, in->hdr.from, &in->hdr.id,
-                                 SHOAL_ERR_INVALID, "needs \"id\": a run id");
-    }
     s_run_t r;
-    shoal_err_t rc = s_run_get (self, &id, &r);
-    if (rc == SHOAL_ERR_NOT_FOUND || (rc == SHOAL_OK && s_final (r.state))) {
+    bool go;
+    shoal_err_t rc = s_run_open (self, in, args, len, &r, &go);
+    if (rc || !go) {
         s_run_clear (&r);
-        return store_reply_code (self, in->hdr.from, &in->hdr.id,
-                                 rc ? SHOAL_ERR_NOT_FOUND : SHOAL_ERR_STATE,
-                                 rc ? "no such run" : "the run has ended");
+        return rc;
     }
     shoal_wf_t *wf = NULL;
     char err[SHOAL_WF_ERR_MAX];

@@ -2235,18 +2235,41 @@ s_workflow_run_op (s_cli_t *cli, int argc, char **argv)
     return s_workflow_ask_run (cli, &id, as_json);
 }
 
-/*  workflow list [--json]: runs, oldest first. */
+/*  Prints one stored definition: JSON, or a line. */
+static void
+s_print_def (const uint8_t *item, size_t len, bool as_json)
+{
+    if (as_json) {
+        s_print_json (item, len);
+        return;
+    }
+    char name[SHOAL_NAME_MAX + 1] = "", desc[128] = "";
+    uint64_t rev = 0, nodes = 0, edges = 0;
+    shoal_map_strcpy (item, len, "name", name, sizeof name);
+    shoal_map_strcpy (item, len, "description", desc, sizeof desc);
+    shoal_map_uint (item, len, "revision", &rev);
+    shoal_map_uint (item, len, "nodes", &nodes);
+    shoal_map_uint (item, len, "edges", &edges);
+    printf ("%-24s rev %-4llu %4llu nodes %5llu edges  %s\n", name,
+            (unsigned long long) rev, (unsigned long long) nodes,
+            (unsigned long long) edges, desc);
+}
+
+/*  workflow list|defs [--json]: asks WORKFLOW {op} and prints each item
+    of the reply's array key. */
 static int
-s_workflow_list (s_cli_t *cli, int argc, char **argv)
+s_workflow_listing (s_cli_t *cli, int argc, char **argv, const char *op,
+                    const char *key,
+                    void (*print) (const uint8_t *, size_t, bool))
 {
     bool as_json = argc == 2 && streq (argv[1], "--json");
     if (argc > 2 || (argc == 2 && !as_json)) {
-        return s_usage_error ("workflow list takes only --json%s", "");
+        return s_usage_error ("workflow %s takes only --json", argv[0]);
     }
     shoal_id_t id;
     shoal_wr_t *w = s_begin (cli, SHOAL_M_WORKFLOW, &id, 0);
     shoal_wr_map (w, 1);
-    shoal_wr_kv_str (w, "op", "runs");
+    shoal_wr_kv_str (w, "op", op);
     shoal_in_t in;
     int rc = s_ask (cli, &id, cli->timeout_ms, &in);
     if (rc) {
@@ -2254,64 +2277,32 @@ s_workflow_list (s_cli_t *cli, int argc, char **argv)
     }
     shoal_rd_t rd;
     uint32_t n = 0;
-    if (shoal_map_array (in.body, in.body_len, "runs", &rd, &n) == SHOAL_OK) {
+    if (shoal_map_array (in.body, in.body_len, key, &rd, &n) == SHOAL_OK) {
         for (uint32_t i = 0; i < n; i++) {
             const uint8_t *item = rd.p;
             if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
                 break;
             }
-            s_print_run (item, (size_t) (rd.p - item), as_json);
+            print (item, (size_t) (rd.p - item), as_json);
         }
     }
     shoal_in_close (&in);
     return 0;
 }
 
+/*  workflow list [--json]: runs, oldest first. */
+static int
+s_workflow_list (s_cli_t *cli, int argc, char **argv)
+{
+    return s_workflow_listing (cli, argc, argv, "runs", "runs", s_print_run);
+}
+
 /*  workflow defs [--json]: the stored definitions, latest revisions. */
 static int
 s_workflow_defs (s_cli_t *cli, int argc, char **argv)
 {
-    bool as_json = argc == 2 && streq (argv[1], "--json");
-    if (argc > 2 || (argc == 2 && !as_json)) {
-        return s_usage_error ("workflow defs takes only --json%s", "");
-    }
-    shoal_id_t id;
-    shoal_wr_t *w = s_begin (cli, SHOAL_M_WORKFLOW, &id, 0);
-    shoal_wr_map (w, 1);
-    shoal_wr_kv_str (w, "op", "defs");
-    shoal_in_t in;
-    int rc = s_ask (cli, &id, cli->timeout_ms, &in);
-    if (rc) {
-        return rc;
-    }
-    shoal_rd_t rd;
-    uint32_t n = 0;
-    if (shoal_map_array (in.body, in.body_len, "workflows", &rd, &n) ==
-        SHOAL_OK) {
-        for (uint32_t i = 0; i < n; i++) {
-            const uint8_t *item = rd.p;
-            if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
-                break;
-            }
-            size_t len = (size_t) (rd.p - item);
-            if (as_json) {
-                s_print_json (item, len);
-                continue;
-            }
-            char name[SHOAL_NAME_MAX + 1] = "", desc[128] = "";
-            uint64_t rev = 0, nodes = 0, edges = 0;
-            shoal_map_strcpy (item, len, "name", name, sizeof name);
-            shoal_map_strcpy (item, len, "description", desc, sizeof desc);
-            shoal_map_uint (item, len, "revision", &rev);
-            shoal_map_uint (item, len, "nodes", &nodes);
-            shoal_map_uint (item, len, "edges", &edges);
-            printf ("%-24s rev %-4llu %4llu nodes %5llu edges  %s\n", name,
-                    (unsigned long long) rev, (unsigned long long) nodes,
-                    (unsigned long long) edges, desc);
-        }
-    }
-    shoal_in_close (&in);
-    return 0;
+    return s_workflow_listing (cli, argc, argv, "defs", "workflows",
+                               s_print_def);
 }
 
 typedef struct {
