@@ -614,16 +614,7 @@ store_batch_status (self_t *self, shoal_in_t *in, const shoal_id_t *id,
     if (!wait || b.state != S_BATCH_RUNNING) {
         return s_reply_batch (self, in->hdr.from, &in->hdr.id, &b);
     }
-    s_waiter_t *w = calloc (1, sizeof *w);
-    if (!w) {
-        return SHOAL_ERR_NOMEM;
-    }
-    w->job = *id;
-    w->corr = in->hdr.id;
-    snprintf (w->to, sizeof w->to, "%s", in->hdr.from);
-    w->deadline_us = in->hdr.deadline_us;
-    zlistx_add_end (self->new_waiters, w);
-    return SHOAL_OK;
+    return store_park_waiter (self, in, id);
 }
 
 /*  The answer to a batch submit: {code, id, jobs, existing}. */

@@ -176,6 +176,13 @@ void store_write_job_view (shoal_wr_t *w, const shoal_job_t *job, bool full);
 shoal_err_t store_reply_job (self_t *self, const char *to,
                              const shoal_id_t *corr, const shoal_job_t *job);
 shoal_err_t store_wake_waiters (self_t *self, const shoal_job_t *job);
+/*  Parks the WAIT in until id (a job, batch or run) is final. */
+shoal_err_t store_park_waiter (self_t *self, const shoal_in_t *in,
+                               const shoal_id_t *id);
+/*  Answers in with {code: 0, key: [items...]} (n items, in the outbox). */
+shoal_err_t store_reply_items (self_t *self, const shoal_in_t *in,
+                               const char *key, const shoal_wr_t *items,
+                               uint32_t n);
 
 /*  shoal_store_attempts.c */
 /*  Ends job's leased attempt: succeeded, retry scheduled, or dead. */

@@ -762,16 +762,7 @@ s_apply_query (self_t *self, shoal_in_t *in)
     if (streq (op, "status") || shoal_job_state_final (job.state)) {
         return store_reply_job (self, in->hdr.from, &in->hdr.id, &job);
     }
-    s_waiter_t *w = calloc (1, sizeof *w);
-    if (!w) {
-        return SHOAL_ERR_NOMEM;
-    }
-    w->job = id;
-    w->corr = in->hdr.id;
-    snprintf (w->to, sizeof w->to, "%s", in->hdr.from);
-    w->deadline_us = in->hdr.deadline_us;
-    zlistx_add_end (self->new_waiters, w);
-    return SHOAL_OK;
+    return store_park_waiter (self, in, &id);
 }
 
 shoal_err_t

@@ -422,3 +422,32 @@ store_next_due (self_t *self, uint64_t *due_us)
     }
     return SHOAL_OK;
 }
+
+shoal_err_t
+store_park_waiter (self_t *self, const shoal_in_t *in, const shoal_id_t *id)
+{
+    s_waiter_t *w = calloc (1, sizeof *w);
+    if (!w) {
+        return SHOAL_ERR_NOMEM;
+    }
+    w->job = *id;
+    w->corr = in->hdr.id;
+    snprintf (w->to, sizeof w->to, "%s", in->hdr.from);
+    w->deadline_us = in->hdr.deadline_us;
+    zlistx_add_end (self->new_waiters, w);
+    return SHOAL_OK;
+}
+
+shoal_err_t
+store_reply_items (self_t *self, const shoal_in_t *in, const char *key,
+                   const shoal_wr_t *items, uint32_t n)
+{
+    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
+                                      in->hdr.from, &in->hdr.id);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_uint (w, "code", SHOAL_OK);
+    shoal_wr_str (w, key);
+    shoal_wr_array (w, n);
+    shoal_wr_raw (w, shoal_wr_data (items), shoal_wr_size (items));
+    return shoal_port_defer (self->port);
+}

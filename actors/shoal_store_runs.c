@@ -39,6 +39,11 @@
 #define S_OUT_MAX   (1u << 20) /* output bytes kept per node */
 #define S_NKEY      20         /* run id + node index */
 #define S_ERROR_MAX 256
+/*  Views stay well inside a client frame (1 MiB): an input or output
+    bigger than this shows as its size; a listing stops at S_LIST_MAX. */
+#define S_VIEW_VALUE_MAX (16u << 10)
+#define S_VIEW_TOTAL     (768u << 10)
+#define S_LIST_MAX       (512u << 10)
 
 enum {
     R_RUNNING,
@@ -468,22 +473,19 @@ s_fires (const shoal_wf_edge_t *e, const s_node_t *src, const s_run_t *r)
     return result;
 }
 
-/*  The message for target node t of a join-all: the fired incoming edges'
-    outputs (one: that output; several: {source id: output}). Written to
-    w; *count = fired edges found. */
+/*  The message for target node t of a join-all, whose fired incoming
+    edges number fired (>= 1): that one output, or {source id: output}
+    for several. Written to w. */
 static shoal_err_t
 s_join_message (self_t *self, const shoal_wf_t *wf, const s_run_t *r,
-                uint32_t t, shoal_wr_t *w, uint32_t *count)
+                uint32_t t, uint32_t fired, shoal_wr_t *w)
 {
-    *count = 0;
-    uint32_t ne = shoal_wf_edge_count (wf);
-    shoal_wr_t *pairs = shoal_wr_new ();
-    if (!pairs) {
-        return SHOAL_ERR_NOMEM;
+    if (fired > 1) {
+        shoal_wr_map (w, fired);
     }
+    uint32_t ne = shoal_wf_edge_count (wf), seen = 0;
     shoal_err_t rc = SHOAL_OK;
-    size_t only_len = 0; /* the first fired edge's output, 0 = nil */
-    for (uint32_t k = 0; k < ne && rc == SHOAL_OK; k++) {
+    for (uint32_t k = 0; k < ne && seen < fired && rc == SHOAL_OK; k++) {
         const shoal_wf_edge_t *e = shoal_wf_edge (wf, k);
         if (e->to != t) {
             continue;
@@ -491,36 +493,21 @@ s_join_message (self_t *self, const shoal_wf_t *wf, const s_run_t *r,
         s_node_t src;
         rc = s_node_get (self, &r->id, e->from, &src);
         if (rc == SHOAL_OK && s_fires (e, &src, r)) {
-            (*count)++;
-            shoal_wr_str (pairs, shoal_wf_node (wf, e->from)->id);
-            if (src.output) {
-                shoal_wr_raw (pairs, src.output, src.output_len);
-            } else {
-                shoal_wr_nil (pairs);
+            seen++;
+            if (fired > 1) {
+                shoal_wr_str (w, shoal_wf_node (wf, e->from)->id);
             }
-            if (*count == 1) {
-                only_len = src.output ? src.output_len : 0;
+            if (src.output) {
+                shoal_wr_raw (w, src.output, src.output_len);
+            } else {
+                shoal_wr_nil (w);
             }
         }
         s_node_clear (&src);
     }
-    if (rc == SHOAL_OK && *count == 1) {
-        /* just the one output: skip its key in pairs */
-        shoal_rd_t rd;
-        shoal_rd_init (&rd, shoal_wr_data (pairs), shoal_wr_size (pairs));
-        const char *k;
-        uint32_t klen;
-        shoal_rd_str (&rd, &k, &klen);
-        if (only_len) {
-            shoal_wr_raw (w, rd.p, only_len);
-        } else {
-            shoal_wr_nil (w);
-        }
-    } else if (rc == SHOAL_OK && *count > 1) {
-        shoal_wr_map (w, *count);
-        shoal_wr_raw (w, shoal_wr_data (pairs), shoal_wr_size (pairs));
+    if (rc == SHOAL_OK && seen != fired) {
+        rc = SHOAL_ERR_CORRUPT; /* the record's count and the edges differ */
     }
-    shoal_wr_destroy (&pairs);
     return rc ? rc : shoal_wr_error (w);
 }
 
@@ -728,13 +715,13 @@ s_route (self_t *self, s_run_t *r, const shoal_wf_t *wf, zlistx_t *work,
                 snprintf (t.error, sizeof t.error, "not reached");
             }
             rc = s_node_put (self, &r->id, e->to, &t);
+            uint32_t fired_in = t.fired;
             s_node_clear (&t);
             if (rc == SHOAL_OK && skip) {
                 r->undecided -= r->undecided > 0;
                 rc = s_push (work, e->to);
             } else if (rc == SHOAL_OK && start) {
                 shoal_wr_reset (msg);
-                uint32_t count = 0;
                 if (tn->join == SHOAL_WF_JOIN_ANY) {
                     if (src.output) {
                         shoal_wr_raw (msg, src.output, src.output_len);
@@ -743,7 +730,7 @@ s_route (self_t *self, s_run_t *r, const shoal_wf_t *wf, zlistx_t *work,
                     }
                     rc = shoal_wr_error (msg);
                 } else {
-                    rc = s_join_message (self, wf, r, e->to, msg, &count);
+                    rc = s_join_message (self, wf, r, e->to, fired_in, msg);
                 }
                 if (rc == SHOAL_OK) {
                     rc = s_activate (self, r, wf, e->to, shoal_wr_data (msg),
@@ -850,6 +837,19 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
 /*  {id, workflow, revision, state, created_us, finished_us, error?,
     input?, nodes?: [{id, type, state, attempt?, job?, started_us,
     finished_us, port?, output?, error?}]} */
+/*  key: the value (raw msgpack) when it is small and the view has room,
+    else key_bytes: its size. One pair either way. */
+static void
+s_kv_bounded (shoal_wr_t *w, const char *key, const char *key_bytes,
+              const uint8_t *v, size_t len)
+{
+    if (len <= S_VIEW_VALUE_MAX && shoal_wr_size (w) + len < S_VIEW_TOTAL) {
+        shoal_wr_kv_raw (w, key, v, len);
+    } else {
+        shoal_wr_kv_uint (w, key_bytes, len);
+    }
+}
+
 static shoal_err_t
 s_write_view (self_t *self, shoal_wr_t *w, const s_run_t *r,
               const shoal_wf_t *wf)
@@ -869,7 +869,7 @@ s_write_view (self_t *self, shoal_wr_t *w, const s_run_t *r,
         shoal_wr_kv_str (w, "error", r->error);
     }
     if (r->input) {
-        shoal_wr_kv_raw (w, "input", r->input, r->input_len);
+        s_kv_bounded (w, "input", "input_bytes", r->input, r->input_len);
     }
     if (!wf) {
         return SHOAL_OK;
@@ -909,7 +909,7 @@ s_write_view (self_t *self, shoal_wr_t *w, const s_run_t *r,
             shoal_wr_kv_str (w, "port", n.port);
         }
         if (n.output) {
-            shoal_wr_kv_raw (w, "output", n.output, n.output_len);
+            s_kv_bounded (w, "output", "output_bytes", n.output, n.output_len);
         }
         if (n.error[0]) {
             shoal_wr_kv_str (w, "error", n.error);
@@ -979,16 +979,7 @@ store_run_status (self_t *self, shoal_in_t *in, const shoal_id_t *id, bool wait,
     if (rc == SHOAL_OK && (!wait || s_final (r.state))) {
         rc = s_reply_run (self, in->hdr.from, &in->hdr.id, &r);
     } else if (rc == SHOAL_OK) {
-        s_waiter_t *w = calloc (1, sizeof *w);
-        if (!w) {
-            rc = SHOAL_ERR_NOMEM;
-        } else {
-            w->job = *id;
-            w->corr = in->hdr.id;
-            snprintf (w->to, sizeof w->to, "%s", in->hdr.from);
-            w->deadline_us = in->hdr.deadline_us;
-            zlistx_add_end (self->new_waiters, w);
-        }
+        rc = store_park_waiter (self, in, id);
     }
     s_run_clear (&r);
     return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
@@ -1112,7 +1103,8 @@ s_list (self_t *self, shoal_in_t *in)
     uint32_t n = 0;
     shoal_kv_t kv;
     for (rc = shoal_cursor_seek (cur, NULL, 0, &kv);
-         items && rc == SHOAL_OK && n < 10000;
+         items && rc == SHOAL_OK && n < 10000 &&
+         shoal_wr_size (items) < S_LIST_MAX;
          rc = shoal_cursor_next (cur, &kv)) {
         s_run_t r;
         shoal_id_t id;
@@ -1131,14 +1123,7 @@ s_list (self_t *self, shoal_in_t *in)
         return SHOAL_ERR_NOMEM;
     }
     if (rc == SHOAL_OK || rc == SHOAL_ERR_NOT_FOUND) {
-        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
-                                          in->hdr.from, &in->hdr.id);
-        shoal_wr_map (w, 2);
-        shoal_wr_kv_uint (w, "code", SHOAL_OK);
-        shoal_wr_str (w, "runs");
-        shoal_wr_array (w, n);
-        shoal_wr_raw (w, shoal_wr_data (items), shoal_wr_size (items));
-        rc = shoal_port_defer (self->port);
+        rc = store_reply_items (self, in, "runs", items, n);
     }
     shoal_wr_destroy (&items);
     return rc;

@@ -173,14 +173,7 @@ s_defs (self_t *self, shoal_in_t *in)
     }
     shoal_cursor_close (&cur);
     if (rc == SHOAL_ERR_NOT_FOUND || rc == SHOAL_OK) {
-        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
-                                          in->hdr.from, &in->hdr.id);
-        shoal_wr_map (w, 2);
-        shoal_wr_kv_uint (w, "code", SHOAL_OK);
-        shoal_wr_str (w, "workflows");
-        shoal_wr_array (w, n);
-        shoal_wr_raw (w, shoal_wr_data (items), shoal_wr_size (items));
-        rc = shoal_port_defer (self->port);
+        rc = store_reply_items (self, in, "workflows", items, n);
     }
     shoal_wr_destroy (&items);
     return rc;

@@ -185,6 +185,13 @@ check "first ran once" grep -q '"id":"first","type":"echo","state":"succeeded","
 check "nap ran again (attempt 2)" grep -q '"id":"nap","type":"sleep","state":"succeeded","attempt":2' "$TMP/out"
 check "last got the message" grep -q '"id":"last","type":"echo","state":"succeeded"' "$TMP/out"
 
+# Big inputs and outputs show as their size: a view fits a client frame.
+big=$(head -c 20000 /dev/zero | tr '\0' 'x')
+run=$("$SHOAL" workflow run route --input "{\"n\": 1, \"pad\": \"$big\"}" | tail -n 1)
+expect_rc "a run with a 20 KB input" 0 "$SHOAL" wait --timeout 30 --json "$run"
+check "its input shows as a size" grep -q '"input_bytes":200[0-9][0-9]' "$TMP/out"
+check "so do the outputs carrying it" grep -q '"id":"a".*"output_bytes":200[0-9][0-9]' "$TMP/out"
+
 # Progress events on the monitor.
 cat > "$TMP/two.json" <<'JSON'
 {"name": "two", "nodes": [{"id": "a", "type": "echo"}, {"id": "b", "type": "echo"}],
