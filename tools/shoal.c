@@ -337,6 +337,32 @@ s_parse_time (const char *text, uint64_t *us)
     return 0;
 }
 
+/*  The job-template fields of SUBMIT and SCHEDULE add: queue, priority
+    and payload (each when given; pj is consumed). Nonzero after saying
+    why the payload cannot be sent. */
+static int
+s_write_template (shoal_wr_t *w, const char *queue, const char *prio,
+                  json_t *pj)
+{
+    if (queue) {
+        shoal_wr_kv_str (w, "queue", queue);
+    }
+    if (prio) {
+        shoal_wr_kv_str (w, "priority", prio);
+    }
+    if (!pj) {
+        return 0;
+    }
+    shoal_wr_str (w, "payload");
+    shoal_err_t e = shoal_json_to_mp (pj, w);
+    json_decref (pj);
+    if (e) {
+        fprintf (stderr, "shoal: --payload: %s\n", shoal_strerror (e));
+        return 1;
+    }
+    return 0;
+}
+
 static int
 s_cmd_submit (s_cli_t *cli, int argc, char **argv)
 {
@@ -494,20 +520,8 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
     if (timeout_us) {
         shoal_wr_kv_uint (w, "timeout_ms", timeout_us / 1000);
     }
-    if (queue) {
-        shoal_wr_kv_str (w, "queue", queue);
-    }
-    if (prio) {
-        shoal_wr_kv_str (w, "priority", prio);
-    }
-    if (pj) {
-        shoal_wr_str (w, "payload");
-        shoal_err_t e = shoal_json_to_mp (pj, w);
-        json_decref (pj);
-        if (e) {
-            fprintf (stderr, "shoal: --payload: %s\n", shoal_strerror (e));
-            return EXIT_USAGE;
-        }
+    if (s_write_template (w, queue, prio, pj)) {
+        return EXIT_USAGE;
     }
     shoal_in_t in;
     int rc = s_ask (cli, &id, cli->timeout_ms, &in);
@@ -1598,19 +1612,8 @@ s_cmd_schedule (s_cli_t *cli, int argc, char **argv)
         shoal_wr_kv_str (w, "name", argv[2]);
         shoal_wr_kv_str (w, "cron", cron);
         shoal_wr_kv_str (w, "type", type);
-        if (queue) {
-            shoal_wr_kv_str (w, "queue", queue);
-        }
-        if (prio) {
-            shoal_wr_kv_str (w, "priority", prio);
-        }
-        if (pj) {
-            shoal_wr_str (w, "payload");
-            shoal_err_t e = shoal_json_to_mp (pj, w);
-            json_decref (pj);
-            if (e) {
-                return s_usage_error ("--payload: %s", shoal_strerror (e));
-            }
+        if (s_write_template (w, queue, prio, pj)) {
+            return EXIT_USAGE;
         }
     } else {
         return s_usage_error ("usage: schedule add NAME --cron EXPR --type T "
