@@ -208,6 +208,9 @@ static void
 s_fail_batch (self_t *self, shoal_err_t rc)
 {
     shoal_port_discard (self->port);
+    if (self->wf_cache) {
+        zhashx_purge (self->wf_cache); /* may hold an uncommitted revision */
+    }
     for (size_t i = 0; i < self->nbatch; i++) {
         shoal_in_t *in = &self->batch[i];
         if (in->hdr.type == SHOAL_M_STORE_SUBMIT ||
@@ -298,6 +301,7 @@ s_self_destroy (self_t **self_p)
     shoal_wr_destroy (&self->done);
     shoal_wr_destroy (&self->scratch);
     store_depth_destroy (self);
+    zhashx_destroy (&self->wf_cache);
     shoal_wr_destroy (&self->brec);
     zlistx_destroy (&self->waiters);
     zlistx_destroy (&self->new_waiters);

@@ -87,7 +87,8 @@ typedef struct {
     uint64_t rng;          /* jitter for retry backoff */
 
     /* ready jobs per queue and priority (shoal_store_depth.c) */
-    zhashx_t *depth; /* queue name -> store_depth_t */
+    zhashx_t *depth;    /* queue name -> store_depth_t */
+    zhashx_t *wf_cache; /* "name\x01rev" -> shoal_wf_t *, decoded defs */
     store_depth_t **touched;
     size_t ntouched, touched_cap;
     bool depth_save_all;
@@ -234,6 +235,12 @@ shoal_err_t store_run_schedules (self_t *self, uint64_t now);
 /*  A job became final: if it is a run's node, route its outcome. */
 shoal_err_t store_run_final (self_t *self, const shoal_job_t *job,
                              uint64_t now);
+/*  The router's answers: STEP (a node's edges decided), ADMIT (a
+    breaker's decision), ROUTER_BOOT (send again what it has not
+    answered). */
+shoal_err_t store_run_step (self_t *self, shoal_in_t *in);
+shoal_err_t store_run_admit (self_t *self, shoal_in_t *in);
+shoal_err_t store_run_router_boot (self_t *self);
 /*  STATUS/WAIT of a run id (*found false when id is no run). */
 shoal_err_t store_run_status (self_t *self, shoal_in_t *in,
                               const shoal_id_t *id, bool wait, bool *found);

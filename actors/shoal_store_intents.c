@@ -794,6 +794,12 @@ store_apply (self_t *self, shoal_in_t *in)
         }
         case SHOAL_M_NODE_BOOT:
             return s_apply_node_boot (self, in);
+        case SHOAL_M_STEP:
+            return store_run_step (self, in);
+        case SHOAL_M_ADMIT:
+            return store_run_admit (self, in);
+        case SHOAL_M_ROUTER_BOOT:
+            return store_run_router_boot (self);
         case SHOAL_M_PING: {
             shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK,
                                               in->hdr.from, &in->hdr.id);

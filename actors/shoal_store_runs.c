@@ -11,34 +11,48 @@
     reached it when it has none) carrying the run id and node index.
 
     When a node's job ends (store_run_final, called where a job becomes
-    final), in that same transaction: the node's state and output are
-    recorded, each outgoing edge is decided - it fires when its trigger
-    matches the outcome (complete: succeeded, fail: dead, all: either),
-    its port matches (a node's port is "default" unless its output is a
-    map with a string "port") and its condition holds over the output and
-    the run's input - and its target learns of it. A target with join
-    "any" starts on the first edge that fires; with "all" once every
-    incoming edge is decided, if any fired (its message is the output of
-    the one fired edge, or a map {source node id: output} when several
-    did). A target none of whose edges fired is skipped (state cancelled,
-    error "not reached"), and so are its successors. The run ends when
-    every node is decided: failed if some node died and none of its edges
-    handled it (fired on fail/all), else succeeded. So a crash can never
-    leave a run half-advanced: the result, the routing and the next jobs
-    commit together.
+    final), the node records its end - state, output, port (a node's port
+    is "default" unless its output is a map with a string "port") - in
+    that same transaction, and the store asks the router actor which of
+    its outgoing edges fire (ROUTE; shoal_router.h): an edge fires when
+    its trigger matches the outcome (complete: succeeded, fail: dead,
+    all: either), its port matches and its condition holds over the
+    output and the run's input. The router's answer (STEP, a bitmap of
+    the fired edges) commits the step in one transaction: each target
+    learns of it - a target with join "any" starts on the first edge that
+    fires; with "all" once every incoming edge is decided, if any fired
+    (its message is the output of the one fired edge, or a map {source
+    node id: output} when several did); a target none of whose edges
+    fired is skipped (state cancelled, error "not reached"), and so are
+    its successors - and the run ends when every node is decided: failed
+    if some node died and none of its edges handled it (fired on
+    fail/all), else succeeded. A node ended but not routed yet is routed
+    again whenever a router (re)starts (ROUTER_BOOT), so a crash can never
+    leave a run half-advanced: a step either committed whole or is taken
+    again.
 
-    Not yet here: the router and breaker actors (routing runs inline in
-    the store), fallback and compensation nodes, node and run timeouts
-    beyond the jobs' own, limits, pause/resume of runs.
+    A node with a breaker policy asks first (GATE -> the router -> the
+    breaker actor of its type -> ADMIT): let through, it runs and its end
+    is reported to the breaker; rejected, its fallback node runs in its
+    place (the job still belongs to the node, so its edges route the
+    fallback's result), or, without one, it dies at once with the
+    breaker's reason and is routed like any failure.
+
+    Saga: when a run fails, the compensation nodes of its completed nodes
+    run one by one, the last completed first - of every completed node
+    (compensation "run") or of those an edge path leads from to a node
+    that failed unhandled (compensation "branch").
 */
 #include "shoal_store_int.h"
-#include "shoal_expr.h"
+#include "shoal_breaker.h"
+#include "shoal_router.h"
 #include "shoal_wf.h"
 
-#define S_QUEUE     "workflows"
-#define S_OUT_MAX   (1u << 20) /* output bytes kept per node */
-#define S_NKEY      20         /* run id + node index */
-#define S_ERROR_MAX 256
+#define S_QUEUE        "workflows"
+#define S_OUT_MAX      (1u << 20) /* output bytes kept per node */
+#define S_NKEY         20         /* run id + node index */
+#define S_ERROR_MAX    256
+#define S_WF_CACHE_MAX 64 /* decoded definitions kept */
 /*  Views stay well inside a client frame (1 MiB): an input or output
     bigger than this shows as its size; a listing stops at S_LIST_MAX. */
 #define S_VIEW_VALUE_MAX (16u << 10)
@@ -90,6 +104,17 @@ typedef struct {
     bool compensated; /* its compensation node was started */
     uint8_t *msg;     /* its message (owned copy), or NULL */
     size_t msg_len;
+    bool routed; /* ended, and its outgoing edges decided (STEP) */
+    uint8_t *fo; /* routed: bitmap of the out-edges that fired */
+    size_t fo_len;
+    bool gating;     /* reached; waits for its breaker's ADMIT (msg) */
+    uint64_t act;    /* the activation the GATE asked about */
+    uint32_t via;    /* ran its fallback node: that index + 1, else 0 */
+    bool has_ticket; /* its breaker let it run: report how it ended */
+    uint8_t tk_d;    /* the ticket: decision, generation, router nonce */
+    uint32_t tk_g;
+    uint64_t tk_n;
+    bool unhandled; /* ended badly and no edge took it: the run fails */
 } s_node_t;
 
 static void
@@ -104,6 +129,7 @@ s_node_clear (s_node_t *n)
 {
     free (n->output);
     free (n->msg);
+    free (n->fo);
     memset (n, 0, sizeof *n);
 }
 
@@ -216,15 +242,42 @@ s_node_put (self_t *self, const shoal_id_t *run, uint32_t i, const s_node_t *n)
     if (!w) {
         return SHOAL_ERR_NOMEM;
     }
+    bool keep_msg = (n->pending || n->gating) && n->msg;
     shoal_wr_map (w, 6 + n->has_job + (n->port[0] != '\0') +
                          (n->error[0] != '\0') + (n->output != NULL) +
-                         n->pending + (n->pending && n->msg) + n->compensated);
+                         n->pending + keep_msg + n->compensated + n->routed +
+                         (n->fo != NULL) + 2 * n->gating + (n->via != 0) +
+                         3 * n->has_ticket + n->unhandled);
     shoal_wr_kv_uint (w, "s", n->state);
     shoal_wr_kv_uint (w, "a", n->arrived);
     shoal_wr_kv_uint (w, "fi", n->fired);
     shoal_wr_kv_uint (w, "st", n->started_us);
     shoal_wr_kv_uint (w, "f", n->finished_us);
-    shoal_wr_kv_uint (w, "v", 1);
+    shoal_wr_kv_uint (w, "v", 2);
+    if (n->routed) {
+        shoal_wr_kv_bool (w, "rt", true);
+    }
+    if (n->unhandled) {
+        shoal_wr_kv_bool (w, "uh", true);
+    }
+    if (n->fo) {
+        shoal_wr_kv_bin (w, "fo", n->fo, n->fo_len);
+    }
+    if (n->gating) {
+        shoal_wr_kv_bool (w, "gt", true);
+        shoal_wr_kv_uint (w, "ac", n->act);
+    }
+    if (n->via) {
+        shoal_wr_kv_uint (w, "vi", n->via);
+    }
+    if (n->has_ticket) {
+        shoal_wr_kv_uint (w, "td", n->tk_d);
+        shoal_wr_kv_uint (w, "tg", n->tk_g);
+        shoal_wr_kv_uint (w, "tn", n->tk_n);
+    }
+    if (keep_msg) {
+        shoal_wr_kv_raw (w, "pm", n->msg, n->msg_len);
+    }
     if (n->has_job) {
         shoal_wr_kv_bin (w, "j", n->job.b, 16);
     }
@@ -242,9 +295,6 @@ s_node_put (self_t *self, const shoal_id_t *run, uint32_t i, const s_node_t *n)
     }
     if (n->pending) {
         shoal_wr_kv_bool (w, "pd", true);
-        if (n->msg) {
-            shoal_wr_kv_raw (w, "pm", n->msg, n->msg_len);
-        }
     }
     uint8_t key[S_NKEY];
     shoal_err_t rc = shoal_wr_error (w);
@@ -303,7 +353,35 @@ s_node_get (self_t *self, const shoal_id_t *run, uint32_t i, s_node_t *n)
     }
     shoal_map_bool (v, len, "pd", &n->pending);
     shoal_map_bool (v, len, "cp", &n->compensated);
-    if (n->pending &&
+    shoal_map_bool (v, len, "gt", &n->gating);
+    shoal_map_uint (v, len, "ac", &n->act);
+    uint64_t version = 1, via = 0, td = 0, tg = 0;
+    shoal_map_uint (v, len, "v", &version);
+    shoal_map_bool (v, len, "rt", &n->routed);
+    shoal_map_bool (v, len, "uh", &n->unhandled);
+    if (version < 2 && shoal_job_state_final (n->state)) {
+        n->routed = true; /* routed inline when it ended */
+    }
+    if (shoal_map_uint (v, len, "vi", &via) == SHOAL_OK && via <= UINT32_MAX) {
+        n->via = (uint32_t) via;
+    }
+    if (shoal_map_uint (v, len, "td", &td) == SHOAL_OK &&
+        shoal_map_uint (v, len, "tg", &tg) == SHOAL_OK &&
+        shoal_map_uint (v, len, "tn", &n->tk_n) == SHOAL_OK && td < 256 &&
+        tg <= UINT32_MAX) {
+        n->has_ticket = true;
+        n->tk_d = (uint8_t) td;
+        n->tk_g = (uint32_t) tg;
+    }
+    const uint8_t *fo;
+    uint32_t fo_len;
+    if (shoal_map_bin (v, len, "fo", &fo, &fo_len) == SHOAL_OK && fo_len) {
+        if (!(n->fo = s_dup (fo, fo_len))) {
+            return SHOAL_ERR_NOMEM;
+        }
+        n->fo_len = fo_len;
+    }
+    if ((n->pending || n->gating) &&
         shoal_map_find (v, len, "pm", &val, &out, &out_len) == SHOAL_OK) {
         if (!(n->msg = s_dup (out, out_len))) {
             return SHOAL_ERR_NOMEM;
@@ -313,20 +391,19 @@ s_node_get (self_t *self, const shoal_id_t *run, uint32_t i, s_node_t *n)
     return SHOAL_OK;
 }
 
-/*  The stored definition name at revision rev (0: the latest). */
+/*  The stored (encoded) definition name at revision *rev (0: the latest,
+    and *rev is set to it). *v and *len point into the transaction. */
 static shoal_err_t
-s_def_load (self_t *self, const char *name, uint32_t *rev, shoal_wf_t **wf,
-            char *err, size_t cap)
+s_def_raw (self_t *self, const char *name, uint32_t *rev, const void **v,
+           size_t *len, char *err, size_t cap)
 {
     if (*rev == 0) {
         char key[SHOAL_NAME_MAX + 8];
         int klen = snprintf (key, sizeof key, "wfrev:%s", name);
-        const void *v;
-        size_t len;
         shoal_err_t rc = shoal_txn_get (self->txn, SHOAL_DBI_META, key,
-                                        (size_t) klen, &v, &len);
-        if (rc == SHOAL_OK && len == sizeof *rev) {
-            memcpy (rev, v, sizeof *rev);
+                                        (size_t) klen, v, len);
+        if (rc == SHOAL_OK && *len == sizeof *rev) {
+            memcpy (rev, *v, sizeof *rev);
         } else if (rc == SHOAL_ERR_NOT_FOUND) {
             snprintf (err, cap, "no workflow named %s (shoal workflow define)",
                       name);
@@ -342,20 +419,62 @@ s_def_load (self_t *self, const char *name, uint32_t *rev, shoal_wf_t **wf,
     for (int i = 0; i < 4; i++) {
         key[n + 1 + (size_t) i] = (uint8_t) (*rev >> (24 - 8 * i));
     }
-    const void *v;
-    size_t len;
     shoal_err_t rc =
-        shoal_txn_get (self->txn, SHOAL_DBI_WF_DEFS, key, n + 5, &v, &len);
+        shoal_txn_get (self->txn, SHOAL_DBI_WF_DEFS, key, n + 5, v, len);
     if (rc == SHOAL_ERR_NOT_FOUND) {
         snprintf (err, cap, "workflow %s has no revision %u", name, *rev);
+    }
+    return rc;
+}
+
+static void
+s_wf_free (void **item)
+{
+    shoal_wf_destroy ((shoal_wf_t **) item);
+}
+
+/*  The definition name at revision *rev (0: the latest), decoded once and
+    cached (a revision never changes): *wf is borrowed, valid until the
+    next s_def_load. */
+static shoal_err_t
+s_def_load (self_t *self, const char *name, uint32_t *rev,
+            const shoal_wf_t **wf, char *err, size_t cap)
+{
+    *wf = NULL;
+    const void *v;
+    size_t len;
+    shoal_err_t rc = SHOAL_OK;
+    if (*rev == 0 && (rc = s_def_raw (self, name, rev, &v, &len, err, cap))) {
         return rc;
     }
-    if (rc) {
+    char key[SHOAL_NAME_MAX + 16];
+    snprintf (key, sizeof key, "%s\x01%u", name, *rev);
+    if (!self->wf_cache) {
+        if (!(self->wf_cache = zhashx_new ())) {
+            return SHOAL_ERR_NOMEM;
+        }
+        zhashx_set_destructor (self->wf_cache, s_wf_free);
+    }
+    if ((*wf = zhashx_lookup (self->wf_cache, key))) {
+        return SHOAL_OK;
+    }
+    if ((rc = s_def_raw (self, name, rev, &v, &len, err, cap))) {
         return rc;
     }
     /* Decoding borrows only during the call: v may move on a write. */
-    return shoal_wf_decode (v, len, NULL, wf, err, cap) ? SHOAL_ERR_CORRUPT
-                                                        : SHOAL_OK;
+    shoal_wf_t *dec = NULL;
+    if (shoal_wf_decode (v, len, NULL, &dec, err, cap)) {
+        return SHOAL_ERR_CORRUPT;
+    }
+    if (zhashx_size (self->wf_cache) >= S_WF_CACHE_MAX) {
+        zhashx_purge (self->wf_cache);
+    }
+    if (zhashx_insert (self->wf_cache, key, dec)) {
+        shoal_wf_destroy (&dec);
+        return SHOAL_ERR_NOMEM;
+    }
+    *wf = dec;
+    return SHOAL_OK;
 }
 
 /*  ---------------------------------------------------------------------
@@ -437,45 +556,17 @@ s_note_progress (self_t *self, const s_run_t *r, const shoal_wf_t *wf,
 /*  ---------------------------------------------------------------------
     Routing */
 
-/*  A node's port: "default", or its output's string field "port". */
-static void
-s_port_of (const uint8_t *out, size_t len, char *port, size_t cap)
-{
-    if (!out || shoal_map_strcpy (out, len, "port", port, cap) != SHOAL_OK ||
-        !port[0]) {
-        snprintf (port, cap, "default");
-    }
-}
-
-/*  Whether edge e fires, given its source node's end. */
+/*  Whether out-edge k of a routed node fired (its STEP's bitmap). */
 static bool
-s_fires (const shoal_wf_edge_t *e, const s_node_t *src, const s_run_t *r)
+s_fired (const s_node_t *src, uint32_t k)
 {
-    bool ok = src->state == SHOAL_JOB_SUCCEEDED;
-    bool dead = src->state == SHOAL_JOB_DEAD;
-    if ((e->on == SHOAL_WF_ON_COMPLETE && !ok) ||
-        (e->on == SHOAL_WF_ON_FAIL && !dead) ||
-        (e->on == SHOAL_WF_ON_ALL && !ok && !dead)) {
-        return false;
-    }
-    if (e->on == SHOAL_WF_ON_COMPLETE && !streq (e->port, src->port)) {
-        return false;
-    }
-    if (!e->cond) {
-        return true;
-    }
-    bool result = false;
-    char err[SHOAL_EXPR_ERR_MAX];
-    if (shoal_expr_eval (e->cond, e->cond_len, src->output, src->output_len,
-                         r->input, r->input_len, &result, err, sizeof err)) {
-        return false; /* an evaluation error fails the edge, not the run */
-    }
-    return result;
+    return src->routed && src->fo && k / 8 < src->fo_len &&
+           (src->fo[k / 8] >> (k % 8) & 1u);
 }
 
 /*  The message for target node t of a join-all, whose fired incoming
     edges number fired (>= 1): that one output, or {source id: output}
-    for several. Written to w. */
+    for several (in the order of the sources). Written to w. */
 static shoal_err_t
 s_join_message (self_t *self, const shoal_wf_t *wf, const s_run_t *r,
                 uint32_t t, uint32_t fired, shoal_wr_t *w)
@@ -483,19 +574,28 @@ s_join_message (self_t *self, const shoal_wf_t *wf, const s_run_t *r,
     if (fired > 1) {
         shoal_wr_map (w, fired);
     }
-    uint32_t ne = shoal_wf_edge_count (wf), seen = 0;
+    uint32_t nn = shoal_wf_node_count (wf), seen = 0;
     shoal_err_t rc = SHOAL_OK;
-    for (uint32_t k = 0; k < ne && seen < fired && rc == SHOAL_OK; k++) {
-        const shoal_wf_edge_t *e = shoal_wf_edge (wf, k);
-        if (e->to != t) {
+    for (uint32_t i = 0; i < nn && seen < fired && rc == SHOAL_OK; i++) {
+        const shoal_wf_node_t *nd = shoal_wf_node (wf, i);
+        bool feeds = false;
+        for (uint32_t k = 0; k < nd->n_out && !feeds; k++) {
+            feeds = shoal_wf_out (wf, i, k)->to == t;
+        }
+        if (!feeds) {
             continue;
         }
         s_node_t src;
-        rc = s_node_get (self, &r->id, e->from, &src);
-        if (rc == SHOAL_OK && s_fires (e, &src, r)) {
+        if ((rc = s_node_get (self, &r->id, i, &src))) {
+            break;
+        }
+        for (uint32_t k = 0; k < nd->n_out && seen < fired; k++) {
+            if (shoal_wf_out (wf, i, k)->to != t || !s_fired (&src, k)) {
+                continue;
+            }
             seen++;
             if (fired > 1) {
-                shoal_wr_str (w, shoal_wf_node (wf, e->from)->id);
+                shoal_wr_str (w, nd->id);
             }
             if (src.output) {
                 shoal_wr_raw (w, src.output, src.output_len);
@@ -511,27 +611,16 @@ s_join_message (self_t *self, const shoal_wf_t *wf, const s_run_t *r,
     return rc ? rc : shoal_wr_error (w);
 }
 
-/*  Starts node i of run r with message msg (NULL: none). */
+/*  Runs node i of run r as a job: its own (x == i) or, when its breaker
+    is open, its fallback node x's type and config in its place (the job
+    still belongs to node i, so its end routes i's edges). tk: the
+    breaker's ticket to report at the end, or NULL. */
 static shoal_err_t
-s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
-            const uint8_t *msg, size_t msg_len, uint64_t now)
+s_start_job (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
+             uint32_t x, const uint8_t *msg, size_t msg_len, uint64_t now,
+             const s_node_t *tk)
 {
-    if (r->paused) {
-        /* Paused: the node keeps its message and starts on resume. */
-        s_node_t n;
-        shoal_err_t rc = s_node_get (self, &r->id, i, &n);
-        if (rc == SHOAL_OK) {
-            n.pending = true;
-            free (n.msg);
-            n.msg = msg ? s_dup (msg, msg_len) : NULL;
-            n.msg_len = n.msg ? msg_len : 0;
-            rc = msg && !n.msg ? SHOAL_ERR_NOMEM
-                               : s_node_put (self, &r->id, i, &n);
-        }
-        s_node_clear (&n);
-        return rc;
-    }
-    const shoal_wf_node_t *nd = shoal_wf_node (wf, i);
+    const shoal_wf_node_t *nd = shoal_wf_node (wf, x);
     shoal_job_t job;
     memset (&job, 0, sizeof job);
     shoal_port_new_id (self->port, &job.id);
@@ -553,14 +642,101 @@ s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
     s_node_t n;
     if ((rc = s_node_get (self, &r->id, i, &n)) == SHOAL_OK) {
         n.state = job.state;
-        n.pending = false;
+        n.pending = n.gating = false;
         free (n.msg);
         n.msg = NULL;
         n.msg_len = 0;
         n.has_job = true;
         n.job = job.id;
         n.started_us = now;
+        n.via = x != i ? x + 1 : 0;
+        n.has_ticket = tk && tk->has_ticket;
+        if (n.has_ticket) {
+            n.tk_d = tk->tk_d;
+            n.tk_g = tk->tk_g;
+            n.tk_n = tk->tk_n;
+        }
+        if (x != i) {
+            snprintf (n.error, sizeof n.error, "breaker open: ran fallback %s",
+                      nd->id);
+        }
         rc = s_node_put (self, &r->id, i, &n);
+    }
+    s_node_clear (&n);
+    if (rc == SHOAL_OK && x != i) {
+        /* The fallback node shows the run it did in i's place. */
+        s_node_t f;
+        if ((rc = s_node_get (self, &r->id, x, &f)) == SHOAL_OK) {
+            f.state = job.state;
+            f.has_job = true;
+            f.job = job.id;
+            f.started_us = now;
+            rc = s_node_put (self, &r->id, x, &f);
+        }
+        s_node_clear (&f);
+    }
+    return rc;
+}
+
+/*  GATE {run, node, ac, t, pol}: asks node i's breaker (via the router)
+    whether it may start; sent after the commit. */
+static shoal_err_t
+s_send_gate (self_t *self, const s_run_t *r, const shoal_wf_t *wf, uint32_t i,
+             uint64_t act)
+{
+    const shoal_wf_node_t *nd = shoal_wf_node (wf, i);
+    shoal_breaker_policy_t p;
+    shoal_breaker_policy_init (&p);
+    p.rate_ppm =
+        (uint32_t) (nd->breaker.failure_rate * SHOAL_BREAKER_PPM + 0.5);
+    p.rate_ppm = p.rate_ppm ? p.rate_ppm : 1;
+    p.min_calls = nd->breaker.min_calls;
+    p.window_us = nd->breaker.window_us / 10 * 10;
+    p.window_us = p.window_us ? p.window_us : 10;
+    p.open_us = nd->breaker.open_us;
+    p.successes = nd->breaker.half_open_successes;
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_GATE, SHOAL_ROUTER_NAME, NULL);
+    shoal_wr_map (w, 5);
+    shoal_wr_kv_bin (w, "run", r->id.b, 16);
+    shoal_wr_kv_uint (w, "node", i);
+    shoal_wr_kv_uint (w, "ac", act);
+    shoal_wr_kv_str (w, "t", nd->type);
+    shoal_wr_str (w, "pol");
+    shoal_breaker_policy_encode (&p, w);
+    return shoal_port_defer (self->port);
+}
+
+/*  Starts node i of run r with message msg (NULL: none): it waits while
+    the run is paused; a node with a breaker first asks it (GATE, then
+    ADMIT decides); others run at once. */
+static shoal_err_t
+s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
+            const uint8_t *msg, size_t msg_len, uint64_t now)
+{
+    bool gate = shoal_wf_node (wf, i)->has_breaker;
+    if (!r->paused && !gate) {
+        return s_start_job (self, r, wf, i, i, msg, msg_len, now, NULL);
+    }
+    /* The node keeps its message: it starts on resume, or on ADMIT. */
+    s_node_t n;
+    shoal_err_t rc = s_node_get (self, &r->id, i, &n);
+    if (rc == SHOAL_OK) {
+        free (n.msg);
+        n.msg = msg ? s_dup (msg, msg_len) : NULL;
+        n.msg_len = n.msg ? msg_len : 0;
+        if (r->paused) {
+            n.pending = true;
+        } else {
+            n.gating = true;
+            n.state = SHOAL_JOB_ENQUEUED;
+            n.act = now;
+            n.started_us = now;
+        }
+        rc = msg && !n.msg ? SHOAL_ERR_NOMEM : s_node_put (self, &r->id, i, &n);
+    }
+    if (rc == SHOAL_OK && n.gating) {
+        rc = s_send_gate (self, r, wf, i, n.act);
     }
     s_node_clear (&n);
     return rc;
@@ -584,9 +760,44 @@ s_push (zlistx_t *work, uint32_t node)
     return zlistx_add_end (work, w) ? SHOAL_OK : SHOAL_ERR_NOMEM;
 }
 
-static shoal_err_t s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf,
-                               uint32_t i, const uint8_t *msg, size_t msg_len,
-                               uint64_t now);
+/*  Compensation "branch": the nodes a failure came through - every node
+    from which an edge path leads to a node that failed unhandled (and
+    those nodes). *scope: nn flags, owned by the caller (free). */
+static shoal_err_t
+s_failed_branches (self_t *self, const s_run_t *r, const shoal_wf_t *wf,
+                   bool **scope)
+{
+    uint32_t nn = shoal_wf_node_count (wf), ne = shoal_wf_edge_count (wf);
+    bool *in = calloc (nn ? nn : 1, sizeof *in);
+    if (!in) {
+        return SHOAL_ERR_NOMEM;
+    }
+    shoal_err_t rc = SHOAL_OK;
+    for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
+        s_node_t n;
+        if ((rc = s_node_get (self, &r->id, i, &n)) == SHOAL_OK) {
+            in[i] = n.unhandled;
+        }
+        s_node_clear (&n);
+    }
+    /* Backwards along edges until nothing changes (a DAG: at most nn
+       rounds, each over the edges). */
+    for (bool grew = true; grew && rc == SHOAL_OK;) {
+        grew = false;
+        for (uint32_t k = 0; k < ne; k++) {
+            const shoal_wf_edge_t *e = shoal_wf_edge (wf, k);
+            if (in[e->to] && !in[e->from]) {
+                in[e->from] = grew = true;
+            }
+        }
+    }
+    if (rc) {
+        free (in);
+        return rc;
+    }
+    *scope = in;
+    return SHOAL_OK;
+}
 
 /*  Saga: starts the compensation node of the completed node that
     finished last and is not compensated yet (its output is the message),
@@ -598,10 +809,15 @@ s_compensate_next (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now,
     *started = false;
     uint32_t nn = shoal_wf_node_count (wf), best = UINT32_MAX;
     uint64_t best_at = 0;
+    bool *scope = NULL;
     shoal_err_t rc = SHOAL_OK;
+    if (shoal_wf_compensation (wf) == SHOAL_WF_COMP_BRANCH &&
+        (rc = s_failed_branches (self, r, wf, &scope))) {
+        return rc;
+    }
     for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
         const shoal_wf_node_t *nd = shoal_wf_node (wf, i);
-        if (nd->compensate < 0) {
+        if (nd->compensate < 0 || (scope && !scope[i])) {
             continue;
         }
         s_node_t n;
@@ -613,6 +829,7 @@ s_compensate_next (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now,
         }
         s_node_clear (&n);
     }
+    free (scope);
     if (rc || best == UINT32_MAX) {
         return rc;
     }
@@ -690,7 +907,7 @@ s_route (self_t *self, s_run_t *r, const shoal_wf_t *wf, zlistx_t *work,
         uint32_t nout = shoal_wf_node (wf, from)->n_out;
         for (uint32_t k = 0; k < nout && rc == SHOAL_OK; k++) {
             const shoal_wf_edge_t *e = shoal_wf_out (wf, from, k);
-            bool fired = s_fires (e, &src, r);
+            bool fired = s_fired (&src, k);
             handled = handled || (fired && e->on != SHOAL_WF_ON_COMPLETE);
             s_node_t t;
             if ((rc = s_node_get (self, &r->id, e->to, &t))) {
@@ -712,6 +929,7 @@ s_route (self_t *self, s_run_t *r, const shoal_wf_t *wf, zlistx_t *work,
             if (skip) {
                 t.state = SHOAL_JOB_CANCELLED;
                 t.finished_us = now;
+                t.routed = true; /* no edge of a skipped node fires */
                 snprintf (t.error, sizeof t.error, "not reached");
             }
             rc = s_node_put (self, &r->id, e->to, &t);
@@ -739,6 +957,8 @@ s_route (self_t *self, s_run_t *r, const shoal_wf_t *wf, zlistx_t *work,
             }
         }
         if (rc == SHOAL_OK && src.state == SHOAL_JOB_DEAD && !handled) {
+            src.unhandled = true; /* where a branch failed (compensation) */
+            rc = s_node_put (self, &r->id, from, &src);
             r->unhandled++;
             if (!r->error[0]) {
                 snprintf (r->error, sizeof r->error, "node %.63s: %.180s",
@@ -752,6 +972,86 @@ s_route (self_t *self, s_run_t *r, const shoal_wf_t *wf, zlistx_t *work,
     return rc;
 }
 
+/*  ROUTE {run, node, j?, n, r, s, o?, in?, def?, bt?, bg?, bd?, bn?,
+    only?} to the router for node i of run r, which ended (n); sent after
+    the commit. only: just report the end to the node's breaker (the run
+    is over). with_def: the router does not know the definition. */
+static shoal_err_t
+s_send_route (self_t *self, const s_run_t *r, const shoal_wf_t *wf, uint32_t i,
+              const s_node_t *n, bool only, bool with_def)
+{
+    const shoal_wf_node_t *nd = shoal_wf_node (wf, i);
+    bool cond = false;
+    for (uint32_t k = 0; k < nd->n_out && !cond; k++) {
+        cond = shoal_wf_out (wf, i, k)->cond != NULL;
+    }
+    bool tk = n->has_ticket && !n->via;
+    const void *def = NULL;
+    size_t def_len = 0;
+    if (with_def && !only) {
+        char err[SHOAL_WF_ERR_MAX];
+        uint32_t rev = r->rev;
+        shoal_err_t rc =
+            s_def_raw (self, r->name, &rev, &def, &def_len, err, sizeof err);
+        if (rc) {
+            return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+        }
+    }
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_ROUTE, SHOAL_ROUTER_NAME, NULL);
+    shoal_wr_map (w, 6 + n->has_job + (n->output != NULL) + (cond && r->input) +
+                         (def != NULL) + 4 * tk + only);
+    shoal_wr_kv_bin (w, "run", r->id.b, 16);
+    shoal_wr_kv_uint (w, "node", i);
+    shoal_wr_kv_str (w, "n", r->name);
+    shoal_wr_kv_uint (w, "r", r->rev);
+    shoal_wr_kv_uint (w, "s", n->state);
+    shoal_wr_kv_uint (w, "v", 1);
+    if (n->has_job) {
+        shoal_wr_kv_bin (w, "j", n->job.b, 16);
+    }
+    if (n->output) {
+        shoal_wr_kv_raw (w, "o", n->output, n->output_len);
+    }
+    if (cond && r->input) {
+        shoal_wr_kv_raw (w, "in", r->input, r->input_len);
+    }
+    if (def) {
+        shoal_wr_kv_raw (w, "def", def, def_len);
+    }
+    if (tk) {
+        shoal_wr_kv_str (w, "bt", nd->type);
+        shoal_wr_kv_uint (w, "bd", n->tk_d);
+        shoal_wr_kv_uint (w, "bg", n->tk_g);
+        shoal_wr_kv_uint (w, "bn", n->tk_n);
+    }
+    if (only) {
+        shoal_wr_kv_bool (w, "only", true);
+    }
+    return shoal_port_defer (self->port);
+}
+
+/*  After the routing of a step: the run may end, and watchers hear. */
+static shoal_err_t
+s_after_step (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
+{
+    shoal_err_t rc = s_maybe_finish (self, r, wf, now);
+    if (rc == SHOAL_OK) {
+        rc = s_run_put (self, r);
+    }
+    if (rc == SHOAL_OK) {
+        rc = s_note_progress (self, r, wf, now);
+    }
+    if (rc == SHOAL_OK) {
+        rc = s_wake_run (self, r);
+    }
+    return rc;
+}
+
+/*  A node's job ended: the node records its end (state, output, port,
+    error) in the job's own transaction and asks the router which edges
+    fire (ROUTE); the routing commits with the answer (STEP). A
+    compensation node has no edges: the saga goes on at once. */
 shoal_err_t
 store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
 {
@@ -760,23 +1060,21 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
     }
     s_run_t r;
     shoal_err_t rc = s_run_get (self, &job->run, &r);
-    if (rc || s_final (r.state)) {
+    if (rc) {
         s_run_clear (&r);
         return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
     }
-    shoal_wf_t *wf = NULL;
+    const shoal_wf_t *wf = NULL;
     char err[SHOAL_WF_ERR_MAX];
     uint32_t rev = r.rev;
     if ((rc = s_def_load (self, r.name, &rev, &wf, err, sizeof err)) ||
         job->node >= shoal_wf_node_count (wf)) {
-        shoal_wf_destroy (&wf);
         s_run_clear (&r);
         return rc == SHOAL_ERR_NOMEM ? rc : SHOAL_OK; /* nothing to route */
     }
     s_node_t n;
-    zlistx_t *work = store_list_new ();
-    rc = work ? s_node_get (self, &r.id, job->node, &n) : SHOAL_ERR_NOMEM;
-    if (rc == SHOAL_OK && !shoal_job_state_final (n.state) &&
+    rc = s_node_get (self, &r.id, job->node, &n);
+    if (rc == SHOAL_OK && !n.routed && !shoal_job_state_final (n.state) &&
         memcmp (&n.job, &job->id, 16) == 0) {
         n.state = job->state;
         n.finished_us = now;
@@ -789,45 +1087,286 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
             }
             n.output_len = job->result_len;
         }
-        s_port_of (n.output, n.output_len, n.port, sizeof n.port);
-        snprintf (n.error, sizeof n.error, "%.*s", (int) sizeof n.error - 1,
-                  job->error);
+        shoal_wf_port_of (n.output, n.output_len, n.port, sizeof n.port);
+        if (job->error[0] || !n.via) {
+            snprintf (n.error, sizeof n.error, "%.*s", (int) sizeof n.error - 1,
+                      job->error);
+        }
         if (rc == SHOAL_OK) {
             rc = s_node_put (self, &r.id, job->node, &n);
         }
+        if (rc == SHOAL_OK && n.via) {
+            /* the fallback node shows how its run in n's place ended */
+            s_node_t f;
+            if ((rc = s_node_get (self, &r.id, n.via - 1, &f)) == SHOAL_OK) {
+                f.state = n.state;
+                f.finished_us = now;
+                free (f.output);
+                f.output = n.output ? s_dup (n.output, n.output_len) : NULL;
+                f.output_len = f.output ? n.output_len : 0;
+                snprintf (f.port, sizeof f.port, "%s", n.port);
+                snprintf (f.error, sizeof f.error, "%.*s",
+                          (int) sizeof f.error - 1, job->error);
+                rc = s_node_put (self, &r.id, n.via - 1, &f);
+            }
+            s_node_clear (&f);
+        }
         bool handler = shoal_wf_node (wf, job->node)->handler;
-        if (rc == SHOAL_OK && job->state == SHOAL_JOB_CANCELLED && !handler) {
+        if (rc == SHOAL_OK && (handler || s_final (r.state))) {
+            if (n.has_ticket && !n.via) {
+                rc = s_send_route (self, &r, wf, job->node, &n, true, false);
+            }
+            if (rc == SHOAL_OK && !s_final (r.state)) {
+                rc = s_after_step (self, &r, wf, now); /* saga goes on */
+            }
+        } else if (rc == SHOAL_OK) {
+            rc = s_send_route (self, &r, wf, job->node, &n, false, false);
+        }
+    }
+    s_node_clear (&n);
+    s_run_clear (&r);
+    return rc;
+}
+
+/*  Reads {run, node} of a router message into r (owned) and *node, with
+    the run's definition; SHOAL_ERR_NOT_FOUND when there is nothing to do
+    (no such run, over, or a node out of range). */
+static shoal_err_t
+s_router_msg (self_t *self, shoal_in_t *in, s_run_t *r, uint32_t *node,
+              const shoal_wf_t **wf)
+{
+    memset (r, 0, sizeof *r);
+    const uint8_t *id;
+    uint32_t id_len = 0;
+    uint64_t i = 0;
+    if (shoal_map_bin (in->body, in->body_len, "run", &id, &id_len) ||
+        id_len != 16 || shoal_map_uint (in->body, in->body_len, "node", &i) ||
+        i > UINT32_MAX) {
+        shoal_warn ("store: malformed %s from %s",
+                    shoal_mtype_name (in->hdr.type), in->hdr.from);
+        return SHOAL_ERR_NOT_FOUND;
+    }
+    shoal_id_t rid;
+    memcpy (rid.b, id, 16);
+    shoal_err_t rc = s_run_get (self, &rid, r);
+    if (rc == SHOAL_OK && s_final (r->state)) {
+        rc = SHOAL_ERR_NOT_FOUND;
+    }
+    char err[SHOAL_WF_ERR_MAX];
+    uint32_t rev = r->rev;
+    if (rc == SHOAL_OK &&
+        (rc = s_def_load (self, r->name, &rev, wf, err, sizeof err)) ==
+            SHOAL_OK &&
+        i >= shoal_wf_node_count (*wf)) {
+        rc = SHOAL_ERR_NOT_FOUND;
+    }
+    *node = (uint32_t) i;
+    return rc == SHOAL_ERR_CORRUPT ? SHOAL_ERR_NOT_FOUND : rc;
+}
+
+/*  STEP {run, node, j?, fo | need}: the router decided node's edges. In
+    this one transaction: the node is routed, its targets learn of it and
+    start, wait or are skipped (and so on down skipped paths), and the run
+    may end. A STEP for a node already routed (sent twice) changes
+    nothing. */
+shoal_err_t
+store_run_step (self_t *self, shoal_in_t *in)
+{
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    s_run_t r;
+    uint32_t i = 0;
+    const shoal_wf_t *wf = NULL;
+    shoal_err_t rc = s_router_msg (self, in, &r, &i, &wf);
+    s_node_t n;
+    memset (&n, 0, sizeof n);
+    if (rc == SHOAL_OK) {
+        rc = s_node_get (self, &r.id, i, &n);
+    }
+    const uint8_t *jid = NULL, *fo = NULL;
+    uint32_t jlen = 0, fo_len = 0;
+    bool need = false;
+    shoal_map_bin (in->body, in->body_len, "j", &jid, &jlen);
+    shoal_map_bin (in->body, in->body_len, "fo", &fo, &fo_len);
+    shoal_map_bool (in->body, in->body_len, "need", &need);
+    bool mine =
+        rc == SHOAL_OK && !n.routed && shoal_job_state_final (n.state) &&
+        (n.has_job ? jlen == 16 && memcmp (jid, n.job.b, 16) == 0 : jlen == 0);
+    if (mine && need) {
+        rc = s_send_route (self, &r, wf, i, &n, false, true);
+    } else if (mine) {
+        free (n.fo);
+        n.fo = fo_len ? s_dup (fo, fo_len) : NULL;
+        n.fo_len = n.fo ? fo_len : 0;
+        n.routed = true;
+        n.unhandled = n.state == SHOAL_JOB_CANCELLED;
+        rc =
+            fo_len && !n.fo ? SHOAL_ERR_NOMEM : s_node_put (self, &r.id, i, &n);
+        if (rc == SHOAL_OK && n.state == SHOAL_JOB_CANCELLED) {
             /* someone cancelled the node's job: the run cannot succeed */
             r.unhandled++;
             if (!r.error[0]) {
                 snprintf (r.error, sizeof r.error, "node %.63s: cancelled",
-                          shoal_wf_node (wf, job->node)->id);
+                          shoal_wf_node (wf, i)->id);
             }
         }
-        if (rc == SHOAL_OK && !handler) {
+        zlistx_t *work = rc ? NULL : store_list_new ();
+        if (rc == SHOAL_OK && !work) {
+            rc = SHOAL_ERR_NOMEM;
+        }
+        if (rc == SHOAL_OK) {
             r.undecided -= r.undecided > 0;
-            rc = s_push (work, job->node);
+            if ((rc = s_push (work, i)) == SHOAL_OK) {
+                rc = s_route (self, &r, wf, work, now);
+            }
         }
-        if (rc == SHOAL_OK && !handler) {
-            rc = s_route (self, &r, wf, work, now);
-        }
+        zlistx_destroy (&work);
         if (rc == SHOAL_OK) {
-            rc = s_maybe_finish (self, &r, wf, now);
+            rc = s_after_step (self, &r, wf, now);
         }
-        if (rc == SHOAL_OK) {
-            rc = s_run_put (self, &r);
+    }
+    s_node_clear (&n);
+    s_run_clear (&r);
+    return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+}
+
+/*  ADMIT {run, node, ac, d, g, bn, why?}: the node's breaker decided.
+    Let through: the node runs, keeping the ticket. Rejected: its
+    fallback node runs in its place, or it fails at once with the
+    breaker's reason (and is routed like any failure). */
+shoal_err_t
+store_run_admit (self_t *self, shoal_in_t *in)
+{
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    s_run_t r;
+    uint32_t i = 0;
+    const shoal_wf_t *wf = NULL;
+    shoal_err_t rc = s_router_msg (self, in, &r, &i, &wf);
+    s_node_t n;
+    memset (&n, 0, sizeof n);
+    if (rc == SHOAL_OK) {
+        rc = s_node_get (self, &r.id, i, &n);
+    }
+    uint64_t act = 0, d = SHOAL_BREAKER_REJECT, g = 0, bn = 0;
+    const uint8_t *b = in->body;
+    size_t len = in->body_len;
+    shoal_map_uint (b, len, "ac", &act);
+    shoal_map_uint (b, len, "d", &d);
+    shoal_map_uint (b, len, "g", &g);
+    shoal_map_uint (b, len, "bn", &bn);
+    if (rc == SHOAL_OK && n.gating && n.act == act && !r.paused) {
+        const shoal_wf_node_t *nd = shoal_wf_node (wf, i);
+        if (d != SHOAL_BREAKER_REJECT) {
+            s_node_t tk;
+            memset (&tk, 0, sizeof tk);
+            tk.has_ticket = true;
+            tk.tk_d = (uint8_t) d;
+            tk.tk_g = (uint32_t) g;
+            tk.tk_n = bn;
+            rc = s_start_job (self, &r, wf, i, i, n.msg, n.msg_len, now, &tk);
+        } else if (nd->fallback >= 0) {
+            rc = s_start_job (self, &r, wf, i, (uint32_t) nd->fallback, n.msg,
+                              n.msg_len, now, NULL);
+        } else {
+            /* fail fast: the node is dead without running */
+            char why[200] = "circuit open";
+            shoal_map_strcpy (b, len, "why", why, sizeof why);
+            n.gating = false;
+            n.state = SHOAL_JOB_DEAD;
+            n.finished_us = now;
+            snprintf (n.error, sizeof n.error, "breaker %.63s: %s", nd->type,
+                      why);
+            shoal_wf_port_of (NULL, 0, n.port, sizeof n.port);
+            free (n.msg);
+            n.msg = NULL;
+            n.msg_len = 0;
+            if ((rc = s_node_put (self, &r.id, i, &n)) == SHOAL_OK) {
+                rc = s_send_route (self, &r, wf, i, &n, false, false);
+            }
         }
         if (rc == SHOAL_OK) {
             rc = s_note_progress (self, &r, wf, now);
         }
-        if (rc == SHOAL_OK) {
-            rc = s_wake_run (self, &r);
-        }
+    } else if (rc == SHOAL_OK && n.gating && n.act == act && r.paused) {
+        /* paused meanwhile: wait for resume, asking again then */
+        n.gating = false;
+        n.pending = true;
+        n.state = SHOAL_JOB_WAITING;
+        rc = s_node_put (self, &r.id, i, &n);
     }
     s_node_clear (&n);
-    zlistx_destroy (&work);
-    shoal_wf_destroy (&wf);
     s_run_clear (&r);
+    return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+}
+
+/*  ROUTER_BOOT: a router started (with the host, or restarted). Whatever
+    it was asked and has not answered is lost with the old one: every
+    running run's node that ended unrouted is routed again, and every
+    node still waiting for its breaker asks again. */
+shoal_err_t
+store_run_router_boot (self_t *self)
+{
+    shoal_cursor_t *c = NULL;
+    shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_RUNS, &c);
+    shoal_kv_t kv;
+    uint64_t routes = 0, gates = 0;
+    zlistx_t *ids = rc ? NULL : store_list_new ();
+    if (rc == SHOAL_OK && !ids) {
+        rc = SHOAL_ERR_NOMEM;
+    }
+    /* Collect first: the cursor must not live across our writes. */
+    for (shoal_err_t e = rc ? rc : shoal_cursor_seek (c, NULL, 0, &kv);
+         e == SHOAL_OK && rc == SHOAL_OK; e = shoal_cursor_next (c, &kv)) {
+        uint64_t state = R_SUCCEEDED;
+        if (kv.key_len != 16 ||
+            shoal_map_uint (kv.val, kv.val_len, "s", &state) ||
+            s_final ((int) state)) {
+            continue;
+        }
+        shoal_id_t *id = malloc (sizeof *id);
+        if (!id) {
+            rc = SHOAL_ERR_NOMEM;
+            break;
+        }
+        memcpy (id->b, kv.key, 16);
+        zlistx_add_end (ids, id);
+    }
+    shoal_cursor_close (&c);
+    for (shoal_id_t *id = ids ? zlistx_first (ids) : NULL; id && rc == SHOAL_OK;
+         id = zlistx_next (ids)) {
+        s_run_t r;
+        const shoal_wf_t *wf = NULL;
+        char err[SHOAL_WF_ERR_MAX];
+        uint32_t rev = 0;
+        if ((rc = s_run_get (self, id, &r)) == SHOAL_OK) {
+            rev = r.rev;
+            if (s_def_load (self, r.name, &rev, &wf, err, sizeof err)) {
+                wf = NULL;
+            }
+        }
+        uint32_t nn = wf ? shoal_wf_node_count (wf) : 0;
+        for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
+            s_node_t n;
+            if ((rc = s_node_get (self, &r.id, i, &n))) {
+                break;
+            }
+            bool handler = shoal_wf_node (wf, i)->handler;
+            if (!handler && !n.routed && shoal_job_state_final (n.state)) {
+                rc = s_send_route (self, &r, wf, i, &n, false, false);
+                routes++;
+            } else if (n.gating) {
+                rc = s_send_gate (self, &r, wf, i, n.act);
+                gates++;
+            }
+            s_node_clear (&n);
+        }
+        s_run_clear (&r);
+    }
+    zlistx_destroy (&ids);
+    if (rc == SHOAL_OK && routes + gates > 0) {
+        shoal_info ("store: router started: %llu node end(s) routed again, "
+                    "%llu breaker question(s) asked again",
+                    (unsigned long long) routes, (unsigned long long) gates);
+    }
     return rc;
 }
 
@@ -923,7 +1462,7 @@ static shoal_err_t
 s_reply_run (self_t *self, const char *to, const shoal_id_t *corr,
              const s_run_t *r)
 {
-    shoal_wf_t *wf = NULL;
+    const shoal_wf_t *wf = NULL;
     char err[SHOAL_WF_ERR_MAX];
     uint32_t rev = r->rev;
     shoal_err_t rc = s_def_load (self, r->name, &rev, &wf, err, sizeof err);
@@ -936,7 +1475,6 @@ s_reply_run (self_t *self, const char *to, const shoal_id_t *corr,
     shoal_wr_kv_uint (w, "code", SHOAL_OK);
     shoal_wr_str (w, "run");
     rc = s_write_view (self, w, r, wf);
-    shoal_wf_destroy (&wf);
     return rc ? rc : shoal_port_defer (self->port);
 }
 
@@ -1003,11 +1541,10 @@ s_start (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
                                  "\"revision\")");
     }
     r.rev = (uint32_t) rev;
-    shoal_wf_t *wf = NULL;
+    const shoal_wf_t *wf = NULL;
     char err[SHOAL_WF_ERR_MAX] = "";
     shoal_err_t rc = s_def_load (self, r.name, &r.rev, &wf, err, sizeof err);
     if (rc) {
-        shoal_wf_destroy (&wf);
         return rc == SHOAL_ERR_NOT_FOUND
                    ? store_reply_code (self, in->hdr.from, &in->hdr.id, rc, err)
                    : rc;
@@ -1018,7 +1555,6 @@ s_start (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
     if (shoal_map_find (args, len, "input", &v, &input, &input_len) ==
             SHOAL_OK &&
         !(r.input = s_dup (input, input_len))) {
-        shoal_wf_destroy (&wf);
         return SHOAL_ERR_NOMEM;
     }
     r.input_len = r.input ? input_len : 0;
@@ -1063,7 +1599,6 @@ s_start (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
         shoal_wr_kv_uint (w, "revision", r.rev);
         rc = shoal_port_defer (self->port);
     }
-    shoal_wf_destroy (&wf);
     s_run_clear (&r);
     return rc;
 }
@@ -1167,7 +1702,7 @@ s_cancel (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
         s_run_clear (&r);
         return rc;
     }
-    shoal_wf_t *wf = NULL;
+    const shoal_wf_t *wf = NULL;
     char err[SHOAL_WF_ERR_MAX];
     uint32_t rev = r.rev;
     uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
@@ -1209,7 +1744,6 @@ s_cancel (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
     if (rc == SHOAL_OK) {
         rc = s_reply_run (self, in->hdr.from, &in->hdr.id, &r);
     }
-    shoal_wf_destroy (&wf);
     s_run_clear (&r);
     return rc;
 }
@@ -1228,7 +1762,7 @@ s_pause (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
         s_run_clear (&r);
         return rc;
     }
-    shoal_wf_t *wf = NULL;
+    const shoal_wf_t *wf = NULL;
     char err[SHOAL_WF_ERR_MAX];
     uint32_t rev = r.rev;
     uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
@@ -1251,7 +1785,6 @@ s_pause (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
         s_note_run_event (self, pause ? "run.paused" : "run.resumed", &r);
         rc = s_reply_run (self, in->hdr.from, &in->hdr.id, &r);
     }
-    shoal_wf_destroy (&wf);
     s_run_clear (&r);
     return rc;
 }

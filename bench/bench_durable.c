@@ -27,6 +27,7 @@
 #include "shoal_mp.h"
 #include "shoal_node.h"
 #include "shoal_port.h"
+#include "shoal_router.h"
 #include "shoal_scheduler.h"
 #include "shoal_store.h"
 
@@ -134,6 +135,7 @@ bench_host_start (bench_host_t *h, const char *sync, int executors, int tag,
     }
     if (s_host_add (h, SHOAL_STORE_NAME, shoal_store_actor, inproc) ||
         s_host_add (h, SHOAL_SCHEDULER_NAME, shoal_scheduler_actor, inproc) ||
+        s_host_add (h, SHOAL_ROUTER_NAME, shoal_router_actor, inproc) ||
         s_host_add (h, "monitor", shoal_monitor_actor, inproc)) {
         goto fail;
     }

@@ -85,6 +85,16 @@ shoal_mtype_name (uint32_t type)
             return "EXTEND";
         case SHOAL_M_INTEREST:
             return "INTEREST";
+        case SHOAL_M_ROUTE:
+            return "ROUTE";
+        case SHOAL_M_STEP:
+            return "STEP";
+        case SHOAL_M_GATE:
+            return "GATE";
+        case SHOAL_M_ADMIT:
+            return "ADMIT";
+        case SHOAL_M_ROUTER_BOOT:
+            return "ROUTER_BOOT";
         default:
             return "?";
     }

@@ -70,6 +70,11 @@ typedef enum {
     SHOAL_M_STARTED = 56,      /* node -> store: {id, e} a blocking run began */
     SHOAL_M_EXTEND = 57,       /* node -> store: {items:[{id, e}]} heartbeat */
     SHOAL_M_INTEREST = 58,     /* monitor -> store: {events: bool} */
+    SHOAL_M_ROUTE = 59,        /* store -> router: a run node ended */
+    SHOAL_M_STEP = 60,         /* router -> store: the edges that fired */
+    SHOAL_M_GATE = 61,         /* store -> router: may this node start? */
+    SHOAL_M_ADMIT = 62,        /* router -> store: its breaker's decision */
+    SHOAL_M_ROUTER_BOOT = 63,  /* router -> store: re-send what is pending */
     SHOAL_M__MAX
 } shoal_mtype_t;
 

@@ -13,11 +13,14 @@
     each step (O(n^2) scans, n <= 1000) so it is stable and easy to test.
 
     Deliberately not here: JSON (shoal_wf_json.c), msgpack
-    (shoal_wf_codec.c), and anything about runs.
+    (shoal_wf_codec.c), and the state of runs (the store). Routing rules
+    are here (shoal_wf_fires) so the router and tests share them.
 */
 #include "shoal_wf_int.h"
 
+#include "shoal_expr.h"
 #include "shoal_job.h"
+#include "../protocol/shoal_mp.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -633,4 +636,42 @@ const uint32_t *
 shoal_wf_topo_order (const shoal_wf_t *self)
 {
     return self->topo;
+}
+
+/*  ---------------------------------------------------------------------
+    Routing */
+
+void
+shoal_wf_port_of (const uint8_t *output, size_t len, char *port, size_t cap)
+{
+    if (!output ||
+        shoal_map_strcpy (output, len, "port", port, cap) != SHOAL_OK ||
+        !port[0]) {
+        snprintf (port, cap, "default");
+    }
+}
+
+bool
+shoal_wf_fires (const shoal_wf_edge_t *e, bool ok, bool dead, const char *port,
+                const uint8_t *output, size_t out_len, const uint8_t *input,
+                size_t in_len)
+{
+    if ((e->on == SHOAL_WF_ON_COMPLETE && !ok) ||
+        (e->on == SHOAL_WF_ON_FAIL && !dead) ||
+        (e->on == SHOAL_WF_ON_ALL && !ok && !dead)) {
+        return false;
+    }
+    if (e->on == SHOAL_WF_ON_COMPLETE && strcmp (e->port, port) != 0) {
+        return false;
+    }
+    if (!e->cond) {
+        return true;
+    }
+    bool result = false;
+    char err[SHOAL_EXPR_ERR_MAX];
+    if (shoal_expr_eval (e->cond, e->cond_len, output, out_len, input, in_len,
+                         &result, err, sizeof err)) {
+        return false; /* an evaluation error fails the edge, not the run */
+    }
+    return result;
 }

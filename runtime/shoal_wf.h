@@ -206,6 +206,22 @@ shoal_err_t shoal_wf_trigger_parse (const char *text, size_t len, uint8_t *out);
 shoal_err_t shoal_wf_join_parse (const char *text, size_t len, uint8_t *out);
 shoal_err_t shoal_wf_comp_parse (const char *text, size_t len, uint8_t *out);
 
+/*  Routing, pure (the router actor's rules). A node's port: the string
+    field "port" of its output when the output is a map that has one,
+    else "default". Writes a NUL-terminated name to port (cap bytes). */
+void shoal_wf_port_of (const uint8_t *output, size_t len, char *port,
+                       size_t cap);
+
+/*  Whether edge e fires for its source's end: ok (succeeded) or dead
+    (failed for good; neither: cancelled or skipped), on the port named
+    port, with the source's output and the run's input (msgpack values or
+    NULL). The trigger must match (complete: ok on e's port; fail: dead;
+    all: either), then the condition, if any, must hold; an evaluation
+    error makes the edge not fire. Allocates nothing. */
+bool shoal_wf_fires (const shoal_wf_edge_t *e, bool ok, bool dead,
+                     const char *port, const uint8_t *output, size_t out_len,
+                     const uint8_t *input, size_t in_len);
+
 /*  True if type is one of the built-in node types. */
 bool shoal_wf_builtin_type (const char *type);
 

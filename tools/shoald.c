@@ -15,6 +15,7 @@
 #include "shoal_control.h"
 #include "shoal_log.h"
 #include "shoal_monitor.h"
+#include "shoal_router.h"
 #include "shoal_node.h"
 #include "shoal_plugins.h"
 #include "shoal_proc.h"
@@ -235,6 +236,8 @@ s_run_host (shoal_config_t *cfg, int sigfd, bool verbose)
                                      NULL) ||
         shoal_supervisor_add_thread (sup, "store", shoal_store_actor, NULL) ||
         shoal_supervisor_add_thread (sup, "scheduler", shoal_scheduler_actor,
+                                     NULL) ||
+        shoal_supervisor_add_thread (sup, SHOAL_ROUTER_NAME, shoal_router_actor,
                                      NULL)) {
         goto done;
     }

@@ -24,6 +24,7 @@
 #include "shoal_mp.h"
 #include "shoal_node.h"
 #include "shoal_port.h"
+#include "shoal_router.h"
 #include "shoal_scheduler.h"
 #include "shoal_store.h"
 
@@ -42,7 +43,7 @@ typedef struct {
     shoal_clock_t clock;
     shoal_config_t *cfg;
     zactor_t *busa;
-    zactor_t *actors[4 + HOST_NODES_MAX];
+    zactor_t *actors[5 + HOST_NODES_MAX]; /* + control and router */
     int nactors;
     int generation; /* of the control and monitor endpoints */
     shoal_port_t *client;
@@ -50,7 +51,8 @@ typedef struct {
 } host_t;
 
 /*  Starts monitor, store, scheduler, nodes executors (node.0 ...) and
-    control, in that order (node.0 is actors[3]), then the client and
+    control and the workflow router, in that order (node.0 is actors[3]),
+    then the client and
     prober ports. An actor that does not start is left out; false if any
     did not, or a port could not be made. */
 static inline bool
@@ -83,6 +85,16 @@ host_start (host_t *h, int nodes)
         } else {
             all = false;
         }
+    }
+    /* The workflow router last, so the indexes above stay put. */
+    shoal_actor_args_t rargs = {"router", h->bus, h->clock,
+                                h->cfg,   false,  NULL};
+    h->actors[h->nactors] =
+        shoal_actor_start (shoal_router_actor, &rargs, NULL);
+    if (h->actors[h->nactors]) {
+        h->nactors++;
+    } else {
+        all = false;
     }
     h->client = shoal_port_new_client (h->control, "test", &h->clock);
     h->prober = shoal_port_new (h->bus, "prober", &h->clock);

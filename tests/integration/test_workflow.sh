@@ -284,6 +284,74 @@ job=$(sed -n 's/.*"id":"nap","type":"sleep","state":"leased"[^}]*"job":"\([0-9a-
 expect_rc "cancel the node's job" 0 "$SHOAL" cancel "$job"
 expect_rc "the run fails" 4 "$SHOAL" wait --timeout 30 --json "$run"
 check "naming the node" grep -q '"error":"node nap: cancelled"' "$TMP/out"
+# Circuit breakers: one per node type, in the router. Two failed runs
+# of the `fail` type open it (min 2 calls, rate 0.5); then the node's
+# fallback runs in its place and its edges route the fallback's result.
+cat > "$TMP/brk.json" <<'JSON'
+{"name": "brk", "nodes": [
+  {"id": "call", "type": "fail", "retry": "none",
+   "breaker": {"failure_rate": 0.5, "min_calls": 2, "window": "60s", "open_for": "1h"},
+   "fallback": "cached"},
+  {"id": "cached", "type": "echo", "config": {"cached": true}},
+  {"id": "after", "type": "echo", "join": "any"},
+  {"id": "failed", "type": "echo", "config": {"failed": true}}],
+ "edges": [{"from": "call", "to": "after"}, {"from": "call", "to": "failed", "on": "fail"}]}
+JSON
+"$SHOAL" workflow define "$TMP/brk.json" >/dev/null
+"$SHOAL" monitor --topic breaker. --json --count 1 >"$TMP/bmon" 2>/dev/null &
+bmon=$!
+for i in 1 2; do
+    run=$("$SHOAL" workflow run brk | tail -n 1)
+    expect_rc "breaker run $i: the failure is handled" 0 "$SHOAL" wait --timeout 30 --json "$run"
+    check "breaker run $i: call ran and died" grep -q '"id":"call","type":"fail","state":"dead"' "$TMP/out"
+    check "breaker run $i: its fail edge fired" grep -q '"id":"failed","type":"echo","state":"succeeded"' "$TMP/out"
+done
+run=$("$SHOAL" workflow run brk | tail -n 1)
+expect_rc "breaker open: the run succeeds" 0 "$SHOAL" wait --timeout 30 --json "$run"
+check "call ran its fallback" grep -q '"id":"call","type":"fail","state":"succeeded".*"error":"breaker open: ran fallback cached"' "$TMP/out"
+check "the fallback shows its run" grep -q '"id":"cached","type":"echo","state":"succeeded"' "$TMP/out"
+check "the complete edge routed the fallback's output" \
+    grep -q '"id":"after","type":"echo","state":"succeeded".*"output":{"cached":true}' "$TMP/out"
+for i in $(seq 1 100); do
+    [ -s "$TMP/bmon" ] && break
+    "$SHOAL" ping >/dev/null
+done
+kill "$bmon" 2>/dev/null
+wait "$bmon" 2>/dev/null
+check "breaker.opened event names the type" \
+    grep -q '"topic":"breaker.opened".*"type":"fail".*"from":"closed","to":"open","calls":2,"failures":2' "$TMP/bmon"
+# Without a fallback an open breaker fails the node at once, with why.
+cat > "$TMP/brk2.json" <<'JSON'
+{"name": "brk2", "nodes": [
+  {"id": "call", "type": "fail", "retry": "none",
+   "breaker": {"failure_rate": 0.5, "min_calls": 2, "window": "60s", "open_for": "1h"}}],
+ "edges": []}
+JSON
+run=$("$SHOAL" workflow run "$TMP/brk2.json" | tail -n 1)
+expect_rc "no fallback: the run fails" 4 "$SHOAL" wait --timeout 30 --json "$run"
+check "failed fast with the breaker's reason" \
+    grep -q '"id":"call","type":"fail","state":"dead","attempt":0.*"error":"breaker fail: circuit open' "$TMP/out"
+
+# Compensation "branch": only the failed branch is undone.
+cat > "$TMP/branch.json" <<'JSON'
+{"name": "branch", "compensation": "branch", "nodes": [
+  {"id": "start", "type": "echo", "compensate": "undo_start"},
+  {"id": "left", "type": "echo", "config": {"side": "L"}, "compensate": "undo_left"},
+  {"id": "left2", "type": "fail", "retry": "none"},
+  {"id": "right", "type": "echo", "config": {"side": "R"}, "compensate": "undo_right"},
+  {"id": "undo_start", "type": "echo"},
+  {"id": "undo_left", "type": "echo"},
+  {"id": "undo_right", "type": "echo"}],
+ "edges": [{"from": "start", "to": "left"}, {"from": "left", "to": "left2"},
+           {"from": "start", "to": "right"}]}
+JSON
+run=$("$SHOAL" workflow run "$TMP/branch.json" | tail -n 1)
+expect_rc "branch saga fails" 4 "$SHOAL" wait --timeout 30 --json "$run"
+check "the failed branch is undone" grep -q '"id":"undo_left","type":"echo","state":"succeeded"' "$TMP/out"
+check "so is the node it came from" grep -q '"id":"undo_start","type":"echo","state":"succeeded"' "$TMP/out"
+check "the other branch stays" grep -q '"id":"undo_right","type":"echo","state":"waiting"' "$TMP/out"
+check "right itself succeeded" grep -q '"id":"right","type":"echo","state":"succeeded"' "$TMP/out"
+
 check "final shutdown" stop_shoald
 
 finish
