@@ -27,15 +27,17 @@
     leave a run half-advanced: the result, the routing and the next jobs
     commit together.
 
+    Limits (node concurrency and rate, the run's max_concurrency and
+    timeout) are in shoal_store_runlimits.c; the hooks here are marked
+    "LIMITS HOOK".
+
     Not yet here: the router and breaker actors (routing runs inline in
-    the store), fallback and compensation nodes, node and run timeouts
-    beyond the jobs' own, limits, pause/resume of runs.
+    the store), fallback nodes.
 */
 #include "shoal_store_int.h"
 #include "shoal_expr.h"
 #include "shoal_wf.h"
 
-#define S_QUEUE     "workflows"
 #define S_OUT_MAX   (1u << 20) /* output bytes kept per node */
 #define S_NKEY      20         /* run id + node index */
 #define S_ERROR_MAX 256
@@ -516,8 +518,18 @@ static shoal_err_t
 s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
             const uint8_t *msg, size_t msg_len, uint64_t now)
 {
-    if (r->paused) {
-        /* Paused: the node keeps its message and starts on resume. */
+    /* LIMITS HOOK: the run's max_concurrency gate (shoal_store_runlimits.c)
+       decides "start now" or "wait in line". */
+    bool go = !r->paused;
+    if (go) {
+        shoal_err_t rc = store_runlim_admit (self, &r->id, wf, i, &go);
+        if (rc) {
+            return rc;
+        }
+    }
+    if (!go) {
+        /* Paused, or over max_concurrency: the node keeps its message and
+           starts on resume, or when a slot frees (s_start_waiting). */
         s_node_t n;
         shoal_err_t rc = s_node_get (self, &r->id, i, &n);
         if (rc == SHOAL_OK) {
@@ -535,7 +547,12 @@ s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
     shoal_job_t job;
     memset (&job, 0, sizeof job);
     shoal_port_new_id (self->port, &job.id);
-    snprintf (job.queue, sizeof job.queue, S_QUEUE);
+    /* LIMITS HOOK: a node with max_concurrent or rate has its own queue */
+    shoal_err_t rc =
+        store_runlim_job_queue (self, wf, i, job.queue, sizeof job.queue);
+    if (rc) {
+        return rc;
+    }
     snprintf (job.type, sizeof job.type, "%s", nd->type);
     job.priority = nd->priority;
     job.timeout_ms = nd->timeout_ms;
@@ -546,7 +563,7 @@ s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
     job.in_run = true;
     job.run = r->id;
     job.node = i;
-    shoal_err_t rc = store_insert_job (self, &job, now);
+    rc = store_insert_job (self, &job, now);
     if (rc) {
         return rc;
     }
@@ -563,6 +580,27 @@ s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
         rc = s_node_put (self, &r->id, i, &n);
     }
     s_node_clear (&n);
+    return rc;
+}
+
+/*  LIMITS HOOK: starts the nodes waiting in the run's max_concurrency
+    line, first reached first, while slots are free (not while paused). */
+static shoal_err_t
+s_start_waiting (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
+{
+    shoal_err_t rc = SHOAL_OK;
+    bool found = true;
+    while (rc == SHOAL_OK && found && !r->paused && !s_final (r->state)) {
+        uint32_t i = 0;
+        rc = store_runlim_next (self, &r->id, wf, &i, &found);
+        if (rc == SHOAL_OK && found) {
+            s_node_t n;
+            if ((rc = s_node_get (self, &r->id, i, &n)) == SHOAL_OK) {
+                rc = s_activate (self, r, wf, i, n.msg, n.msg_len, now);
+            }
+            s_node_clear (&n);
+        }
+    }
     return rc;
 }
 
@@ -804,6 +842,14 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
                           shoal_wf_node (wf, job->node)->id);
             }
         }
+        /* LIMITS HOOK: the node's slot is free; nodes waiting for one
+           start before those this node reaches */
+        if (rc == SHOAL_OK) {
+            rc = store_runlim_end (self, &r.id, wf);
+        }
+        if (rc == SHOAL_OK) {
+            rc = s_start_waiting (self, &r, wf, now);
+        }
         if (rc == SHOAL_OK && !handler) {
             r.undecided -= r.undecided > 0;
             rc = s_push (work, job->node);
@@ -1037,6 +1083,9 @@ s_start (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
     if (rc == SHOAL_OK) {
         rc = s_run_put (self, &r); /* the run exists before its jobs */
     }
+    if (rc == SHOAL_OK) {
+        rc = store_runlim_deadline (self, &r.id, wf, now); /* LIMITS HOOK */
+    }
     for (uint32_t k = 0; k < shoal_wf_entry_count (wf) && rc == SHOAL_OK; k++) {
         rc = s_activate (self, &r, wf, shoal_wf_entry (wf, k), r.input,
                          r.input_len, now);
@@ -1244,6 +1293,9 @@ s_pause (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
         }
         s_node_clear (&n);
     }
+    if (rc == SHOAL_OK && !pause) {
+        rc = s_start_waiting (self, &r, wf, now); /* LIMITS HOOK */
+    }
     if (rc == SHOAL_OK) {
         rc = s_run_put (self, &r);
     }
@@ -1273,4 +1325,71 @@ store_query_runs (self_t *self, shoal_in_t *in, const char *op,
         return s_show (self, in, args, len);
     }
     return s_list (self, in);
+}
+
+/*  ---------------------------------------------------------------------
+    LIMITS HOOK: the run's timeout (called by store_runlim_timers) */
+
+shoal_err_t
+store_run_expire (self_t *self, const shoal_id_t *id, uint64_t now)
+{
+    s_run_t r;
+    shoal_err_t rc = s_run_get (self, id, &r);
+    if (rc || r.state != R_RUNNING) {
+        s_run_clear (&r); /* ended, or failed and compensating already */
+        return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+    }
+    shoal_wf_t *wf = NULL;
+    char err[SHOAL_WF_ERR_MAX];
+    uint32_t rev = r.rev;
+    if ((rc = s_def_load (self, r.name, &rev, &wf, err, sizeof err))) {
+        s_run_clear (&r);
+        return rc == SHOAL_ERR_NOMEM ? rc : SHOAL_OK;
+    }
+    /* Nodes waiting in the gate's line are cancelled below with the rest;
+       the compensation nodes start with every slot free. */
+    rc = store_runlim_forget (self, &r.id);
+    uint32_t nn = shoal_wf_node_count (wf);
+    for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
+        if (shoal_wf_node (wf, i)->handler) {
+            continue; /* not reached while running: left for the saga */
+        }
+        s_node_t n;
+        if ((rc = s_node_get (self, &r.id, i, &n))) {
+            break;
+        }
+        if (!shoal_job_state_final (n.state)) {
+            shoal_job_t job;
+            if (n.has_job && store_get_job (self, &n.job, &job) == SHOAL_OK &&
+                !shoal_job_state_final (job.state)) {
+                rc = store_cancel_job (self, &job, now);
+            }
+            n.state = SHOAL_JOB_CANCELLED;
+            n.finished_us = now;
+            n.pending = false;
+            snprintf (n.error, sizeof n.error, "run timed out");
+            if (rc == SHOAL_OK) {
+                rc = s_node_put (self, &r.id, i, &n);
+            }
+        }
+        s_node_clear (&n);
+    }
+    if (rc == SHOAL_OK) {
+        r.undecided = 0;
+        r.unhandled++;
+        snprintf (r.error, sizeof r.error, "timeout");
+        rc = s_maybe_finish (self, &r, wf, now); /* saga, then failed */
+    }
+    if (rc == SHOAL_OK) {
+        rc = s_run_put (self, &r);
+    }
+    if (rc == SHOAL_OK) {
+        rc = s_note_progress (self, &r, wf, now);
+    }
+    if (rc == SHOAL_OK) {
+        rc = s_wake_run (self, &r);
+    }
+    shoal_wf_destroy (&wf);
+    s_run_clear (&r);
+    return rc;
 }
