@@ -223,6 +223,9 @@ store_run_timers (self_t *self, uint64_t now)
     if (rc == SHOAL_OK) {
         rc = store_run_schedules (self, now);
     }
+    if (rc == SHOAL_OK) {
+        rc = store_runlim_timers (self, now); /* workflow run timeouts */
+    }
     if (rc == SHOAL_OK && self->retention_us && now > self->retention_us) {
         rc = s_prune (self, now - self->retention_us);
     }

@@ -20,6 +20,7 @@
 #include "shoal_log.h"
 #include "shoal_mp.h"
 #include "shoal_port.h"
+#include "shoal_wf.h"
 
 #include <string.h>
 
@@ -218,6 +219,15 @@ shoal_err_t store_queues_load (self_t *self);
 shoal_err_t store_queue_retry (self_t *self, const char *queue, shoal_wr_t *out,
                                bool *found);
 
+/*  Sets queue name's concurrency limit and GCRA rate (interval_us 0:
+    none; burst) in its stored settings, keeping the rest (pause, retry,
+    keep), and tells the scheduler after the commit. if_absent: only when
+    the queue has no stored settings yet. Unchanged settings write
+    nothing. */
+shoal_err_t store_queue_limits_set (self_t *self, const char *name,
+                                    uint64_t limit, uint64_t interval_us,
+                                    uint64_t burst, bool if_absent);
+
 /*  shoal_store_intents.c: starts a hot backup (args {path}) */
 shoal_err_t store_query_backup (self_t *self, shoal_in_t *in,
                                 const uint8_t *args, size_t len);
@@ -247,6 +257,50 @@ shoal_err_t store_run_status (self_t *self, shoal_in_t *in,
 /*  WORKFLOW run|show|runs (args: the client's body). */
 shoal_err_t store_query_runs (self_t *self, shoal_in_t *in, const char *op,
                               const uint8_t *args, size_t len);
+
+/*  Times out run id (its deadline passed at now) if it is still running:
+    its nodes not ended are cancelled (jobs under way stopped), and it
+    fails with error "timeout" after the saga compensation. A run that
+    ended (or is compensating already) is left alone. */
+shoal_err_t store_run_expire (self_t *self, const shoal_id_t *id, uint64_t now);
+
+/*  shoal_store_runlimits.c: limits of runs (see its design note) */
+/*  The queue of (workflow wf, node) for a node with a limit: "wf:WF:NODE"
+    when that fits and holds no other ':', else "wfh:<hash>:<node...>". */
+void store_runlim_queue_name (const char *wf, const char *node,
+                              char out[SHOAL_NAME_MAX + 1]);
+/*  A definition revision is being stored (prev: the latest before it, or
+    NULL): the queues of its limited nodes get their limits; those of
+    nodes limited in prev and not in wf lose theirs. */
+shoal_err_t store_runlim_define (self_t *self, const shoal_wf_t *wf,
+                                 const shoal_wf_t *prev);
+/*  The queue for node i's job into queue (cap bytes): "workflows", or
+    the node's own queue when it has a limit (whose settings are written
+    from wf if the queue has none). */
+shoal_err_t store_runlim_job_queue (self_t *self, const shoal_wf_t *wf,
+                                    uint32_t i, char *queue, size_t cap);
+/*  Whether node may start now in run (*go), under wf's max_concurrency:
+    true takes a slot; false leaves it waiting in line (once) and the run
+    keeps its message. Always true without a limit. */
+shoal_err_t store_runlim_admit (self_t *self, const shoal_id_t *run,
+                                const shoal_wf_t *wf, uint32_t node, bool *go);
+/*  A node job of run ended: its slot is free. */
+shoal_err_t store_runlim_end (self_t *self, const shoal_id_t *run,
+                              const shoal_wf_t *wf);
+/*  The first node waiting in run's line (*found) when a slot is free;
+    activating it (admit) takes it out of the line. */
+shoal_err_t store_runlim_next (self_t *self, const shoal_id_t *run,
+                               const shoal_wf_t *wf, uint32_t *node,
+                               bool *found);
+/*  Deletes run's gate: its line and its count of active nodes. */
+shoal_err_t store_runlim_forget (self_t *self, const shoal_id_t *run);
+/*  Indexes the deadline of a run created at created_us, if wf has a
+    timeout. */
+shoal_err_t store_runlim_deadline (self_t *self, const shoal_id_t *run,
+                                   const shoal_wf_t *wf, uint64_t created_us);
+/*  Times out the runs whose deadline is at or before now (a bounded
+    number per pass; store_run_expire). */
+shoal_err_t store_runlim_timers (self_t *self, uint64_t now);
 
 /*  shoal_store_wf.c: workflow definitions (args: the client's body) */
 shoal_err_t store_query_workflow (self_t *self, shoal_in_t *in,

@@ -225,6 +225,20 @@ store_queue_conf_all (self_t *self, const char *to)
     return s_defer_all (self, SHOAL_M_QUEUE_CONF, to, NULL, "queues", false);
 }
 
+/*  One queue's settings to the scheduler, in the outbox (sent after the
+    commit). */
+static shoal_err_t
+s_tell_scheduler (self_t *self, const char *name, const s_conf_t *c)
+{
+    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUEUE_CONF,
+                                      SHOAL_SCHEDULER_NAME, NULL);
+    shoal_wr_map (w, 1);
+    shoal_wr_str (w, "queues");
+    shoal_wr_array (w, 1);
+    s_conf_write (w, name, c);
+    return shoal_port_defer (self->port);
+}
+
 static shoal_err_t
 s_reply_conf (self_t *self, shoal_in_t *in, const char *name, const s_conf_t *c)
 {
@@ -235,17 +249,8 @@ s_reply_conf (self_t *self, shoal_in_t *in, const char *name, const s_conf_t *c)
     shoal_wr_str (w, "queue");
     s_conf_map (w, name, c);
     shoal_err_t rc = shoal_port_defer (self->port);
-    if (rc == SHOAL_OK) {
-        /* and the scheduler enforces it from the next dispatch on */
-        w = shoal_port_begin (self->port, SHOAL_M_QUEUE_CONF,
-                              SHOAL_SCHEDULER_NAME, NULL);
-        shoal_wr_map (w, 1);
-        shoal_wr_str (w, "queues");
-        shoal_wr_array (w, 1);
-        s_conf_write (w, name, c);
-        rc = shoal_port_defer (self->port);
-    }
-    return rc;
+    /* and the scheduler enforces it from the next dispatch on */
+    return rc ? rc : s_tell_scheduler (self, name, c);
 }
 
 shoal_err_t
@@ -376,4 +381,29 @@ shoal_err_t
 store_queues_load (self_t *self)
 {
     return s_each_conf (self, s_load_keep, NULL);
+}
+
+shoal_err_t
+store_queue_limits_set (self_t *self, const char *name, uint64_t limit,
+                        uint64_t interval_us, uint64_t burst, bool if_absent)
+{
+    s_conf_t c;
+    shoal_err_t rc = s_conf_get (self, name, &c);
+    if (rc == SHOAL_OK && if_absent) {
+        return SHOAL_OK;
+    }
+    if (rc && rc != SHOAL_ERR_NOT_FOUND) {
+        return rc;
+    }
+    if (rc == SHOAL_OK && c.limit == limit && c.interval_us == interval_us &&
+        c.burst == burst) {
+        return SHOAL_OK; /* unchanged: nothing to write or tell */
+    }
+    c.limit = limit;
+    c.interval_us = interval_us;
+    c.burst = burst;
+    if ((rc = s_conf_put (self, name, &c))) {
+        return rc;
+    }
+    return s_tell_scheduler (self, name, &c);
 }

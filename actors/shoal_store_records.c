@@ -397,7 +397,7 @@ shoal_err_t
 store_next_due (self_t *self, uint64_t *due_us)
 {
     static const shoal_dbi_t dbis[] = {SHOAL_DBI_DELAYED, SHOAL_DBI_EXPIRY,
-                                       SHOAL_DBI_SCHED_DUE};
+                                       SHOAL_DBI_SCHED_DUE, SHOAL_DBI_RUN_DUE};
     *due_us = 0;
     for (size_t i = 0; i < sizeof dbis / sizeof dbis[0]; i++) {
         uint64_t t;

@@ -42,13 +42,16 @@
     run one by one, the last completed first - of every completed node
     (compensation "run") or of those an edge path leads from to a node
     that failed unhandled (compensation "branch").
+
+    Limits (node concurrency and rate, the run's max_concurrency and
+    timeout) are in shoal_store_runlimits.c; the hooks here are marked
+    "LIMITS HOOK".
 */
 #include "shoal_store_int.h"
 #include "shoal_breaker.h"
 #include "shoal_router.h"
 #include "shoal_wf.h"
 
-#define S_QUEUE        "workflows"
 #define S_OUT_MAX      (1u << 20) /* output bytes kept per node */
 #define S_NKEY         20         /* run id + node index */
 #define S_ERROR_MAX    256
@@ -624,7 +627,12 @@ s_start_job (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
     shoal_job_t job;
     memset (&job, 0, sizeof job);
     shoal_port_new_id (self->port, &job.id);
-    snprintf (job.queue, sizeof job.queue, S_QUEUE);
+    /* LIMITS HOOK: a node with max_concurrent or rate has its own queue */
+    shoal_err_t rc =
+        store_runlim_job_queue (self, wf, x, job.queue, sizeof job.queue);
+    if (rc) {
+        return rc;
+    }
     snprintf (job.type, sizeof job.type, "%s", nd->type);
     job.priority = nd->priority;
     job.timeout_ms = nd->timeout_ms;
@@ -635,7 +643,7 @@ s_start_job (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
     job.in_run = true;
     job.run = r->id;
     job.node = i;
-    shoal_err_t rc = store_insert_job (self, &job, now);
+    rc = store_insert_job (self, &job, now);
     if (rc) {
         return rc;
     }
@@ -714,18 +722,26 @@ static shoal_err_t
 s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
             const uint8_t *msg, size_t msg_len, uint64_t now)
 {
+    /* LIMITS HOOK: the run's max_concurrency gate (shoal_store_runlimits.c)
+       decides "start now" (taking a slot) or "wait in line". */
+    bool go = !r->paused;
+    shoal_err_t rc = SHOAL_OK;
+    if (go && (rc = store_runlim_admit (self, &r->id, wf, i, &go))) {
+        return rc;
+    }
     bool gate = shoal_wf_node (wf, i)->has_breaker;
-    if (!r->paused && !gate) {
+    if (go && !gate) {
         return s_start_job (self, r, wf, i, i, msg, msg_len, now, NULL);
     }
-    /* The node keeps its message: it starts on resume, or on ADMIT. */
+    /* The node keeps its message: it starts on resume, when a slot
+       frees (s_start_waiting), or on ADMIT. */
     s_node_t n;
-    shoal_err_t rc = s_node_get (self, &r->id, i, &n);
+    rc = s_node_get (self, &r->id, i, &n);
     if (rc == SHOAL_OK) {
         free (n.msg);
         n.msg = msg ? s_dup (msg, msg_len) : NULL;
         n.msg_len = n.msg ? msg_len : 0;
-        if (r->paused) {
+        if (!go) {
             n.pending = true;
         } else {
             n.gating = true;
@@ -739,6 +755,27 @@ s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
         rc = s_send_gate (self, r, wf, i, n.act);
     }
     s_node_clear (&n);
+    return rc;
+}
+
+/*  LIMITS HOOK: starts the nodes waiting in the run's max_concurrency
+    line, first reached first, while slots are free (not while paused). */
+static shoal_err_t
+s_start_waiting (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
+{
+    shoal_err_t rc = SHOAL_OK;
+    bool found = true;
+    while (rc == SHOAL_OK && found && !r->paused && !s_final (r->state)) {
+        uint32_t i = 0;
+        rc = store_runlim_next (self, &r->id, wf, &i, &found);
+        if (rc == SHOAL_OK && found) {
+            s_node_t n;
+            if ((rc = s_node_get (self, &r->id, i, &n)) == SHOAL_OK) {
+                rc = s_activate (self, r, wf, i, n.msg, n.msg_len, now);
+            }
+            s_node_clear (&n);
+        }
+    }
     return rc;
 }
 
@@ -1111,6 +1148,14 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
             }
             s_node_clear (&f);
         }
+        /* LIMITS HOOK: the node's slot is free; nodes waiting for one
+           start before those this node reaches (at its STEP) */
+        if (rc == SHOAL_OK) {
+            rc = store_runlim_end (self, &r.id, wf);
+        }
+        if (rc == SHOAL_OK && !s_final (r.state)) {
+            rc = s_start_waiting (self, &r, wf, now);
+        }
         bool handler = shoal_wf_node (wf, job->node)->handler;
         if (rc == SHOAL_OK && (handler || s_final (r.state))) {
             if (n.has_ticket && !n.via) {
@@ -1229,6 +1274,14 @@ store_run_step (self_t *self, shoal_in_t *in)
     return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
 }
 
+/*  A node that took a max_concurrency slot will not run: free it. */
+static shoal_err_t
+s_free_slot (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
+{
+    shoal_err_t rc = store_runlim_end (self, &r->id, wf);
+    return rc ? rc : s_start_waiting (self, r, wf, now);
+}
+
 /*  ADMIT {run, node, ac, d, g, bn, why?}: the node's breaker decided.
     Let through: the node runs, keeping the ticket. Rejected: its
     fallback node runs in its place, or it fails at once with the
@@ -1282,6 +1335,9 @@ store_run_admit (self_t *self, shoal_in_t *in)
             if ((rc = s_node_put (self, &r.id, i, &n)) == SHOAL_OK) {
                 rc = s_send_route (self, &r, wf, i, &n, false, false);
             }
+            if (rc == SHOAL_OK) {
+                rc = s_free_slot (self, &r, wf, now);
+            }
         }
         if (rc == SHOAL_OK) {
             rc = s_note_progress (self, &r, wf, now);
@@ -1291,7 +1347,9 @@ store_run_admit (self_t *self, shoal_in_t *in)
         n.gating = false;
         n.pending = true;
         n.state = SHOAL_JOB_WAITING;
-        rc = s_node_put (self, &r.id, i, &n);
+        if ((rc = s_node_put (self, &r.id, i, &n)) == SHOAL_OK) {
+            rc = s_free_slot (self, &r, wf, now); /* resume asks again */
+        }
     }
     s_node_clear (&n);
     s_run_clear (&r);
@@ -1573,6 +1631,9 @@ s_start (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
     if (rc == SHOAL_OK) {
         rc = s_run_put (self, &r); /* the run exists before its jobs */
     }
+    if (rc == SHOAL_OK) {
+        rc = store_runlim_deadline (self, &r.id, wf, now); /* LIMITS HOOK */
+    }
     for (uint32_t k = 0; k < shoal_wf_entry_count (wf) && rc == SHOAL_OK; k++) {
         rc = s_activate (self, &r, wf, shoal_wf_entry (wf, k), r.input,
                          r.input_len, now);
@@ -1730,9 +1791,15 @@ s_cancel (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
             }
             n.state = SHOAL_JOB_CANCELLED;
             n.finished_us = now;
+            n.pending = n.gating = false;
+            n.routed = true;
             snprintf (n.error, sizeof n.error, "run cancelled");
             if (rc == SHOAL_OK) {
                 rc = s_node_put (self, &r.id, i, &n);
+            }
+            if (rc == SHOAL_OK && n.has_ticket && !n.via) {
+                /* its breaker frees the trial slot it may hold */
+                rc = s_send_route (self, &r, wf, i, &n, true, false);
             }
         }
         s_node_clear (&n);
@@ -1778,6 +1845,9 @@ s_pause (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
         }
         s_node_clear (&n);
     }
+    if (rc == SHOAL_OK && !pause) {
+        rc = s_start_waiting (self, &r, wf, now); /* LIMITS HOOK */
+    }
     if (rc == SHOAL_OK) {
         rc = s_run_put (self, &r);
     }
@@ -1806,4 +1876,74 @@ store_query_runs (self_t *self, shoal_in_t *in, const char *op,
         return s_show (self, in, args, len);
     }
     return s_list (self, in);
+}
+
+/*  ---------------------------------------------------------------------
+    LIMITS HOOK: the run's timeout (called by store_runlim_timers) */
+
+shoal_err_t
+store_run_expire (self_t *self, const shoal_id_t *id, uint64_t now)
+{
+    s_run_t r;
+    shoal_err_t rc = s_run_get (self, id, &r);
+    if (rc || r.state != R_RUNNING) {
+        s_run_clear (&r); /* ended, or failed and compensating already */
+        return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
+    }
+    const shoal_wf_t *wf = NULL;
+    char err[SHOAL_WF_ERR_MAX];
+    uint32_t rev = r.rev;
+    if ((rc = s_def_load (self, r.name, &rev, &wf, err, sizeof err))) {
+        s_run_clear (&r);
+        return rc == SHOAL_ERR_NOMEM ? rc : SHOAL_OK;
+    }
+    /* Nodes waiting in the gate's line are cancelled below with the rest;
+       the compensation nodes start with every slot free. */
+    rc = store_runlim_forget (self, &r.id);
+    uint32_t nn = shoal_wf_node_count (wf);
+    for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
+        if (shoal_wf_node (wf, i)->handler) {
+            continue; /* not reached while running: left for the saga */
+        }
+        s_node_t n;
+        if ((rc = s_node_get (self, &r.id, i, &n))) {
+            break;
+        }
+        if (!shoal_job_state_final (n.state)) {
+            shoal_job_t job;
+            if (n.has_job && store_get_job (self, &n.job, &job) == SHOAL_OK &&
+                !shoal_job_state_final (job.state)) {
+                rc = store_cancel_job (self, &job, now);
+            }
+            n.state = SHOAL_JOB_CANCELLED;
+            n.finished_us = now;
+            n.pending = n.gating = false;
+            n.routed = true; /* decided here: no router step to come */
+            snprintf (n.error, sizeof n.error, "run timed out");
+            if (rc == SHOAL_OK) {
+                rc = s_node_put (self, &r.id, i, &n);
+            }
+            if (rc == SHOAL_OK && n.has_ticket && !n.via) {
+                rc = s_send_route (self, &r, wf, i, &n, true, false);
+            }
+        }
+        s_node_clear (&n);
+    }
+    if (rc == SHOAL_OK) {
+        r.undecided = 0;
+        r.unhandled++;
+        snprintf (r.error, sizeof r.error, "timeout");
+        rc = s_maybe_finish (self, &r, wf, now); /* saga, then failed */
+    }
+    if (rc == SHOAL_OK) {
+        rc = s_run_put (self, &r);
+    }
+    if (rc == SHOAL_OK) {
+        rc = s_note_progress (self, &r, wf, now);
+    }
+    if (rc == SHOAL_OK) {
+        rc = s_wake_run (self, &r);
+    }
+    s_run_clear (&r);
+    return rc;
 }

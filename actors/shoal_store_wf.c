@@ -11,7 +11,8 @@
 
     WORKFLOW {op: "defs"} lists every name with its latest revision.
 
-    Runs of workflows are not built yet (docs/workflows.md).
+    Defining a revision also sets the limits of its nodes' queues
+    (store_runlim_define, shoal_store_runlimits.c).
 */
 #include "shoal_store_int.h"
 #include "shoal_wf.h"
@@ -103,6 +104,20 @@ s_define (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
                        s_def_key (name, rev, key), &v, &vlen) == SHOAL_OK &&
         vlen == dlen && memcmp (v, def, dlen) == 0) {
         rc = s_reply_def (self, in, wf, rev, true);
+        shoal_wf_destroy (&wf);
+        return rc;
+    }
+    /* The node queues' limits follow the latest revision. */
+    shoal_wf_t *prev = NULL;
+    if (rev > 0 &&
+        shoal_txn_get (self->txn, SHOAL_DBI_WF_DEFS, key,
+                       s_def_key (name, rev, key), &v, &vlen) == SHOAL_OK &&
+        shoal_wf_decode (v, vlen, NULL, &prev, err, sizeof err) != SHOAL_OK) {
+        shoal_wf_destroy (&prev); /* unreadable: nothing to clear */
+    }
+    rc = store_runlim_define (self, wf, prev);
+    shoal_wf_destroy (&prev);
+    if (rc) {
         shoal_wf_destroy (&wf);
         return rc;
     }

@@ -19,10 +19,10 @@
 #define S_MAP_MAX     ((size_t) 1 << 40)
 
 static const char *const s_dbi_names[SHOAL_DBI__COUNT] = {
-    "meta",      "jobs",     "ready", "leases",   "delayed",
-    "expiry",    "idem",     "dead",  "queues",   "schedules",
-    "sched_due", "finished", "waits", "batches",  "batch_jobs",
-    "fin_queue", "wf_defs",  "runs",  "run_nodes"};
+    "meta",      "jobs",    "ready",      "leases",    "delayed",   "expiry",
+    "idem",      "dead",    "queues",     "schedules", "sched_due", "finished",
+    "waits",     "batches", "batch_jobs", "fin_queue", "wf_defs",   "runs",
+    "run_nodes", "run_due", "run_gate"};
 
 struct _shoal_db_t {
     MDB_env *env;

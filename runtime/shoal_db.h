@@ -49,6 +49,8 @@ typedef enum {
     SHOAL_DBI_WF_DEFS,    /* name NUL revision(be32) -> workflow definition */
     SHOAL_DBI_RUNS,       /* run id -> run record */
     SHOAL_DBI_RUN_NODES,  /* run id, node index(be32) -> node record */
+    SHOAL_DBI_RUN_DUE,    /* deadline(be64) run id -> (empty): run timeouts */
+    SHOAL_DBI_RUN_GATE,   /* run id [, tag, ...] -> max_concurrency gate */
     SHOAL_DBI__COUNT
 } shoal_dbi_t;
 

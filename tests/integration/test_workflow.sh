@@ -352,6 +352,46 @@ check "so is the node it came from" grep -q '"id":"undo_start","type":"echo","st
 check "the other branch stays" grep -q '"id":"undo_right","type":"echo","state":"waiting"' "$TMP/out"
 check "right itself succeeded" grep -q '"id":"right","type":"echo","state":"succeeded"' "$TMP/out"
 
+# Limits. A node with max_concurrent or rate runs in a queue of its own
+# whose settings carry them, following the latest revision.
+cat > "$TMP/lims.json" <<'JSON'
+{"name": "lims", "nodes": [{"id": "slow", "type": "echo", "max_concurrent": 2,
+  "rate": "10/s", "burst": 3}, {"id": "free", "type": "echo"}],
+ "edges": [{"from": "slow", "to": "free"}]}
+JSON
+expect_rc "define a limited node" 0 "$SHOAL" workflow define "$TMP/lims.json"
+expect_rc "queue list" 0 "$SHOAL" queue list
+check "its queue carries the limits" grep -q '"name":"wf:lims:slow","paused":false,"concurrency":2,"rate_interval_us":100000,"burst":3' "$TMP/out"
+check "an unlimited node has no queue of its own" sh -c "! grep -q 'wf:lims:free' '$TMP/out'"
+run=$("$SHOAL" workflow run lims --input '{"x": 1}' | tail -n 1)
+expect_rc "a limited run completes" 0 "$SHOAL" wait --timeout 30 --json "$run"
+cat > "$TMP/lims2.json" <<'JSON'
+{"name": "lims", "nodes": [{"id": "slow", "type": "echo"}, {"id": "free", "type": "echo"}],
+ "edges": [{"from": "slow", "to": "free"}]}
+JSON
+expect_rc "define it without limits" 0 "$SHOAL" workflow define "$TMP/lims2.json"
+expect_rc "queue list again" 0 "$SHOAL" queue list
+check "the limits are gone" grep -q '"name":"wf:lims:slow","paused":false,"concurrency":0,"rate_interval_us":0' "$TMP/out"
+# max_concurrency 1: the second entry node waits for the first.
+cat > "$TMP/one.json" <<'JSON'
+{"name": "one", "max_concurrency": 1, "nodes": [
+  {"id": "a", "type": "sleep", "config": {"ms": 2000}},
+  {"id": "b", "type": "echo"}]}
+JSON
+run=$("$SHOAL" workflow run "$TMP/one.json" | tail -n 1)
+expect_rc "show a gated run" 0 "$SHOAL" workflow show "$run" --json
+check "b waits while a runs" grep -q '"id":"b","type":"echo","state":"waiting"' "$TMP/out"
+expect_rc "the gated run completes" 0 "$SHOAL" wait --timeout 30 --json "$run"
+check "b ran after a" grep -q '"id":"b","type":"echo","state":"succeeded"' "$TMP/out"
+# A run past its timeout fails with "timeout"; its running node stops.
+cat > "$TMP/late.json" <<'JSON'
+{"name": "late", "timeout": "300ms", "nodes": [
+  {"id": "nap", "type": "sleep", "config": {"ms": 20000}}]}
+JSON
+run=$("$SHOAL" workflow run "$TMP/late.json" | tail -n 1)
+expect_rc "a run past its timeout fails (exit 4)" 4 "$SHOAL" wait --timeout 15 --json "$run"
+check "with error timeout" grep -q '"state":"failed".*"error":"timeout"' "$TMP/out"
+check "its node was cancelled" grep -q '"id":"nap","type":"sleep","state":"cancelled".*"error":"run timed out"' "$TMP/out"
 check "final shutdown" stop_shoald
 
 finish
