@@ -488,7 +488,8 @@ s_dur (uint64_t us, char *buf, size_t cap)
 }
 
 /*  A node's state in brief: "succeeded 3ms", "leased 1.2s so far,
-    attempt 2", "dead, attempt 3: boom", "cancelled: not reached". */
+    attempt 2", "scheduled 40ms so far, retry after attempt 1", "dead
+    805ms, attempt 3: boom", "cancelled: not reached". */
 static void
 s_status (const s_ctx_t *c, const s_node_t *n)
 {
@@ -503,7 +504,10 @@ s_status (const s_ctx_t *c, const s_node_t *n)
             fputs (" so far", c->out);
         }
     }
-    if (n->attempt > 1 && !waiting) {
+    if (s_eq (n->state, "scheduled") && n->attempt > 0) {
+        fprintf (c->out, ", retry after attempt %llu",
+                 (unsigned long long) n->attempt);
+    } else if (n->attempt > 1 && !waiting) {
         fprintf (c->out, ", attempt %llu", (unsigned long long) n->attempt);
     }
     if (n->error.len && !s_eq (n->state, "succeeded")) {

@@ -187,6 +187,13 @@ check "lists three runs" test "$(grep -c '"workflow":' "$TMP/out")" -eq 3
 expect_rc "run of an unknown workflow: refused" 1 "$SHOAL" workflow run nosuch
 check "says so" grep -q "no workflow named nosuch" "$TMP/err"
 expect_rc "show a bad id: usage" 2 "$SHOAL" workflow show zz
+cat > "$TMP/esc.json" <<'JSON'
+{"name": "esc", "nodes": [{"id": "a", "type": "fail", "config": {"message": "\u001b[2Jgone"}}]}
+JSON
+run=$("$SHOAL" workflow run "$TMP/esc.json" | tail -n 1)
+"$SHOAL" wait --timeout 30 "$run" >/dev/null 2>&1
+expect_rc "show a run whose error holds an escape" 0 "$SHOAL" workflow show "$run" --utf8
+check "the escape prints as ?" sh -c "grep -qF 'a [dead' '$TMP/out' && grep -qF '?[2Jgone' '$TMP/out' && ! grep -q \"$(printf '\033')\" '$TMP/out'"
 
 # A run survives kill -9: it continues from its last committed step.
 cat > "$TMP/slow.json" <<'JSON'
