@@ -533,6 +533,9 @@ static void
 s_arrow (const s_ctx_t *c, const s_edge_t *e, const char *branch)
 {
     int f = e->fired + 1;
+    if (f == 0 && shoal_graph_final (c->g)) {
+        f = 1; /* never decided (the run was cancelled): never fired */
+    }
     const char *line = c->gl->line[f];
     fputs (branch, c->out);
     fputs (line, c->out);
