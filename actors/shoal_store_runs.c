@@ -60,6 +60,7 @@
     bigger than this shows as its size; a listing stops at S_LIST_MAX. */
 #define S_VIEW_VALUE_MAX (16u << 10)
 #define S_VIEW_TOTAL     (768u << 10)
+#define S_VIEW_EDGES_MAX (256u << 10) /* the edges array, else its size */
 #define S_LIST_MAX       (512u << 10)
 
 enum {
@@ -1432,8 +1433,9 @@ store_run_router_boot (self_t *self)
     Queries */
 
 /*  {id, workflow, revision, state, created_us, finished_us, error?,
-    input?, nodes?: [{id, type, state, attempt?, job?, started_us,
-    finished_us, port?, output?, error?}]} */
+    input?, edges?: [{from, to, on?, port?, if?, fired?}], nodes?: [{id,
+    type, state, attempt?, job?, started_us, finished_us, port?, output?,
+    error?}]} */
 /*  key: the value (raw msgpack) when it is small and the view has room,
     else key_bytes: its size. One pair either way. */
 static void
@@ -1447,6 +1449,71 @@ s_kv_bounded (shoal_wr_t *w, const char *key, const char *key_bytes,
     }
 }
 
+/*  edges: the definition's edges in file order, for displays: on when
+    not complete, port when not default, if (the condition's text) when
+    conditional, and fired (true or false) once the edge is decided, that
+    is once its source node is routed: the bit its STEP recorded
+    (s_fired). Written as one pair: the array when it fits
+    S_VIEW_EDGES_MAX, else edges_bytes: its size. Written before the nodes
+    so that outputs, not edges, give way to S_VIEW_TOTAL. */
+static shoal_err_t
+s_write_edges (self_t *self, shoal_wr_t *w, const s_run_t *r,
+               const shoal_wf_t *wf)
+{
+    uint32_t nn = shoal_wf_node_count (wf), ne = shoal_wf_edge_count (wf);
+    uint8_t *fired = calloc (ne + 1, 1); /* 0 undecided, 1 no, 2 yes */
+    shoal_wr_t *ew = shoal_wr_new ();
+    shoal_err_t rc = fired && ew ? SHOAL_OK : SHOAL_ERR_NOMEM;
+    for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
+        uint32_t nout = shoal_wf_node (wf, i)->n_out;
+        if (nout == 0) {
+            continue;
+        }
+        s_node_t n;
+        rc = s_node_get (self, &r->id, i, &n);
+        for (uint32_t k = 0; rc == SHOAL_OK && n.routed && k < nout; k++) {
+            const shoal_wf_edge_t *e = shoal_wf_out (wf, i, k);
+            fired[e->index] = (uint8_t) (1 + s_fired (&n, k));
+        }
+        s_node_clear (&n);
+    }
+    if (rc == SHOAL_OK) {
+        shoal_wr_array (ew, ne);
+    }
+    for (uint32_t k = 0; k < ne && rc == SHOAL_OK; k++) {
+        const shoal_wf_edge_t *e = shoal_wf_edge (wf, k);
+        bool on = e->on != SHOAL_WF_ON_COMPLETE;
+        bool port = !streq (e->port, "default");
+        shoal_wr_map (ew, 2u + on + port + (e->cond_text != NULL) +
+                              (fired[k] != 0));
+        shoal_wr_kv_str (ew, "from", shoal_wf_node (wf, e->from)->id);
+        shoal_wr_kv_str (ew, "to", shoal_wf_node (wf, e->to)->id);
+        if (on) {
+            shoal_wr_kv_str (ew, "on", shoal_wf_trigger_name (e->on));
+        }
+        if (port) {
+            shoal_wr_kv_str (ew, "port", e->port);
+        }
+        if (e->cond_text) {
+            shoal_wr_kv_str (ew, "if", e->cond_text);
+        }
+        if (fired[k]) {
+            shoal_wr_kv_bool (ew, "fired", fired[k] == 2);
+        }
+    }
+    if (rc == SHOAL_OK && !(rc = shoal_wr_error (ew))) {
+        if (shoal_wr_size (ew) <= S_VIEW_EDGES_MAX) {
+            shoal_wr_kv_raw (w, "edges", shoal_wr_data (ew),
+                             shoal_wr_size (ew));
+        } else {
+            shoal_wr_kv_uint (w, "edges_bytes", shoal_wr_size (ew));
+        }
+    }
+    shoal_wr_destroy (&ew);
+    free (fired);
+    return rc;
+}
+
 static shoal_err_t
 s_write_view (self_t *self, shoal_wr_t *w, const s_run_t *r,
               const shoal_wf_t *wf)
@@ -1454,7 +1521,7 @@ s_write_view (self_t *self, shoal_wr_t *w, const s_run_t *r,
     char text[SHOAL_ID_TEXT];
     shoal_id_format (&r->id, text);
     shoal_wr_map (w, 7 + (r->error[0] != '\0') + (r->input != NULL) +
-                         (wf != NULL));
+                         2 * (wf != NULL));
     shoal_wr_kv_str (w, "id", text);
     shoal_wr_kv_str (w, "workflow", r->name);
     shoal_wr_kv_uint (w, "revision", r->rev);
@@ -1471,10 +1538,10 @@ s_write_view (self_t *self, shoal_wr_t *w, const s_run_t *r,
     if (!wf) {
         return SHOAL_OK;
     }
+    shoal_err_t rc = s_write_edges (self, w, r, wf);
     uint32_t nn = shoal_wf_node_count (wf);
     shoal_wr_str (w, "nodes");
     shoal_wr_array (w, nn);
-    shoal_err_t rc = SHOAL_OK;
     for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
         const shoal_wf_node_t *nd = shoal_wf_node (wf, i);
         s_node_t n;

@@ -14,6 +14,7 @@
 */
 #include "shoal_clock.h"
 #include "shoal_duration.h"
+#include "shoal_graph.h"
 #include "shoal_job.h"
 #include "shoal_json.h"
 #include "shoal_log.h"
@@ -124,7 +125,14 @@ s_usage (FILE *out)
         "                                start a run (a FILE is defined\n"
         "                                first); prints the run id; then\n"
         "                                shoal wait RUN works as for jobs\n"
-        "  workflow show RUN [--json]    the run and each node's state\n"
+        "  workflow show RUN [--json] [--ascii|--utf8]\n"
+        "         [--watch [--timeout S]]\n"
+        "                                the run: its graph with each node's\n"
+        "                                state and the path taken, then each\n"
+        "                                node's attempts, timings, output;\n"
+        "                                --watch: again as it changes, until\n"
+        "                                the run ends (exit as wait) or S\n"
+        "                                seconds (default 60) pass (exit 5)\n"
         "  workflow list [--json]        runs, oldest first\n"
         "  workflow cancel RUN           stop a run (running nodes too)\n"
         "  workflow pause|resume RUN     nothing new starts while paused\n"
@@ -2190,19 +2198,110 @@ s_workflow_run (s_cli_t *cli, int argc, char **argv)
     return 0;
 }
 
-/*  workflow show RUN [--json] */
+/*  Asks WORKFLOW show for run; on success the reply stays in *in (the
+    caller closes it) and *view, *len span its run view. */
+static int
+s_workflow_fetch (s_cli_t *cli, const char *run, shoal_in_t *in,
+                  const uint8_t **view, size_t *len)
+{
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_WORKFLOW, &id, 0);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_str (w, "op", "show");
+    shoal_wr_kv_str (w, "id", run);
+    int rc = s_ask (cli, &id, cli->timeout_ms, in);
+    if (rc) {
+        return rc;
+    }
+    shoal_mp_val_t v;
+    if (shoal_map_find (in->body, in->body_len, "run", &v, view, len) ||
+        v.type != SHOAL_MP_MAP) {
+        fprintf (stderr, "shoal: reply without a run\n");
+        shoal_in_close (in);
+        return EXIT_REFUSED;
+    }
+    return 0;
+}
+
+/*  Renders a run view into *text (malloc'd, NUL-terminated): its JSON
+    line, or the graph and table. *final: the run has ended; *ok: it
+    succeeded. */
+static int
+s_workflow_render (const uint8_t *view, size_t len, bool as_json,
+                   const shoal_graph_opts_t *opts, char **text, bool *final,
+                   bool *ok)
+{
+    shoal_graph_t *g = NULL;
+    shoal_err_t e = shoal_graph_new (view, len, &g);
+    if (e) {
+        fprintf (stderr, "shoal: cannot read the run view: %s\n",
+                 shoal_strerror (e));
+        return EXIT_REFUSED;
+    }
+    *final = shoal_graph_final (g);
+    *ok = shoal_graph_succeeded (g);
+    size_t size = 0;
+    *text = NULL;
+    FILE *mem = open_memstream (text, &size);
+    if (mem) {
+        if (as_json) {
+            shoal_limits_t lim = shoal_limits_default ();
+            json_t *j = shoal_mp_to_json (view, len, &lim, NULL);
+            char *s = j ? json_dumps (j, JSON_COMPACT | JSON_ENCODE_ANY |
+                                             JSON_REAL_PRECISION (15))
+                        : NULL;
+            fprintf (mem, "%s\n", s ? s : "null");
+            free (s);
+            json_decref (j);
+        } else {
+            shoal_graph_print (g, mem, opts);
+        }
+        fclose (mem);
+    }
+    shoal_graph_destroy (&g);
+    if (!mem || !*text) {
+        free (*text);
+        *text = NULL;
+        fprintf (stderr, "shoal: out of memory\n");
+        return EXIT_REFUSED;
+    }
+    return 0;
+}
+
+/*  workflow show RUN [--json] [--ascii|--utf8] [--watch [--timeout S]]:
+    the run view once, or (--watch) again whenever it changes until the
+    run ends (exit 0 succeeded, 4 failed or cancelled) or S seconds pass
+    (exit 5). On a terminal each refresh replaces the last. */
 static int
 s_workflow_show (s_cli_t *cli, int argc, char **argv)
 {
-    bool as_json = false;
+    bool as_json = false, watch = false;
+    int glyphs = 0; /* 1 ascii, 2 utf8, 0 by the terminal */
+    double timeout_s = 60;
     const char *run = NULL;
     for (int i = 1; i < argc; i++) {
         if (streq (argv[i], "--json")) {
             as_json = true;
-        } else if (!run) {
+        } else if (streq (argv[i], "--ascii") || streq (argv[i], "--utf8")) {
+            glyphs = streq (argv[i], "--ascii") ? 1 : 2;
+        } else if (streq (argv[i], "--watch")) {
+            watch = true;
+        } else if (streq (argv[i], "--timeout") && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            timeout_s = strtod (argv[++i], &end);
+            if (errno || *end || end == argv[i] || timeout_s < 0 ||
+                timeout_s > 31536000) {
+                return s_usage_error ("--timeout '%s': seconds, 0 or more",
+                                      argv[i]);
+            }
+        } else if (argv[i][0] != '-' && !run) {
             run = argv[i];
         } else {
-            return s_usage_error ("workflow show takes one RUN id%s", "");
+            return s_usage_error ("usage: workflow show RUN [--json] "
+                                  "[--ascii|--utf8] [--watch [--timeout "
+                                  "S]]%s",
+                                  "");
         }
     }
     shoal_id_t tmp;
@@ -2211,12 +2310,73 @@ s_workflow_show (s_cli_t *cli, int argc, char **argv)
                               "digits)%s",
                               "");
     }
-    shoal_id_t id;
-    shoal_wr_t *w = s_begin (cli, SHOAL_M_WORKFLOW, &id, 0);
-    shoal_wr_map (w, 2);
-    shoal_wr_kv_str (w, "op", "show");
-    shoal_wr_kv_str (w, "id", run);
-    return s_workflow_ask_run (cli, &id, as_json);
+    bool tty = isatty (STDOUT_FILENO);
+    int64_t until = zclock_mono () + (int64_t) (timeout_s * 1000);
+    char *last = NULL;
+    int rc = 0;
+    for (int round = 0;; round++) {
+        shoal_in_t in;
+        const uint8_t *view;
+        size_t len;
+        if ((rc = s_workflow_fetch (cli, run, &in, &view, &len))) {
+            break;
+        }
+        shoal_graph_opts_t opts = shoal_graph_opts_for (STDOUT_FILENO);
+        opts.utf8 = glyphs ? glyphs == 2 : opts.utf8;
+        shoal_graph_opts_t still = opts;
+        still.now_us = 0; /* no times "so far": what changed, not the clock */
+        char *text = NULL, *key = NULL;
+        bool final = false, ok = false;
+        rc = s_workflow_render (view, len, as_json, &opts, &text, &final, &ok);
+        if (rc == 0 && watch) {
+            rc = s_workflow_render (view, len, as_json, &still, &key, &final,
+                                    &ok);
+        }
+        shoal_in_close (&in);
+        if (rc) {
+            free (text);
+            break;
+        }
+        /* a terminal shows the times going; a file or pipe gets a new
+           rendering only when something changed */
+        if (!watch || (tty && !as_json) || !last || !streq (last, key)) {
+            if (watch && tty && !as_json) {
+                fputs ("\033[H\033[2J", stdout);
+            } else if (watch && round > 0 && !as_json) {
+                fputc ('\n', stdout);
+            }
+            fputs (text, stdout);
+            fflush (stdout);
+        }
+        free (text);
+        free (last);
+        last = key;
+        if (!watch) {
+            break;
+        }
+        if (final) {
+            rc = ok ? 0 : EXIT_JOBFAILED;
+            break;
+        }
+        for (int slice = 0;
+             slice < 5 && zclock_mono () < until && !zsys_interrupted;
+             slice++) {
+            zclock_sleep (100);
+        }
+        if (zsys_interrupted) {
+            fprintf (stderr, "shoal: interrupted\n");
+            rc = EXIT_WAITTIME;
+            break;
+        }
+        if (zclock_mono () >= until) {
+            fprintf (stderr, "shoal: run %s not finished after %g s\n", run,
+                     timeout_s);
+            rc = EXIT_WAITTIME;
+            break;
+        }
+    }
+    free (last);
+    return rc;
 }
 
 /*  workflow cancel|pause|resume RUN [--json] */

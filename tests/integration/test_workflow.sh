@@ -144,6 +144,29 @@ check "small was not reached" grep -q '"id":"small","type":"echo","state":"cance
 check "join got big's output" grep -q '"id":"join".*"output":{"n":42' "$TMP/out"
 check "check failed" grep -q '"id":"check","type":"fail","state":"dead"' "$TMP/out"
 check "its handler ran" grep -q '"id":"handler","type":"echo","state":"succeeded"' "$TMP/out"
+# The view carries the definition's edges and whether each fired.
+check "edge a -> big fired" grep -q '"from":"a","to":"big","if":"output.n > 10","fired":true' "$TMP/out"
+check "edge a -> small did not" grep -q '"from":"a","to":"small","if":"output.n <= 10","fired":false' "$TMP/out"
+check "the on-fail edge fired" grep -q '"from":"check","to":"handler","on":"fail","fired":true' "$TMP/out"
+# The text graph: each node with its state, the path taken (==> fired,
+# ..> did not fire), conditions and triggers on the edges.
+expect_rc "workflow show: the graph" 0 "$SHOAL" workflow show "$run" --ascii
+check "graph: entry node and its state" grep -q '^a \[succeeded' "$TMP/out"
+check "graph: the branch taken, with its condition" \
+    grep -qF '=[if output.n > 10]=> big [succeeded' "$TMP/out"
+check "graph: the branch not taken" \
+    grep -qF '.[if output.n <= 10].> small [cancelled: not reached]' "$TMP/out"
+check "graph: the join reached from big" grep -qF '==> join [succeeded' "$TMP/out"
+check "graph: not from small (drawn once)" grep -qF '..> join (see above)' "$TMP/out"
+check "graph: the failure and its handler" \
+    grep -qF '=[on fail]=> handler [succeeded' "$TMP/out"
+check "graph: the dead node with its error" grep -qF 'check [dead' "$TMP/out"
+check "graph: plain ASCII" sh -c "! LC_ALL=C grep -q '[^ -~]' '$TMP/out'"
+check "table: each node's type, state and output" \
+    grep -q '^  big  *echo  *succeeded  *1 .*{"n":42' "$TMP/out"
+expect_rc "workflow show --utf8" 0 "$SHOAL" workflow show "$run" --utf8
+check "utf8: arrows" grep -qF '─[if output.n > 10]─▶ big [succeeded' "$TMP/out"
+expect_rc "show: bad option" 2 "$SHOAL" workflow show "$run" --bogus
 run=$(/bin/sh -c "'$SHOAL' workflow run route --input '{\"n\": 3}'" | tail -n 1)
 expect_rc "the other branch" 0 "$SHOAL" wait --timeout 30 --json "$run"
 check "small ran" grep -q '"id":"small","type":"echo","state":"succeeded"' "$TMP/out"
@@ -157,11 +180,20 @@ expect_rc "an unhandled failure fails the run (exit 4)" 4 "$SHOAL" wait --timeou
 check "run failed, naming the node" grep -q '"state":"failed".*"error":"node a: boom"' "$TMP/out"
 expect_rc "workflow show" 0 "$SHOAL" workflow show "$run"
 check "text view lists nodes" grep -q "^  a  *fail  *dead" "$TMP/out"
+check "and the edge not taken" grep -qF '`..> b [cancelled: not reached]' "$TMP/out"
+expect_rc "watch a failed run: exit 4" 4 "$SHOAL" workflow show "$run" --watch
 expect_rc "workflow list" 0 "$SHOAL" workflow list --json
 check "lists three runs" test "$(grep -c '"workflow":' "$TMP/out")" -eq 3
 expect_rc "run of an unknown workflow: refused" 1 "$SHOAL" workflow run nosuch
 check "says so" grep -q "no workflow named nosuch" "$TMP/err"
 expect_rc "show a bad id: usage" 2 "$SHOAL" workflow show zz
+cat > "$TMP/esc.json" <<'JSON'
+{"name": "esc", "nodes": [{"id": "a", "type": "fail", "config": {"message": "\u001b[2Jgone"}}]}
+JSON
+run=$("$SHOAL" workflow run "$TMP/esc.json" | tail -n 1)
+"$SHOAL" wait --timeout 30 "$run" >/dev/null 2>&1
+expect_rc "show a run whose error holds an escape" 0 "$SHOAL" workflow show "$run" --utf8
+check "the escape prints as ?" sh -c "grep -qF 'a [dead' '$TMP/out' && grep -qF '?[2Jgone' '$TMP/out' && ! grep -q \"$(printf '\033')\" '$TMP/out'"
 
 # A run survives kill -9: it continues from its last committed step.
 cat > "$TMP/slow.json" <<'JSON'
@@ -184,6 +216,24 @@ check "succeeded" grep -q '"state":"succeeded"' "$TMP/out"
 check "first ran once" grep -q '"id":"first","type":"echo","state":"succeeded","attempt":1' "$TMP/out"
 check "nap ran again (attempt 2)" grep -q '"id":"nap","type":"sleep","state":"succeeded","attempt":2' "$TMP/out"
 check "last got the message" grep -q '"id":"last","type":"echo","state":"succeeded"' "$TMP/out"
+
+# workflow show --watch: renders again as the run moves, until it ends
+# (exit as wait) or --timeout (exit 5).
+run=$("$SHOAL" workflow run slow --input '{"x": 5}' | tail -n 1)
+expect_rc "watch until the run ends" 0 \
+    "$SHOAL" workflow show "$run" --watch --ascii --timeout 30
+check "watch: several renderings" test "$(grep -c "^run $run " "$TMP/out")" -ge 2
+check "watch: an early one with nap under way, last not decided" \
+    grep -qF '`--> last [waiting]' "$TMP/out"
+check "watch: the last one with the whole path" \
+    sh -c "tail -n 12 '$TMP/out' | grep -qF '==> last [succeeded'"
+run=$("$SHOAL" workflow run slow --input '{"x": 6}' | tail -n 1)
+expect_rc "watch: --timeout before the end exits 5" 5 \
+    "$SHOAL" workflow show "$run" --watch --timeout 0.2
+expect_rc "watch --json: a view per change" 0 \
+    "$SHOAL" workflow show "$run" --watch --json --timeout 30
+check "watch --json: the final view last" \
+    sh -c "tail -n 1 '$TMP/out' | grep -q '\"state\":\"succeeded\"'"
 
 # Big inputs and outputs show as their size: a view fits a client frame.
 big=$(head -c 20000 /dev/zero | tr '\0' 'x')
