@@ -536,3 +536,28 @@ bench_bus_run (const bench_opts_t *opts, bench_results_t *res)
     bench_rmdir (tmp);
     return rc;
 }
+
+double
+bench_bus_raw_rate (const bench_opts_t *opts, size_t size)
+{
+    uint64_t n =
+        (opts->messages + BENCH_CREDIT - 1) / BENCH_CREDIT * BENCH_CREDIT;
+    char tmp[64];
+    if (bench_tmpdir (tmp, sizeof tmp)) {
+        return -1;
+    }
+    void *ctx = zmq_ctx_new ();
+    s_rig_t raw;
+    s_rig_t *rigs[1] = {&raw};
+    double rate = -1;
+    if (s_rig_start (&raw, BENCH_FMT_PREFIX, false, BENCH_THREAD, ctx, tmp, 0,
+                     opts->exe) == 0) {
+        if (s_tput_set (opts, rigs, 1, size, n, &rate)) {
+            rate = -1;
+        }
+        s_rig_stop (&raw);
+    }
+    zmq_ctx_term (ctx);
+    bench_rmdir (tmp);
+    return rate;
+}

@@ -1,6 +1,6 @@
 /*  shoal_bench - Shoal against raw libzmq and raw LMDB, in one run.
 
-    usage: shoal_bench [--quick] [--only bus|durable|latency|scale|expr]
+    usage: shoal_bench [--quick] [--only bus|durable|latency|scale|expr|wf]
                        [--messages N] [--scale-jobs N] [--shoald PATH]
                        [--set KEY=VALUE]...
 
@@ -8,8 +8,10 @@
     and as a process; one-frame vs two-frame wire format), durable
     acknowledged submits per sync mode with a raw LMDB baseline, latency
     per job at a fixed offered rate, and scale (a real shoald with a
-    million queued jobs: RAM per job, restart-to-serving) and
-    conditions (ns per edge condition evaluated). Ends
+    million queued jobs: RAM per job, restart-to-serving),
+    conditions (ns per edge condition evaluated) and workflows (a real
+    shoald: node steps/s of a 10-node DAG, recovery with runs in
+    flight). Ends
     with a markdown summary with the targets. Not part of ctest: the
     numbers depend on the machine, so nothing here passes or fails a
     build; the exit code is non-zero only when a measurement could not
@@ -35,7 +37,7 @@ s_usage (FILE *out)
 {
     fprintf (out,
              "usage: shoal_bench [--quick]"
-             " [--only bus|durable|latency|scale|expr]"
+             " [--only bus|durable|latency|scale|expr|wf]"
              " [--messages N] [--scale-jobs N] [--shoald PATH]"
              " [--set KEY=VALUE]...\n"
              "  --quick         smaller counts, one run per cell\n"
@@ -44,7 +46,7 @@ s_usage (FILE *out)
              "(default 200000)\n"
              "  --scale-jobs N  queued jobs of the scale section "
              "(default 1000000; --quick 100000)\n"
-             "  --shoald PATH   the shoald the scale section starts "
+             "  --shoald PATH   the shoald the scale and wf sections start "
              "(default ../tools/shoald next to this binary)\n"
              "  --set K=V       a config override for the in-process hosts "
              "(durable,\n"
@@ -63,6 +65,9 @@ main (int argc, char **argv)
         .latency = true,
         .scale = true,
         .expr = true,
+        .wf = true,
+        .wf_runs = 20000,
+        .wf_inflight = 10000,
         .lat_jobs = 5000,
         .lat_rate = 500,
         .scale_jobs = 1000000,
@@ -84,8 +89,9 @@ main (int argc, char **argv)
             opts.latency = streq (what, "latency");
             opts.scale = streq (what, "scale");
             opts.expr = streq (what, "expr");
+            opts.wf = streq (what, "wf");
             if (!opts.bus && !opts.durable && !opts.latency && !opts.scale &&
-                !opts.expr) {
+                !opts.expr && !opts.wf) {
                 s_usage (stderr);
                 return 2;
             }
@@ -143,6 +149,8 @@ main (int argc, char **argv)
             opts.scale_jobs = 100000;
         }
         opts.scale_leased = 1000;
+        opts.wf_runs = 5000;
+        opts.wf_inflight = 2000;
     }
     static char exe[PATH_MAX];
     ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
@@ -185,6 +193,9 @@ main (int argc, char **argv)
     }
     if (rc == 0 && opts.expr) {
         rc = bench_expr_run (&opts, &res);
+    }
+    if (rc == 0 && opts.wf) {
+        rc = bench_wf_run (&opts, &res);
     }
     bench_loadavg (res.load_end, sizeof res.load_end);
     bench_print_summary (&opts, &res);

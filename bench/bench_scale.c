@@ -30,6 +30,7 @@
     Every wait has a time cap; shoald and its executors are killed by pid
     and the folder removed on every path out.
 */
+#include "bench_daemon.h"
 #include "bench_util.h"
 
 #include "shoal_frame.h"
@@ -37,262 +38,33 @@
 #include "shoal_port.h"
 
 #include <czmq.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define S_EXECUTORS  10
 #define S_WINDOW     4096
-#define S_REPLY_MS   10000
 #define S_SUBMIT_CAP 600 /* s for all the submits */
 #define S_LEASE_CAP  120 /* s for the leases to be taken */
-#define S_START_CAP  120 /* s for a restarted shoald to answer */
 #define S_RUN_CAP    60  /* s for the first job to finish after that */
-#define S_KIDS_MAX   64
-
-typedef struct {
-    char dir[64];
-    char log[128];
-    char control[128];
-    char monitor[128];
-    char sock[128]; /* control socket file */
-    const char *exe;
-    uint32_t prefetch;
-    bool process; /* executors as processes (else threads) */
-    pid_t pid;
-    shoal_port_t *port;
-} s_daemon_t;
-
-static uint64_t
-s_real_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
-/*  Children of pid, from /proc/N/stat. Returns how many (<= cap). */
-static int
-s_children (pid_t pid, pid_t *kids, int cap)
-{
-    int n = 0;
-    DIR *d = opendir ("/proc");
-    if (!d) {
-        return 0;
-    }
-    struct dirent *e;
-    while ((e = readdir (d)) && n < cap) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9') {
-            continue;
-        }
-        char path[300], buf[512];
-        snprintf (path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen (path, "r");
-        if (!f) {
-            continue;
-        }
-        size_t len = fread (buf, 1, sizeof buf - 1, f);
-        fclose (f);
-        buf[len] = '\0';
-        char *rp = strrchr (buf, ')');
-        int ppid = 0;
-        char state;
-        if (rp && sscanf (rp + 1, " %c %d", &state, &ppid) == 2 &&
-            ppid == (int) pid) {
-            kids[n++] = (pid_t) atoi (e->d_name);
-        }
-    }
-    closedir (d);
-    return n;
-}
-
-/*  Kills shoald and its executors (by pid) and reaps shoald. */
-static void
-s_daemon_kill (s_daemon_t *d)
-{
-    shoal_port_destroy (&d->port);
-    if (d->pid <= 0) {
-        return;
-    }
-    pid_t kids[S_KIDS_MAX];
-    int n = s_children (d->pid, kids, S_KIDS_MAX);
-    kill (d->pid, SIGKILL);
-    for (int i = 0; i < n; i++) {
-        kill (kids[i], SIGKILL);
-    }
-    waitpid (d->pid, NULL, 0);
-    d->pid = 0;
-}
 
 static void
-s_unlink_socks (const s_daemon_t *d)
+s_body_pause (shoal_wr_t *w, const void *arg, uint64_t i)
 {
-    static const char *const names[] = {"control.sock", "monitor.sock",
-                                        "bus.sock"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char path[128];
-        snprintf (path, sizeof path, "%s/%s", d->dir, names[i]);
-        unlink (path);
-    }
-}
-
-/*  fork + exec shoald; its output goes to d->log. */
-static int
-s_daemon_spawn (s_daemon_t *d)
-{
-    char prefetch[64];
-    snprintf (prefetch, sizeof prefetch, "executors/prefetch=%u", d->prefetch);
-    char count[16];
-    snprintf (count, sizeof count, "%d", S_EXECUTORS);
-    const char *argv[] = {d->exe,
-                          "-d",
-                          d->dir,
-                          "-e",
-                          d->control,
-                          "-m",
-                          d->monitor,
-                          "-s",
-                          "full",
-                          "-x",
-                          count,
-                          "--mode",
-                          d->process ? "process" : "thread",
-                          "--set",
-                          prefetch,
-                          "--set",
-                          "supervisor/liveness=600000",
-                          "--set",
-                          "store/lease=3600000",
-                          "--set",
-                          "store/map_size=4294967296",
-                          NULL};
-    int fd = open (d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        perror ("shoal_bench: log file");
-        return -1;
-    }
-    pid_t pid = fork ();
-    if (pid < 0) {
-        perror ("shoal_bench: fork");
-        close (fd);
-        return -1;
-    }
-    if (pid == 0) {
-        dup2 (fd, 1);
-        dup2 (fd, 2);
-        execv (d->exe, (char *const *) argv);
-        _exit (127);
-    }
-    close (fd);
-    d->pid = pid;
-    return 0;
-}
-
-/*  Sends a request and waits (at most ms) for the reply that answers it.
-    body_fn writes the body. Returns 0 with *in open, or -1. */
-typedef void (s_body_fn) (shoal_wr_t *w, const void *arg);
-
-static int
-s_call (shoal_port_t *port, uint32_t type, s_body_fn *body, const void *arg,
-        int ms, shoal_in_t *in)
-{
-    shoal_hdr_t hdr;
-    memset (&hdr, 0, sizeof hdr);
-    hdr.type = type;
-    strcpy (hdr.to, "control");
-    shoal_port_new_id (port, &hdr.id);
-    shoal_id_t id = hdr.id;
-    body (shoal_port_begin_hdr (port, &hdr), arg);
-    if (shoal_port_send (port)) {
-        return -1;
-    }
-    uint64_t end = bench_now_ns () + (uint64_t) ms * 1000000u;
-    zsock_t *sock = shoal_port_sock (port);
-    while (bench_now_ns () < end) {
-        zmq_pollitem_t item = {zsock_resolve (sock), 0, ZMQ_POLLIN, 0};
-        long left = (long) ((end - bench_now_ns ()) / 1000000u) + 1;
-        if (zmq_poll (&item, 1, left) <= 0) {
-            continue;
-        }
-        shoal_err_t rc = shoal_port_recv (port, in, ZMQ_DONTWAIT);
-        if (rc) {
-            continue;
-        }
-        if (in->hdr.has_corr && memcmp (&in->hdr.corr, &id, 16) == 0) {
-            return 0;
-        }
-        shoal_in_close (in);
-    }
-    return -1;
-}
-
-static void
-s_body_empty (shoal_wr_t *w, const void *arg)
-{
-    (void) arg;
-    shoal_wr_map (w, 0);
-}
-
-static void
-s_body_pause (shoal_wr_t *w, const void *arg)
-{
+    (void) i;
     shoal_wr_map (w, 2);
     shoal_wr_kv_str (w, "op", "pause");
     shoal_wr_kv_str (w, "queue", (const char *) arg);
 }
 
-typedef struct {
-    uint64_t enqueued, leased, succeeded, total;
-} s_counts_t;
-
-static int
-s_counts_read (const shoal_in_t *in, s_counts_t *c)
+static void
+s_body_submit (shoal_wr_t *w, const void *arg, uint64_t i)
 {
-    shoal_mp_val_t v;
-    const uint8_t *jobs;
-    size_t len;
-    if (in->hdr.type != SHOAL_M_OK ||
-        shoal_map_find (in->body, in->body_len, "jobs", &v, &jobs, &len)) {
-        return -1;
-    }
-    memset (c, 0, sizeof *c);
-    static const char *const states[] = {"scheduled", "enqueued", "leased",
-                                         "succeeded", "failed",   "dead",
-                                         "cancelled"};
-    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
-        uint64_t n = 0;
-        shoal_map_uint (jobs, len, states[i], &n);
-        c->total += n;
-    }
-    shoal_map_uint (jobs, len, "enqueued", &c->enqueued);
-    shoal_map_uint (jobs, len, "leased", &c->leased);
-    shoal_map_uint (jobs, len, "succeeded", &c->succeeded);
-    return 0;
-}
-
-static int
-s_stats (s_daemon_t *d, s_counts_t *c)
-{
-    shoal_in_t in;
-    if (s_call (d->port, SHOAL_M_STATS, s_body_empty, NULL, S_REPLY_MS, &in)) {
-        fprintf (stderr, "shoal_bench: no STATS answer from shoald\n");
-        return -1;
-    }
-    int rc = s_counts_read (&in, c);
-    shoal_in_close (&in);
-    if (rc) {
-        fprintf (stderr, "shoal_bench: STATS refused\n");
-    }
-    return rc;
+    (void) i;
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_str (w, "type", "noop");
+    shoal_wr_kv_str (w, "queue", (const char *) arg);
 }
 
 /*  Reads VmRSS, RssAnon and RssFile of pid (kB). */
@@ -329,81 +101,28 @@ s_print_mem (const char *what, const bench_mem_t *m)
     fflush (stdout);
 }
 
-/*  Submits n noop jobs to queue, window in flight. Returns 0, or -1. */
-static int
-s_submit_many (s_daemon_t *d, const char *queue, uint64_t n, double *secs)
-{
-    uint64_t sent = 0, acked = 0, t0 = bench_now_ns ();
-    uint64_t cap = t0 + (uint64_t) S_SUBMIT_CAP * 1000000000u;
-    zsock_t *sock = shoal_port_sock (d->port);
-    while (acked < n) {
-        while (sent < n && sent - acked < S_WINDOW) {
-            shoal_wr_t *w =
-                shoal_port_begin (d->port, SHOAL_M_SUBMIT, "control", NULL);
-            shoal_wr_map (w, 2);
-            shoal_wr_kv_str (w, "type", "noop");
-            shoal_wr_kv_str (w, "queue", queue);
-            if (shoal_port_send (d->port)) {
-                fprintf (stderr, "shoal_bench: send failed\n");
-                return -1;
-            }
-            sent++;
-        }
-        zmq_pollitem_t item = {zsock_resolve (sock), 0, ZMQ_POLLIN, 0};
-        if (zmq_poll (&item, 1, S_REPLY_MS) <= 0) {
-            fprintf (stderr, "shoal_bench: no SUBMIT reply in %d ms\n",
-                     S_REPLY_MS);
-            return -1;
-        }
-        shoal_in_t in;
-        while (shoal_port_recv (d->port, &in, ZMQ_DONTWAIT) == SHOAL_OK) {
-            bool ok = in.hdr.type == SHOAL_M_OK;
-            shoal_in_close (&in);
-            if (!ok) {
-                fprintf (stderr, "shoal_bench: a SUBMIT was refused\n");
-                return -1;
-            }
-            acked++;
-        }
-        if (bench_now_ns () > cap) {
-            fprintf (stderr, "shoal_bench: submits took over %d s\n",
-                     S_SUBMIT_CAP);
-            return -1;
-        }
-    }
-    *secs = (double) (bench_now_ns () - t0) / 1e9;
-    return 0;
-}
-
 /*  Stops the executors, submits `leased` jobs to "held", waits until
     STATS counts them all leased. An executor whose boot credit had not
     reached the scheduler when it was stopped takes none: then fewer are
     leased, *got says how many (the round goes on with that count). */
 static int
-s_take_leases (s_daemon_t *d, uint64_t leased, uint64_t queued, uint64_t *got)
+s_take_leases (bench_daemon_t *d, uint64_t leased, uint64_t queued,
+               uint64_t *got)
 {
-    usleep (500000); /* the executors' boot credits reach the scheduler */
-    pid_t kids[S_KIDS_MAX];
-    int n = s_children (d->pid, kids, S_KIDS_MAX);
-    if (n != S_EXECUTORS) {
-        fprintf (stderr,
-                 "shoal_bench: shoald has %d child processes, "
-                 "expected %d executors\n",
-                 n, S_EXECUTORS);
+    if (bench_daemon_stop_executors (d)) {
         return -1;
     }
-    for (int i = 0; i < n; i++) {
-        kill (kids[i], SIGSTOP);
-    }
     double secs;
-    if (s_submit_many (d, "held", leased, &secs)) {
+    if (bench_daemon_pipeline (d, SHOAL_M_SUBMIT, leased, S_WINDOW,
+                               s_body_submit, "held", NULL, NULL, S_SUBMIT_CAP,
+                               &secs)) {
         return -1;
     }
     uint64_t cap = bench_now_ns () + (uint64_t) S_LEASE_CAP * 1000000000u;
     uint64_t last = 0, since = bench_now_ns ();
-    s_counts_t c;
+    bench_counts_t c;
     while (bench_now_ns () < cap) {
-        if (s_stats (d, &c)) {
+        if (bench_daemon_stats (d, &c)) {
             return -1;
         }
         if (c.leased == leased && c.enqueued == queued) {
@@ -431,62 +150,14 @@ s_take_leases (s_daemon_t *d, uint64_t leased, uint64_t queued, uint64_t *got)
     return -1;
 }
 
-/*  "recovery requeued N" in the log since offset, or -1. */
-static long long
-s_log_requeued (const char *log, long offset)
-{
-    FILE *f = fopen (log, "r");
-    if (!f) {
-        return -1;
-    }
-    fseek (f, offset, SEEK_SET);
-    char line[1024];
-    long long n = -1;
-    while (fgets (line, sizeof line, f)) {
-        const char *p = strstr (line, "recovery requeued ");
-        if (p) {
-            n = atoll (p + strlen ("recovery requeued "));
-        }
-    }
-    fclose (f);
-    return n;
-}
-
-/*  The end of shoald's log, to stderr (the folder goes away). */
-static void
-s_print_log_tail (const char *log)
-{
-    FILE *f = fopen (log, "r");
-    if (!f) {
-        return;
-    }
-    char buf[2048];
-    fseek (f, 0, SEEK_END);
-    long size = ftell (f);
-    fseek (f, size > (long) sizeof buf - 1 ? size - (long) sizeof buf + 1 : 0,
-           SEEK_SET);
-    size_t n = fread (buf, 1, sizeof buf - 1, f);
-    fclose (f);
-    buf[n] = '\0';
-    fprintf (stderr, "shoal_bench: end of the shoald log:\n%s\n", buf);
-}
-
-static long
-s_file_size (const char *path)
-{
-    struct stat st;
-    return stat (path, &st) == 0 ? (long) st.st_size : 0;
-}
-
 /*  kill -9, restart with process or thread executors, time it. */
 static int
-s_restart (s_daemon_t *d, bool process, bench_restart_t *out,
+s_restart (bench_daemon_t *d, bool process, bench_restart_t *out,
            uint64_t succeeded_before)
 {
-    s_daemon_kill (d);
+    bench_daemon_kill (d);
     d->process = process;
-    s_unlink_socks (d);
-    long log_at = s_file_size (d->log);
+    long log_at = bench_daemon_log_size (d);
     zsock_t *sub = zsock_new (ZMQ_SUB);
     if (!sub) {
         return -1;
@@ -498,14 +169,14 @@ s_restart (s_daemon_t *d, bool process, bench_restart_t *out,
     zsock_connect (sub, "%s", d->monitor);
     shoal_clock_t clock = shoal_clock_real ();
     uint64_t t0 = bench_now_ns ();
-    uint64_t t0_us = s_real_us ();
+    uint64_t t0_us = bench_real_us ();
     int rc = -1;
-    if (s_daemon_spawn (d)) {
+    if (bench_daemon_spawn (d)) {
         goto done;
     }
     uint64_t serve = 0, lease_seen = 0, done_seen = 0;
     uint64_t lease_ev = 0, done_ev = 0, requeued_ev = 0;
-    uint64_t cap = t0 + (uint64_t) S_START_CAP * 1000000000u;
+    uint64_t cap = t0 + (uint64_t) BENCH_DAEMON_START_S * 1000000000u;
     bool asked = false;
     shoal_id_t ask;
     /* until served and a job done (the event, or 200 ms after STATS
@@ -571,8 +242,8 @@ s_restart (s_daemon_t *d, bool process, bench_restart_t *out,
         }
         uint64_t now = bench_now_ns ();
         bool mine = in.hdr.has_corr && memcmp (&in.hdr.corr, &ask, 16) == 0;
-        s_counts_t c;
-        int ok = mine ? s_counts_read (&in, &c) : -1;
+        bench_counts_t c;
+        int ok = mine ? bench_counts_read (&in, &c) : -1;
         shoal_in_close (&in);
         if (!mine) {
             continue;
@@ -602,7 +273,7 @@ s_restart (s_daemon_t *d, bool process, bench_restart_t *out,
         fprintf (stderr,
                  "shoal_bench: shoald did not answer within %d s "
                  "of its restart (log: %s)\n",
-                 S_START_CAP, d->log);
+                 BENCH_DAEMON_START_S, d->log);
         goto done;
     }
     out->serve_ms = (double) (serve - t0) / 1e6;
@@ -614,7 +285,7 @@ s_restart (s_daemon_t *d, bool process, bench_restart_t *out,
     out->done_ms = done_ev > t0_us  ? (double) (done_ev - t0_us) / 1000.0
                    : done_seen > t0 ? (double) (done_seen - t0) / 1e6
                                     : -1;
-    long long req = s_log_requeued (d->log, log_at);
+    long long req = bench_daemon_log_requeued (d, log_at);
     out->requeued = req < 0 ? 0 : (uint64_t) req;
     printf ("    restart (%s executors): exec -> first STATS answer %.1f "
             "ms; -> first lease %.1f ms%s; -> first job done %.1f ms%s; "
@@ -633,12 +304,12 @@ done:
 /*  Waits until every held job has succeeded (the restarted executors
     run them), so that the next round starts with none leased. */
 static int
-s_drain_held (s_daemon_t *d, uint64_t want_succeeded, uint64_t queued)
+s_drain_held (bench_daemon_t *d, uint64_t want_succeeded, uint64_t queued)
 {
     uint64_t cap = bench_now_ns () + (uint64_t) S_LEASE_CAP * 1000000000u;
-    s_counts_t c;
+    bench_counts_t c;
     while (bench_now_ns () < cap) {
-        if (s_stats (d, &c)) {
+        if (bench_daemon_stats (d, &c)) {
             return -1;
         }
         if (c.succeeded >= want_succeeded && c.leased == 0) {
@@ -659,31 +330,6 @@ s_drain_held (s_daemon_t *d, uint64_t want_succeeded, uint64_t queued)
     return -1;
 }
 
-/*  (Re)starts shoald with process executors, untimed, and waits until
-    it answers STATS. */
-static int
-s_start (s_daemon_t *d, s_counts_t *c)
-{
-    s_daemon_kill (d);
-    s_unlink_socks (d);
-    d->process = true;
-    if (s_daemon_spawn (d)) {
-        return -1;
-    }
-    /* the control socket appears after every actor runs */
-    uint64_t cap = bench_now_ns () + (uint64_t) S_START_CAP * 1000000000u;
-    while (access (d->sock, F_OK) != 0 && bench_now_ns () < cap) {
-        usleep (1000);
-    }
-    shoal_clock_t clock = shoal_clock_real ();
-    d->port = shoal_port_new_client (d->control, "bench.scale", &clock);
-    if (!d->port || s_stats (d, c)) {
-        fprintf (stderr, "shoal_bench: shoald did not start\n");
-        return -1;
-    }
-    return 0;
-}
-
 static int
 s_med_restart (const bench_restart_t *r, uint32_t n, bench_restart_t *out)
 {
@@ -700,15 +346,15 @@ s_med_restart (const bench_restart_t *r, uint32_t n, bench_restart_t *out)
 }
 
 static int
-s_scale (const bench_opts_t *opts, s_daemon_t *d, bench_scale_t *s)
+s_scale (const bench_opts_t *opts, bench_daemon_t *d, bench_scale_t *s)
 {
-    s_counts_t c;
-    if (s_start (d, &c)) {
+    bench_counts_t c;
+    if (bench_daemon_start (d, true, &c)) {
         return -1;
     }
     shoal_in_t in;
-    if (s_call (d->port, SHOAL_M_QUEUE, s_body_pause, "bulk", S_REPLY_MS,
-                &in)) {
+    if (bench_daemon_call (d, SHOAL_M_QUEUE, s_body_pause, "bulk",
+                           BENCH_DAEMON_REPLY_MS, &in)) {
         fprintf (stderr, "shoal_bench: no answer to QUEUE pause\n");
         return -1;
     }
@@ -722,7 +368,10 @@ s_scale (const bench_opts_t *opts, s_daemon_t *d, bench_scale_t *s)
     s_mem (d->pid, &s->idle);
     s_print_mem ("started, nothing queued:", &s->idle);
     double secs;
-    if (s_submit_many (d, "bulk", opts->scale_jobs, &secs) || s_stats (d, &c)) {
+    if (bench_daemon_pipeline (d, SHOAL_M_SUBMIT, opts->scale_jobs, S_WINDOW,
+                               s_body_submit, "bulk", NULL, NULL, S_SUBMIT_CAP,
+                               &secs) ||
+        bench_daemon_stats (d, &c)) {
         return -1;
     }
     if (c.enqueued != opts->scale_jobs) {
@@ -792,7 +441,7 @@ s_scale (const bench_opts_t *opts, s_daemon_t *d, bench_scale_t *s)
         }
         if (!process) {
             s->restarts++;
-            if (s_start (d, &c)) {
+            if (bench_daemon_start (d, true, &c)) {
                 return -1;
             }
         }
@@ -807,13 +456,9 @@ bench_scale_run (const bench_opts_t *opts, bench_results_t *res)
 {
     char a[32];
     bench_section ("Scale: a real shoald with queued and leased jobs");
-    s_daemon_t d;
-    memset (&d, 0, sizeof d);
-    d.exe = opts->shoald;
-    d.prefetch = opts->scale_leased / S_EXECUTORS;
-    if (access (d.exe, X_OK) != 0) {
-        fprintf (stderr, "shoal_bench: no shoald at %s (use --shoald PATH)\n",
-                 d.exe);
+    bench_daemon_t d;
+    if (bench_daemon_init (&d, opts->shoald, S_EXECUTORS,
+                           opts->scale_leased / S_EXECUTORS)) {
         return -1;
     }
     printf ("  %s, sync=full, %d process executors x prefetch %u; %s noop "
@@ -822,18 +467,7 @@ bench_scale_run (const bench_opts_t *opts, bench_results_t *res)
             bench_fmt_count ((double) opts->scale_jobs, a, sizeof a),
             opts->scale_leased, opts->repeats);
     fflush (stdout);
-    if (bench_tmpdir (d.dir, sizeof d.dir)) {
-        return -1;
-    }
-    snprintf (d.log, sizeof d.log, "%s/shoald.log", d.dir);
-    snprintf (d.control, sizeof d.control, "ipc://%s/control.sock", d.dir);
-    snprintf (d.monitor, sizeof d.monitor, "ipc://%s/monitor.sock", d.dir);
-    snprintf (d.sock, sizeof d.sock, "%s/control.sock", d.dir);
     int rc = s_scale (opts, &d, &res->scale);
-    s_daemon_kill (&d);
-    if (rc) {
-        s_print_log_tail (d.log);
-    }
-    bench_rmdir (d.dir);
+    bench_daemon_fini (&d, rc != 0);
     return rc;
 }

@@ -35,6 +35,7 @@ typedef struct {
     bool latency;
     bool scale;
     bool expr;
+    bool wf;
     uint64_t messages;   /* per throughput run */
     uint32_t roundtrips; /* per latency run */
     uint32_t repeats;    /* throughput runs per cell (median taken) */
@@ -46,6 +47,8 @@ typedef struct {
     uint64_t scale_jobs;   /* scale: queued jobs */
     uint32_t scale_leased; /* scale: leased jobs at the kill */
     const char *shoald;    /* scale: the shoald binary */
+    uint32_t wf_runs;      /* workflows: runs per throughput trial */
+    uint32_t wf_inflight;  /* workflows: runs kept in flight at the kill */
     const char *set[16];   /* --set key=value for in-process hosts */
     int nset;
 } bench_opts_t;
@@ -153,6 +156,31 @@ typedef struct {
     uint32_t code_len, out_len, in_len;
 } bench_expr_t;
 
+/*  Workflows (bench_wf.c): min / median / max over trials. */
+typedef struct {
+    double min, med, max;
+} bench_spread_t;
+
+typedef struct {
+    bool done;
+    uint32_t nodes, edges; /* of the DAG */
+    uint32_t runs;         /* per throughput trial */
+    uint32_t trials;
+    bench_spread_t steps;      /* node steps/s, conditions on no edge */
+    bench_spread_t runs_s;     /* runs/s, same */
+    bench_spread_t steps_cond; /* node steps/s, a condition on every edge */
+    double raw;                /* raw libzmq forwarding, 64 B, msgs/s */
+    double edge_us;            /* medians: (1/steps_cond - 1/steps) per edge */
+    bool rec_done;
+    uint32_t rec_runs;   /* runs in flight at the kill */
+    uint64_t rec_leased; /* their nodes leased at the kill (fewest) */
+    uint32_t rec_trials;
+    bench_spread_t rec_serve;   /* ms, exec -> first STATS answer */
+    bench_spread_t rec_all;     /* ms, exec -> every run progressed again */
+    bench_spread_t rec_done_ms; /* ms, exec -> every run finished */
+    bool rec_verified; /* recovery requeued = leased, all runs succeeded */
+} bench_wf_t;
+
 typedef struct {
     bench_tput_t tput[BENCH_ROWS][BENCH_SIZES];
     bench_lat_t lat[BENCH_ROWS][BENCH_SIZES];
@@ -164,6 +192,7 @@ typedef struct {
     bench_lat_sum_t latency;
     bench_scale_t scale;
     bench_expr_t expr;
+    bench_wf_t wf;
     uint32_t window, credit_every;
     char load_start[64], load_end[64]; /* /proc/loadavg */
 } bench_results_t;
@@ -195,6 +224,9 @@ void bench_loadavg (char *out, size_t cap);
 /*  "1,234,567" */
 const char *bench_fmt_count (double v, char *buf, size_t cap);
 
+/*  min, median and max of n values (sorted in place). */
+bench_spread_t bench_spread (double *v, size_t n);
+
 /*  Prints a section title. */
 void bench_section (const char *title);
 
@@ -203,7 +235,7 @@ void bench_section (const char *title);
 void bench_print_summary (const bench_opts_t *opts, const bench_results_t *res);
 
 /*  The sections (bench_bus.c, bench_durable.c, bench_latency.c,
-    bench_scale.c, bench_expr.c) and the process peer of
+    bench_scale.c, bench_expr.c, bench_wf.c) and the process peer of
     the bus section (bench_link.c). */
 int bench_bus_run (const bench_opts_t *opts, bench_results_t *res);
 int bench_peer_main (int argc, char **argv);
@@ -211,6 +243,14 @@ int bench_durable_run (const bench_opts_t *opts, bench_results_t *res);
 int bench_latency_run (const bench_opts_t *opts, bench_results_t *res);
 int bench_scale_run (const bench_opts_t *opts, bench_results_t *res);
 int bench_expr_run (const bench_opts_t *opts, bench_results_t *res);
+int bench_wf_run (const bench_opts_t *opts, bench_results_t *res);
+
+/*  The raw libzmq baseline of the bus section alone (prefix format,
+    forwarder and receiver threads, inproc): messages/s of size bytes,
+    median of opts->repeats runs of opts->messages. Negative on failure
+    (printed). For sections that quote a ratio to raw libzmq when the bus
+    section did not run. */
+double bench_bus_raw_rate (const bench_opts_t *opts, size_t size);
 
 /*  Raw LMDB baseline: commits records (16-byte time-ordered keys, values
     of value_len bytes, plus a 17-byte ready-index key -> 16-byte id in a
