@@ -3,7 +3,8 @@
 # workflow whose path depends on the run input (ports, conditions over the
 # input and the output, a fan-out joined with join all, a failure taken by
 # an on-fail edge, an on-all edge, join any, skipped branches and a saga
-# whose compensation nodes run for some inputs) are started while a real
+# whose compensation nodes run for some inputs; one node is a short sleep,
+# a blocking handler that reports itself running) are started while a real
 # shoald is killed with kill -9 at random points and restarted. Checked at
 # the end, for every run (acknowledged or committed unacknowledged):
 #   - it ends as the same input ends on a daemon that never crashed: the
@@ -12,7 +13,9 @@
 #   - node executions repeat only for steps in flight at a crash: the
 #     extra attempts of all the runs' nodes together are at most the
 #     leased jobs the store requeued when it recovered (its log line
-#     "recovery requeued N leased job(s)"), and zero without crashes.
+#     "recovery requeued N leased job(s)"), and zero without crashes; and
+#     no node was started twice: the store holds exactly one job per node
+#     that a run view shows as started (no duplicate from a replayed step).
 # Kill points come from a seed printed first (SHOAL_WFCRASH_SEED replays
 # it); the size is set by SHOAL_WFCRASH_RUNS, SHOAL_WFCRASH_KILLS and
 # SHOAL_WFCRASH_SUBMITTERS (parallel clients starting runs). Every wait is
@@ -53,7 +56,7 @@ cat >"$TMP/wfcrash.json" <<'JSON'
   {"id": "right", "type": "echo", "config": {"side": "right"},
    "compensate": "undo_right"},
   {"id": "split", "type": "echo", "config": {"score": 40}},
-  {"id": "a1", "type": "echo", "config": {"leg": 1}},
+  {"id": "a1", "type": "sleep", "config": {"ms": 5}},
   {"id": "a2", "type": "noop"},
   {"id": "a3", "type": "echo", "config": {"leg": 3}},
   {"id": "gather", "type": "echo", "join": "all"},
@@ -108,12 +111,25 @@ input_of () {
         "$i" $((i * 37 % 100)) "$f1" "$f2" "$risky" "$doom" "$port"
 }
 
-# What is compared: the run's state and error, and every node's id,
-# final state and error (not outputs: join any takes whichever input
-# fired first, so its output may differ between two correct runs).
-CANON='{state, error, nodes: ([.nodes[] | {id, state, error}] | sort_by(.id))}'
-# Extra attempts: a node that ran has attempt >= 1; one not reached, 0.
-EXTRA='[.nodes[] | select(.attempt > 1) | .attempt - 1] | add // 0'
+# One line per run view: its nodes' extra attempts (a node that ran has
+# attempt >= 1, one not reached 0), its nodes that have a job, and what is
+# compared: the run's state and error, and every node's id, final state
+# and error (not outputs: join any takes whichever input fired first, so
+# its output may differ between two correct runs).
+VIEW='[([.nodes[] | select(.attempt > 1) | .attempt - 1] | add // 0),
+      ([.nodes[] | select(.job)] | length),
+      ({state, error, nodes: ([.nodes[] | {id, state, error}] | sort_by(.id))}
+       | tojson)] | map(tostring) | join(" ")'
+# view_of FILE: prints "EXTRA JOBS CANON" ("x x x" if FILE holds no view)
+view_of () {
+    local v
+    v=$(jq -r "$VIEW" "$1" 2>/dev/null) || v=""
+    echo "${v:-x x x}"
+}
+# jobs_total: every job shoald holds, by the stats counts
+jobs_total () {
+    "$SHOAL" stats --json | jq '[.jobs[]] | add'
+}
 
 # submitter P: starts runs P, P + SUBMITTERS, ... and records "I RUN" for
 # every run shoald acknowledged; after a failure (shoald killed) it waits,
@@ -121,7 +137,7 @@ EXTRA='[.nodes[] | select(.attempt > 1) | .attempt - 1] | add // 0'
 # failed one may have been committed all the same: checked below too).
 submitter () {
     local p=$1 i out t
-    export SHOAL_TIMEOUT=2
+    export SHOAL_TIMEOUT=$SUBMIT_TIMEOUT
     for ((i = p; i < RUNS; i += SUBMITTERS)); do
         if out=$("$SHOAL" workflow run wfcrash --input "$(input_of "$i")" 2>/dev/null); then
             echo "$i ${out##*$'\n'}" >>"$TMP/acked"
@@ -137,6 +153,7 @@ submitter () {
 
 # 1. Reference: every input on a daemon that never crashes.
 DATA="$TMP/ref"
+SUBMIT_TIMEOUT=10
 start_shoald || exit 1
 expect_rc "define wfcrash (reference daemon)" 0 "$SHOAL" workflow define "$TMP/wfcrash.json"
 : >"$TMP/acked"
@@ -149,19 +166,19 @@ WORKERS=""
 check "reference: every run acknowledged ($(wc -l <"$TMP/acked") of $RUNS)" \
     test "$(wc -l <"$TMP/acked")" -eq "$RUNS"
 declare -A REF REF_RC
-ref_extra=0
+ref_extra=0; ref_jobs=0; ended=0
 while read -r i id; do
     "$SHOAL" wait --timeout 60 --json "$id" >"$TMP/view" 2>/dev/null
     REF_RC[$i]=$?
-    REF[$i]=$(jq -c "$CANON" "$TMP/view")
-    ref_extra=$((ref_extra + $(jq "$EXTRA" "$TMP/view")))
+    case ${REF_RC[$i]} in 0 | 4) ended=$((ended + 1)) ;; *) continue ;; esac
+    read -r e j REF[$i] <<<"$(view_of "$TMP/view")"
+    ref_extra=$((ref_extra + e)); ref_jobs=$((ref_jobs + j))
 done <"$TMP/acked"
-ended=0
-for i in "${!REF_RC[@]}"; do
-    case ${REF_RC[$i]} in 0 | 4) ended=$((ended + 1)) ;; esac
-done
 check "reference: every run ended ($ended of $RUNS)" test "$ended" -eq "$RUNS"
 check "reference: no node ran twice ($ref_extra extra attempts)" test "$ref_extra" -eq 0
+held=$(jobs_total)
+check "reference: one job per started node ($held jobs, $ref_jobs started nodes)" \
+    test "$held" = "$ref_jobs"
 # the inputs exercise what the test is about
 printf '%s\n' "${REF[@]}" >"$TMP/ref.all"
 paths=$(sort -u "$TMP/ref.all" | wc -l)
@@ -181,6 +198,7 @@ check "reference daemon shuts down" stop_shoald
 #    seed in each of KILLS + 1 equal slices; some kills are doubled (the
 #    daemon is killed again right after its recovery).
 DATA="$TMP/data"
+SUBMIT_TIMEOUT=1 # a request to a killed daemon fails after this
 : >"$TMP/shoald.log"
 start_shoald || exit 1
 expect_rc "define wfcrash" 0 "$SHOAL" workflow define "$TMP/wfcrash.json"
@@ -228,26 +246,35 @@ while read -r i id; do
     }
 done <"$TMP/acked"
 check "every acknowledged run is kept ($missing missing)" test "$missing" -eq 0
-stuck=0; differ=0; extra=0; runs=0
+stuck=0; differ=0; extra=0; runs=0; node_jobs=0
+patience=60 # seconds for a run to end; once one has not, 1 for the rest
 while read -r i id; do
     runs=$((runs + 1))
-    "$SHOAL" wait --timeout 60 --json "$id" >"$TMP/view" 2>/dev/null
+    "$SHOAL" wait --timeout "$patience" --json "$id" >"$TMP/view" 2>/dev/null
     rc=$?
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 4 ]; then
         stuck=$((stuck + 1))
+        patience=1
         echo "    run $id (input $i): wait exit $rc"
         continue
     fi
-    got=$(jq -c "$CANON" "$TMP/view")
+    read -r e j got <<<"$(view_of "$TMP/view")"
     if [ "$rc" -ne "${REF_RC[$i]:-none}" ] || [ "$got" != "${REF[$i]:-none}" ]; then
         differ=$((differ + 1))
         if [ "$differ" -le 3 ]; then
-            echo "    run $id (input $(input_of "$i")) ended differently:"
-            echo "      want (exit ${REF_RC[$i]}) ${REF[$i]}"
-            echo "      got  (exit $rc) $got"
+            echo "    run $id (input $(input_of "$i")) ended differently" \
+                "(exit $rc, want ${REF_RC[$i]:-none}):"
+            # the run state and the nodes that differ, else both whole
+            d=$(jq -nc --argjson w "${REF[$i]:-null}" --argjson g "$got" \
+                '{want: [$w.state, $w.error], got: [$g.state, $g.error]},
+                 (range($w.nodes | length) as $n | select($w.nodes[$n] != $g.nodes[$n])
+                  | {want: $w.nodes[$n], got: $g.nodes[$n]})' 2>/dev/null) ||
+                d=$(printf 'want %s\ngot  %s' "${REF[$i]:-none}" "$got")
+            printf '%s\n' "$d" | sed 's/^/      /'
         fi
     fi
-    extra=$((extra + $(jq "$EXTRA" "$TMP/view")))
+    [ "$e" = x ] || extra=$((extra + e))
+    [ "$j" = x ] || node_jobs=$((node_jobs + j))
 done <"$TMP/all"
 check "every run ended ($runs runs, $((runs - acked)) of them unanswered; $stuck not ended)" \
     test "$stuck" -eq 0 -a "$runs" -ge "$acked"
@@ -257,6 +284,9 @@ requeued=$(sed -n 's/.*recovery requeued \([0-9]*\) leased job.*/\1/p' "$TMP/sho
 check "extra node attempts only for jobs in flight at a crash ($extra <= $requeued requeued)" \
     test "$extra" -le "$requeued"
 echo "    ($requeued node job(s) were in flight at a crash; each ran again as its next attempt)"
+held=$(jobs_total)
+check "no node started twice: one job per started node ($held jobs, $node_jobs started nodes)" \
+    test "$held" = "$node_jobs"
 expect_rc "stats" 0 "$SHOAL" stats --json
 check "nothing left leased or enqueued" sh -c \
     "grep -q '\"leased\":0' '$TMP/out' && grep -q '\"enqueued\":0' '$TMP/out'"
