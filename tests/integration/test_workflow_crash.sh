@@ -172,7 +172,7 @@ while read -r i id; do
     REF_RC[$i]=$?
     case ${REF_RC[$i]} in 0 | 4) ended=$((ended + 1)) ;; *) continue ;; esac
     read -r e j REF[$i] <<<"$(view_of "$TMP/view")"
-    ref_extra=$((ref_extra + e)); ref_jobs=$((ref_jobs + j))
+    [ "$e" = x ] || { ref_extra=$((ref_extra + e)); ref_jobs=$((ref_jobs + j)); }
 done <"$TMP/acked"
 check "reference: every run ended ($ended of $RUNS)" test "$ended" -eq "$RUNS"
 check "reference: no node ran twice ($ref_extra extra attempts)" test "$ref_extra" -eq 0
