@@ -55,7 +55,8 @@
 #define S_OUT_MAX      (1u << 20) /* output bytes kept per node */
 #define S_NKEY         20         /* run id + node index */
 #define S_ERROR_MAX    256
-#define S_WF_CACHE_MAX 64 /* decoded definitions kept */
+#define S_WF_CACHE_MAX 64     /* decoded definitions kept */
+#define S_PROGRESS_US  100000 /* run.progress events at most this often */
 /*  Views stay well inside a client frame (1 MiB): an input or output
     bigger than this shows as its size; a listing stops at S_LIST_MAX. */
 #define S_VIEW_VALUE_MAX (16u << 10)
@@ -86,9 +87,10 @@ typedef struct {
     uint32_t rev;
     uint8_t state;
     uint64_t created_us, finished_us;
-    uint32_t undecided; /* nodes not yet ended or skipped */
-    uint32_t unhandled; /* nodes that died with no edge taking it */
-    bool paused;        /* nodes reached now wait for resume */
+    uint32_t undecided;   /* nodes not yet ended or skipped */
+    uint32_t unhandled;   /* nodes that died with no edge taking it */
+    bool paused;          /* nodes reached now wait for resume */
+    uint64_t progress_us; /* its last run.progress event */
     char error[S_ERROR_MAX];
     uint8_t *input; /* owned copy, or NULL */
     size_t input_len;
@@ -157,8 +159,8 @@ s_run_put (self_t *self, const s_run_t *r)
     if (!w) {
         return SHOAL_ERR_NOMEM;
     }
-    shoal_wr_map (w,
-                  8 + (r->input != NULL) + (r->error[0] != '\0') + r->paused);
+    shoal_wr_map (w, 8 + (r->input != NULL) + (r->error[0] != '\0') +
+                         r->paused + (r->progress_us != 0));
     shoal_wr_kv_str (w, "n", r->name);
     shoal_wr_kv_uint (w, "r", r->rev);
     shoal_wr_kv_uint (w, "s", r->state);
@@ -175,6 +177,9 @@ s_run_put (self_t *self, const s_run_t *r)
     }
     if (r->paused) {
         shoal_wr_kv_bool (w, "pa", true);
+    }
+    if (r->progress_us) {
+        shoal_wr_kv_uint (w, "pg", r->progress_us);
     }
     shoal_err_t rc = shoal_wr_error (w);
     if (rc == SHOAL_OK) {
@@ -217,6 +222,7 @@ s_run_get (self_t *self, const shoal_id_t *id, s_run_t *r)
     r->unhandled = (uint32_t) unhandled;
     shoal_map_strcpy (v, len, "er", r->error, sizeof r->error);
     shoal_map_bool (v, len, "pa", &r->paused);
+    shoal_map_uint (v, len, "pg", &r->progress_us);
     shoal_mp_val_t val;
     const uint8_t *in;
     size_t in_len;
@@ -311,6 +317,40 @@ s_node_put (self_t *self, const shoal_id_t *run, uint32_t i, const s_node_t *n)
     return rc;
 }
 
+/*  Node record keys, in the order s_node_get's switch takes them. */
+static const char *const s_node_keys[] = {
+    "s",  "a",  "fi", "st", "f",  "v",  "j",  "p",  "er", "o",  "cp",
+    "pd", "pm", "rt", "uh", "fo", "gt", "ac", "vi", "td", "tg", "tn"};
+enum {
+    K_S,
+    K_A,
+    K_FI,
+    K_ST,
+    K_F,
+    K_V,
+    K_J,
+    K_P,
+    K_ER,
+    K_O,
+    K_CP,
+    K_PD,
+    K_PM,
+    K_RT,
+    K_UH,
+    K_FO,
+    K_GT,
+    K_AC,
+    K_VI,
+    K_TD,
+    K_TG,
+    K_TN,
+    K__COUNT
+};
+
+/*  Reads node i of run into *n (owned copies; s_node_clear). One pass
+    over the record (read on every routing step, for every neighbour):
+    the record's checksum was verified by the get, and every read is
+    bounds-checked. */
 static shoal_err_t
 s_node_get (self_t *self, const shoal_id_t *run, uint32_t i, s_node_t *n)
 {
@@ -323,75 +363,142 @@ s_node_get (self_t *self, const shoal_id_t *run, uint32_t i, s_node_t *n)
     if (rc) {
         return rc;
     }
-    size_t used;
-    uint64_t state, arrived, fired;
-    if (shoal_mp_validate (v, len, &self->lim, &used) ||
-        shoal_map_uint (v, len, "s", &state) ||
-        shoal_map_uint (v, len, "a", &arrived) ||
-        shoal_map_uint (v, len, "fi", &fired) ||
-        shoal_map_uint (v, len, "st", &n->started_us) ||
-        shoal_map_uint (v, len, "f", &n->finished_us) ||
-        state >= SHOAL_JOB__COUNT || arrived > UINT32_MAX ||
-        fired > UINT32_MAX) {
+    shoal_rd_t rd;
+    shoal_rd_init (&rd, v, len);
+    uint32_t pairs = 0;
+    uint64_t seen = 0, u = 0, version = 1;
+    const uint8_t *out = NULL, *msg = NULL, *fo = NULL, *jid = NULL;
+    size_t out_len = 0, msg_len = 0;
+    uint32_t fo_len = 0, jlen = 0, slen = 0;
+    const char *str = NULL;
+    bool has_td = false, has_tg = false, has_tn = false;
+    if (shoal_rd_map (&rd, &pairs)) {
         return SHOAL_ERR_CORRUPT;
     }
-    n->state = (uint8_t) state;
-    n->arrived = (uint32_t) arrived;
-    n->fired = (uint32_t) fired;
-    const uint8_t *jid;
-    uint32_t jlen;
-    if (shoal_map_bin (v, len, "j", &jid, &jlen) == SHOAL_OK && jlen == 16) {
+    for (uint32_t k = 0; k < pairs && rc == SHOAL_OK; k++) {
+        size_t idx;
+        if (shoal_rd_key (&rd, s_node_keys, K__COUNT, &seen, &idx,
+                          self->lim.depth_max)) {
+            return SHOAL_ERR_CORRUPT;
+        }
+        const uint8_t *at = rd.p;
+        shoal_mp_val_t val;
+        switch (idx) {
+            case K_J:
+                rc = shoal_rd_bin (&rd, &jid, &jlen);
+                break;
+            case K_FO:
+                rc = shoal_rd_bin (&rd, &fo, &fo_len);
+                break;
+            case K_P:
+            case K_ER:
+                if ((rc = shoal_rd_str (&rd, &str, &slen)) == SHOAL_OK) {
+                    char *dst = idx == K_P ? n->port : n->error;
+                    size_t cap = idx == K_P ? sizeof n->port : sizeof n->error;
+                    size_t m = slen < cap - 1 ? slen : cap - 1;
+                    memcpy (dst, str, m);
+                    dst[m] = '\0';
+                }
+                break;
+            case K_O:
+            case K_PM:
+                rc = shoal_rd_skip (&rd, self->lim.depth_max);
+                if (idx == K_O) {
+                    out = at;
+                    out_len = (size_t) (rd.p - at);
+                } else {
+                    msg = at;
+                    msg_len = (size_t) (rd.p - at);
+                }
+                break;
+            case K_CP:
+            case K_PD:
+            case K_RT:
+            case K_UH:
+            case K_GT:
+                if ((rc = shoal_rd_next (&rd, &val)) == SHOAL_OK &&
+                    val.type != SHOAL_MP_BOOL) {
+                    rc = SHOAL_ERR_CORRUPT;
+                }
+                *(idx == K_CP   ? &n->compensated
+                  : idx == K_PD ? &n->pending
+                  : idx == K_RT ? &n->routed
+                  : idx == K_UH ? &n->unhandled
+                                : &n->gating) = val.b;
+                break;
+            case K__COUNT:
+                break; /* unknown key: skipped by shoal_rd_key */
+            default:
+                if ((rc = shoal_rd_uint (&rd, &u))) {
+                    break;
+                }
+                switch (idx) {
+                    case K_S:
+                        rc =
+                            u < SHOAL_JOB__COUNT ? SHOAL_OK : SHOAL_ERR_CORRUPT;
+                        n->state = (uint8_t) u;
+                        break;
+                    case K_A:
+                    case K_FI:
+                    case K_VI:
+                    case K_TG:
+                        rc = u <= UINT32_MAX ? SHOAL_OK : SHOAL_ERR_CORRUPT;
+                        *(idx == K_A    ? &n->arrived
+                          : idx == K_FI ? &n->fired
+                          : idx == K_VI ? &n->via
+                                        : &n->tk_g) = (uint32_t) u;
+                        has_tg = has_tg || idx == K_TG;
+                        break;
+                    case K_ST:
+                        n->started_us = u;
+                        break;
+                    case K_F:
+                        n->finished_us = u;
+                        break;
+                    case K_V:
+                        version = u;
+                        break;
+                    case K_AC:
+                        n->act = u;
+                        break;
+                    case K_TD:
+                        n->tk_d = (uint8_t) u;
+                        has_td = u < 256;
+                        break;
+                    case K_TN:
+                        n->tk_n = u;
+                        has_tn = true;
+                        break;
+                    default:
+                        break;
+                }
+        }
+    }
+    const uint64_t need =
+        1u << K_S | 1u << K_A | 1u << K_FI | 1u << K_ST | 1u << K_F;
+    if (rc || (seen & need) != need) {
+        return SHOAL_ERR_CORRUPT;
+    }
+    if (jid && jlen == 16) {
         memcpy (n->job.b, jid, 16);
         n->has_job = true;
     }
-    shoal_map_strcpy (v, len, "p", n->port, sizeof n->port);
-    shoal_map_strcpy (v, len, "er", n->error, sizeof n->error);
-    shoal_mp_val_t val;
-    const uint8_t *out;
-    size_t out_len;
-    if (shoal_map_find (v, len, "o", &val, &out, &out_len) == SHOAL_OK) {
-        if (!(n->output = s_dup (out, out_len))) {
-            return SHOAL_ERR_NOMEM;
-        }
-        n->output_len = out_len;
-    }
-    shoal_map_bool (v, len, "pd", &n->pending);
-    shoal_map_bool (v, len, "cp", &n->compensated);
-    shoal_map_bool (v, len, "gt", &n->gating);
-    shoal_map_uint (v, len, "ac", &n->act);
-    uint64_t version = 1, via = 0, td = 0, tg = 0;
-    shoal_map_uint (v, len, "v", &version);
-    shoal_map_bool (v, len, "rt", &n->routed);
-    shoal_map_bool (v, len, "uh", &n->unhandled);
     if (version < 2 && shoal_job_state_final (n->state)) {
         n->routed = true; /* routed inline when it ended */
     }
-    if (shoal_map_uint (v, len, "vi", &via) == SHOAL_OK && via <= UINT32_MAX) {
-        n->via = (uint32_t) via;
+    n->has_ticket = has_td && has_tg && has_tn;
+    if (out && !(n->output = s_dup (out, out_len))) {
+        return SHOAL_ERR_NOMEM;
     }
-    if (shoal_map_uint (v, len, "td", &td) == SHOAL_OK &&
-        shoal_map_uint (v, len, "tg", &tg) == SHOAL_OK &&
-        shoal_map_uint (v, len, "tn", &n->tk_n) == SHOAL_OK && td < 256 &&
-        tg <= UINT32_MAX) {
-        n->has_ticket = true;
-        n->tk_d = (uint8_t) td;
-        n->tk_g = (uint32_t) tg;
+    n->output_len = out ? out_len : 0;
+    if (fo_len && !(n->fo = s_dup (fo, fo_len))) {
+        return SHOAL_ERR_NOMEM;
     }
-    const uint8_t *fo;
-    uint32_t fo_len;
-    if (shoal_map_bin (v, len, "fo", &fo, &fo_len) == SHOAL_OK && fo_len) {
-        if (!(n->fo = s_dup (fo, fo_len))) {
-            return SHOAL_ERR_NOMEM;
-        }
-        n->fo_len = fo_len;
+    n->fo_len = n->fo ? fo_len : 0;
+    if ((n->pending || n->gating) && msg && !(n->msg = s_dup (msg, msg_len))) {
+        return SHOAL_ERR_NOMEM;
     }
-    if ((n->pending || n->gating) &&
-        shoal_map_find (v, len, "pm", &val, &out, &out_len) == SHOAL_OK) {
-        if (!(n->msg = s_dup (out, out_len))) {
-            return SHOAL_ERR_NOMEM;
-        }
-        n->msg_len = out_len;
-    }
+    n->msg_len = n->msg ? msg_len : 0;
     return SHOAL_OK;
 }
 
@@ -506,12 +613,16 @@ s_note_run_event (self_t *self, const char *topic, const s_run_t *r)
     monitor has a subscriber). eta_ms extrapolates the time per decided
     node so far. */
 static shoal_err_t
-s_note_progress (self_t *self, const s_run_t *r, const shoal_wf_t *wf,
-                 uint64_t now)
+s_note_progress (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
 {
-    if (!self->events_on) {
+    /* At most one every S_PROGRESS_US per run, besides its first and its
+       end: counting means reading every node of the run. */
+    if (!self->events_on ||
+        (r->progress_us && r->undecided > 0 && !s_final (r->state) &&
+         now - r->progress_us < S_PROGRESS_US)) {
         return SHOAL_OK;
     }
+    r->progress_us = now;
     uint32_t nn = shoal_wf_node_count (wf), total = 0;
     uint32_t counts[SHOAL_JOB__COUNT] = {0};
     for (uint32_t i = 0; i < nn; i++) {
@@ -1075,10 +1186,10 @@ s_after_step (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
 {
     shoal_err_t rc = s_maybe_finish (self, r, wf, now);
     if (rc == SHOAL_OK) {
-        rc = s_run_put (self, r);
+        rc = s_note_progress (self, r, wf, now);
     }
     if (rc == SHOAL_OK) {
-        rc = s_note_progress (self, r, wf, now);
+        rc = s_run_put (self, r);
     }
     if (rc == SHOAL_OK) {
         rc = s_wake_run (self, r);
