@@ -492,13 +492,38 @@ s_resolve (const s_spec_t *spec, char *exe, size_t cap)
     }
 }
 
-/*  The daemon's environment with the overrides applied; the array is
-    owned, its strings borrowed (from environ and spec). */
+/*  Whether "NAME=value" entry e names what the payload's env sets or
+    unsets, or (extra not NULL) one of extra's names. */
+static bool
+s_overridden (const char *e, const s_spec_t *spec, const char *const *extra)
+{
+    for (uint32_t i = 0; i < spec->nenv; i++) {
+        const s_envvar_t *o = &spec->env[i];
+        if (strncmp (e, o->kv, o->name_len) == 0 && e[o->name_len] == '=') {
+            return true;
+        }
+    }
+    for (; extra && *extra; extra++) {
+        const char *eq = strchr (*extra, '=');
+        size_t len = eq ? (size_t) (eq - *extra) : strlen (*extra);
+        if (strncmp (e, *extra, len) == 0 && e[len] == '=') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*  The daemon's environment with extra (the job's context) and the
+    payload's overrides applied; the array is owned, its strings borrowed
+    (from environ, extra and spec). */
 static char **
-s_environment (const s_spec_t *spec)
+s_environment (const s_spec_t *spec, const char *const *extra)
 {
     size_t n = 0;
     for (char **e = environ; e && *e; e++) {
+        n++;
+    }
+    for (const char *const *x = extra; x && *x; x++) {
         n++;
     }
     char **envp = malloc ((n + spec->nenv + 1) * sizeof *envp);
@@ -507,14 +532,13 @@ s_environment (const s_spec_t *spec)
     }
     size_t k = 0;
     for (char **e = environ; e && *e; e++) {
-        bool overridden = false;
-        for (uint32_t i = 0; i < spec->nenv && !overridden; i++) {
-            const s_envvar_t *o = &spec->env[i];
-            overridden = strncmp (*e, o->kv, o->name_len) == 0 &&
-                         (*e)[o->name_len] == '=';
-        }
-        if (!overridden) {
+        if (!s_overridden (*e, spec, extra)) {
             envp[k++] = *e;
+        }
+    }
+    for (const char *const *x = extra; x && *x; x++) {
+        if (!s_overridden (*x, spec, NULL)) {
+            envp[k++] = (char *) *x;
         }
     }
     for (uint32_t i = 0; i < spec->nenv; i++) {
@@ -570,7 +594,8 @@ s_nonblock (int fd)
 /*  Starts the child. Returns true, or false with er set and nothing
     left open. */
 static bool
-s_spawn (const s_spec_t *spec, s_child_t *c, char *er, size_t cap)
+s_spawn (const s_spec_t *spec, const char *const *extra, s_child_t *c, char *er,
+         size_t cap)
 {
     char exe[PATH_MAX];
     int rc = s_resolve (spec, exe, sizeof exe);
@@ -593,7 +618,7 @@ s_spawn (const s_spec_t *spec, s_child_t *c, char *er, size_t cap)
         }
     }
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-    char **envp = s_environment (spec);
+    char **envp = s_environment (spec, extra);
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     bool fa_ok = false, attr_ok = false;
@@ -1130,7 +1155,7 @@ shoal_exec_run (const uint8_t *payload, size_t payload_len,
     c.pidfd = c.in_fd = c.out.fd = c.err.fd = -1;
     c.out.cap = c.err.cap = o.out_cap;
     shoal_exec_outcome_t outcome = SHOAL_EXEC_FAILED;
-    bool ran = s_spawn (&spec, &c, error, error_cap);
+    bool ran = s_spawn (&spec, o.env, &c, error, error_cap);
     if (ran) {
         s_supervise (&c, &spec, &o, pipe, cancel);
         s_reap (&c);

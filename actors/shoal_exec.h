@@ -80,6 +80,11 @@ typedef struct {
                                     runs (the caller's heartbeats; it
                                     paces them itself) */
     void *beat_arg;
+    const char *const *env; /* NULL, or "NAME=value" strings (NULL-ended,
+                               borrowed) set for the child over the
+                               daemon's environment; the payload's env
+                               may override them (the node's job
+                               context: SHOAL_JOB_ID and so on) */
 } shoal_exec_opts_t;
 
 typedef enum {

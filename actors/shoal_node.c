@@ -383,6 +383,21 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
         shoal_exec_opts_t opts = self->exec_opts;
         opts.beat = s_exec_beat;
         opts.beat_arg = self;
+        /* The job's context. Its id is the same for every attempt and
+           every redelivery after a crash: the idempotency key of the
+           work (for a workflow node, of that node's activation). */
+        char id[SHOAL_ID_TEXT];
+        shoal_id_format (&self->running, id);
+        char env_id[16 + SHOAL_ID_TEXT], env_key[32 + SHOAL_ID_TEXT];
+        char env_attempt[32], env_queue[16 + SHOAL_NAME_MAX];
+        snprintf (env_id, sizeof env_id, "SHOAL_JOB_ID=%s", id);
+        snprintf (env_key, sizeof env_key, "SHOAL_IDEMPOTENCY_KEY=%s", id);
+        snprintf (env_attempt, sizeof env_attempt, "SHOAL_ATTEMPT=%u",
+                  self->running_attempt);
+        snprintf (env_queue, sizeof env_queue, "SHOAL_QUEUE=%s",
+                  self->running_queue);
+        const char *env[] = {env_id, env_key, env_attempt, env_queue, NULL};
+        opts.env = env;
         if (timeout_ms) {
             opts.max_timeout_ms = timeout_ms; /* the job's own timeout */
         }

@@ -73,6 +73,10 @@ expect_rc "exec job succeeds" 0 "$SHOAL" wait --timeout 30 --json "$id"
 check "exec exit code 0" grep -q '"exit_code":0' "$TMP/out"
 check "exec stdout captured" grep -q '"stdout":"{' "$TMP/out"
 check "exec json result (env and stdin)" grep -q '"json":{"n":7,"in":"hello"}' "$TMP/out"
+id=$("$SHOAL" submit --type exec --payload '{"argv":["sh","-c","echo $SHOAL_JOB_ID $SHOAL_IDEMPOTENCY_KEY $SHOAL_ATTEMPT $SHOAL_QUEUE"]}')
+expect_rc "exec with the job's context" 0 "$SHOAL" wait --timeout 30 --json "$id"
+check "exec sees its job id (twice: the idempotency key), attempt and queue" \
+    grep -q "\"stdout\":\"$id $id 1 default" "$TMP/out"
 id=$("$SHOAL" submit --type exec --payload '{"argv":["sh","-c","echo oops >&2; exit 3"]}')
 expect_rc "exec exit 3 fails" 4 "$SHOAL" wait --timeout 30 --json "$id"
 check "exec class exit:3" grep -q '"error_class":"exit:3"' "$TMP/out"
