@@ -190,7 +190,59 @@ s_run_put (self_t *self, const s_run_t *r)
     return rc;
 }
 
-/*  Reads run id into *r (owned copies; s_run_clear). */
+/*  Reads a record key (a run's or a node's) and finds it in keys[0..n)
+    (each of one or two characters): its index, n for a key this code does not
+    know, SIZE_MAX for a bad or repeated one. By bytes, not a table
+    search with strlen: records are read on every step. */
+static size_t
+s_key_index (shoal_rd_t *rd, const char *const *keys, size_t n, uint64_t *seen)
+{
+    const char *k = NULL;
+    uint32_t len = 0;
+    if (shoal_rd_str (rd, &k, &len) || len == 0) {
+        return SIZE_MAX;
+    }
+    if (len > 2) {
+        return n;
+    }
+    size_t idx = n;
+    for (size_t i = 0; i < n; i++) {
+        const char *c = keys[i]; /* one or two characters */
+        uint32_t clen = c[1] ? 2 : 1;
+        if (clen == len && c[0] == k[0] && (len == 1 || c[1] == k[1])) {
+            idx = i;
+            break;
+        }
+    }
+    if (idx < n) {
+        if (*seen & (1ull << idx)) {
+            return SIZE_MAX;
+        }
+        *seen |= 1ull << idx;
+    }
+    return idx;
+}
+
+static const char *const s_run_keys[] = {"n",  "r", "s",  "c",  "f",  "u",
+                                         "uh", "v", "in", "er", "pa", "pg"};
+enum {
+    RK_N,
+    RK_R,
+    RK_S,
+    RK_C,
+    RK_F,
+    RK_U,
+    RK_UH,
+    RK_V,
+    RK_IN,
+    RK_ER,
+    RK_PA,
+    RK_PG,
+    RK__COUNT
+};
+
+/*  Reads run id into *r (owned copies; s_run_clear). One pass, as for
+    nodes (s_node_get): the get verified the record's checksum. */
 static shoal_err_t
 s_run_get (self_t *self, const shoal_id_t *id, s_run_t *r)
 {
@@ -202,36 +254,94 @@ s_run_get (self_t *self, const shoal_id_t *id, s_run_t *r)
     if (rc) {
         return rc;
     }
-    size_t used;
-    uint64_t rev, state, undecided, unhandled;
-    if (shoal_mp_validate (v, len, &self->lim, &used) ||
-        shoal_map_strcpy (v, len, "n", r->name, sizeof r->name) ||
-        shoal_map_uint (v, len, "r", &rev) ||
-        shoal_map_uint (v, len, "s", &state) ||
-        shoal_map_uint (v, len, "c", &r->created_us) ||
-        shoal_map_uint (v, len, "f", &r->finished_us) ||
-        shoal_map_uint (v, len, "u", &undecided) ||
-        shoal_map_uint (v, len, "uh", &unhandled) || rev > UINT32_MAX ||
-        state >= R__COUNT || undecided > UINT32_MAX || unhandled > UINT32_MAX) {
+    shoal_rd_t rd;
+    shoal_rd_init (&rd, v, len);
+    uint32_t pairs = 0, slen = 0;
+    uint64_t seen = 0, u = 0;
+    const char *str = NULL;
+    const uint8_t *in = NULL;
+    size_t in_len = 0;
+    if (shoal_rd_map (&rd, &pairs)) {
+        return SHOAL_ERR_CORRUPT;
+    }
+    for (uint32_t k = 0; k < pairs && rc == SHOAL_OK; k++) {
+        size_t idx = s_key_index (&rd, s_run_keys, RK__COUNT, &seen);
+        const uint8_t *at = rd.p;
+        shoal_mp_val_t val;
+        switch (idx) {
+            case SIZE_MAX:
+                rc = SHOAL_ERR_CORRUPT;
+                break;
+            case RK__COUNT:
+            case RK_IN:
+                rc = shoal_rd_skip (&rd, self->lim.depth_max);
+                if (idx == RK_IN) {
+                    in = at;
+                    in_len = (size_t) (rd.p - at);
+                }
+                break;
+            case RK_N:
+            case RK_ER:
+                if ((rc = shoal_rd_str (&rd, &str, &slen)) == SHOAL_OK) {
+                    char *dst = idx == RK_N ? r->name : r->error;
+                    size_t cap = idx == RK_N ? sizeof r->name : sizeof r->error;
+                    if (idx == RK_N && slen >= cap) {
+                        rc = SHOAL_ERR_CORRUPT;
+                        break;
+                    }
+                    size_t m = slen < cap - 1 ? slen : cap - 1;
+                    memcpy (dst, str, m);
+                    dst[m] = '\0';
+                }
+                break;
+            case RK_PA:
+                if ((rc = shoal_rd_next (&rd, &val)) == SHOAL_OK &&
+                    val.type != SHOAL_MP_BOOL) {
+                    rc = SHOAL_ERR_CORRUPT;
+                }
+                r->paused = val.b;
+                break;
+            default:
+                if ((rc = shoal_rd_uint (&rd, &u))) {
+                    break;
+                }
+                switch (idx) {
+                    case RK_R:
+                    case RK_U:
+                    case RK_UH:
+                        rc = u <= UINT32_MAX ? SHOAL_OK : SHOAL_ERR_CORRUPT;
+                        *(idx == RK_R   ? &r->rev
+                          : idx == RK_U ? &r->undecided
+                                        : &r->unhandled) = (uint32_t) u;
+                        break;
+                    case RK_S:
+                        rc = u < R__COUNT ? SHOAL_OK : SHOAL_ERR_CORRUPT;
+                        r->state = (uint8_t) u;
+                        break;
+                    case RK_C:
+                        r->created_us = u;
+                        break;
+                    case RK_F:
+                        r->finished_us = u;
+                        break;
+                    case RK_PG:
+                        r->progress_us = u;
+                        break;
+                    default:
+                        break;
+                }
+        }
+    }
+    const uint64_t need = 1u << RK_N | 1u << RK_R | 1u << RK_S | 1u << RK_C |
+                          1u << RK_F | 1u << RK_U | 1u << RK_UH;
+    if (rc || (seen & need) != need) {
         return SHOAL_ERR_CORRUPT;
     }
     r->id = *id;
-    r->rev = (uint32_t) rev;
-    r->state = (uint8_t) state;
-    r->undecided = (uint32_t) undecided;
-    r->unhandled = (uint32_t) unhandled;
-    shoal_map_strcpy (v, len, "er", r->error, sizeof r->error);
-    shoal_map_bool (v, len, "pa", &r->paused);
-    shoal_map_uint (v, len, "pg", &r->progress_us);
-    shoal_mp_val_t val;
-    const uint8_t *in;
-    size_t in_len;
-    if (shoal_map_find (v, len, "in", &val, &in, &in_len) == SHOAL_OK) {
-        if (!(r->input = s_dup (in, in_len))) {
-            return SHOAL_ERR_NOMEM;
-        }
-        r->input_len = in_len;
+    if (in && !(r->input = s_dup (in, in_len))) {
+        return SHOAL_ERR_NOMEM;
     }
+    r->input_len = r->input ? in_len : 0;
     return SHOAL_OK;
 }
 
@@ -376,10 +486,12 @@ s_node_get (self_t *self, const shoal_id_t *run, uint32_t i, s_node_t *n)
         return SHOAL_ERR_CORRUPT;
     }
     for (uint32_t k = 0; k < pairs && rc == SHOAL_OK; k++) {
-        size_t idx;
-        if (shoal_rd_key (&rd, s_node_keys, K__COUNT, &seen, &idx,
-                          self->lim.depth_max)) {
+        size_t idx = s_key_index (&rd, s_node_keys, K__COUNT, &seen);
+        if (idx == SIZE_MAX) {
             return SHOAL_ERR_CORRUPT;
+        }
+        if (idx == K__COUNT && shoal_rd_skip (&rd, self->lim.depth_max)) {
+            return SHOAL_ERR_CORRUPT; /* a key of a newer version */
         }
         const uint8_t *at = rd.p;
         shoal_mp_val_t val;
@@ -427,7 +539,7 @@ s_node_get (self_t *self, const shoal_id_t *run, uint32_t i, s_node_t *n)
                                 : &n->gating) = val.b;
                 break;
             case K__COUNT:
-                break; /* unknown key: skipped by shoal_rd_key */
+                break; /* unknown key: skipped above */
             default:
                 if ((rc = shoal_rd_uint (&rd, &u))) {
                     break;
@@ -615,11 +727,12 @@ s_note_run_event (self_t *self, const char *topic, const s_run_t *r)
 static shoal_err_t
 s_note_progress (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
 {
-    /* At most one every S_PROGRESS_US per run, besides its first and its
-       end: counting means reading every node of the run. */
-    if (!self->events_on ||
-        (r->progress_us && r->undecided > 0 && !s_final (r->state) &&
-         now - r->progress_us < S_PROGRESS_US)) {
+    /* At most one every S_PROGRESS_US per run, and its end: counting
+       means reading every node of the run. A run shorter than that has
+       just its end. */
+    uint64_t last = r->progress_us ? r->progress_us : r->created_us;
+    if (!self->events_on || (r->undecided > 0 && !s_final (r->state) &&
+                             now - last < S_PROGRESS_US)) {
         return SHOAL_OK;
     }
     r->progress_us = now;

@@ -242,9 +242,10 @@ expect_rc "a run with a 20 KB input" 0 "$SHOAL" wait --timeout 30 --json "$run"
 check "its input shows as a size" grep -q '"input_bytes":200[0-9][0-9]' "$TMP/out"
 check "so do the outputs carrying it" grep -q '"id":"a".*"output_bytes":200[0-9][0-9]' "$TMP/out"
 
-# Progress events on the monitor.
+# Progress events on the monitor: at most one per 100 ms per run, and
+# its end (a's 300 ms make the first).
 cat > "$TMP/two.json" <<'JSON'
-{"name": "two", "nodes": [{"id": "a", "type": "echo"}, {"id": "b", "type": "echo"}],
+{"name": "two", "nodes": [{"id": "a", "type": "sleep", "config": {"ms": 300}}, {"id": "b", "type": "echo"}],
  "edges": [{"from": "a", "to": "b"}]}
 JSON
 "$SHOAL" workflow define "$TMP/two.json" >/dev/null
