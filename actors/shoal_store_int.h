@@ -69,10 +69,12 @@ typedef struct {
     zlistx_t *new_waiters; /* s_waiter_t *, added after commit */
     zlistx_t *done_jobs;   /* shoal_id_t *, final this pass */
 
-    zlistx_t *waiters; /* s_waiter_t *, parked */
-    zactor_t *backup;  /* a hot backup in progress (shoal_backup.h) */
-    char bus[256];     /* our bus endpoint, for the backup actor */
-    bool events_on;    /* a monitor subscriber may want job events */
+    zlistx_t *waiters;     /* s_waiter_t *, parked */
+    zactor_t *backup;      /* a hot backup in progress (shoal_backup.h) */
+    char bus[256];         /* our bus endpoint, for the backup actor */
+    bool events_on;        /* a monitor subscriber may want job events */
+    uint64_t progress_sec; /* run.progress events sent in this second */
+    uint32_t progress_n;
     uint64_t stale_results;
     uint64_t stale_extends; /* EXTEND for a lease that is over */
     uint64_t lease_extends; /* EXTEND that moved a lease */

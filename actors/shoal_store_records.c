@@ -24,7 +24,7 @@ store_get_job (self_t *self, const shoal_id_t *id, shoal_job_t *job)
     shoal_err_t rc =
         shoal_txn_get (self->txn, SHOAL_DBI_JOBS, id->b, 16, &v, &len);
     if (rc == SHOAL_OK) {
-        rc = shoal_job_decode (v, len, &self->lim, job);
+        rc = shoal_job_decode_own (v, len, &self->lim, job);
         if (rc) {
             char text[SHOAL_ID_TEXT];
             shoal_id_format (id, text);
@@ -52,8 +52,8 @@ store_put_job_ex (self_t *self, shoal_job_t *job, bool refresh)
                             shoal_wr_size (self->rec));
     }
     if (rc == SHOAL_OK && refresh && (job->payload || job->result)) {
-        rc = shoal_job_decode (shoal_wr_data (self->rec),
-                               shoal_wr_size (self->rec), &self->lim, job);
+        rc = shoal_job_decode_own (shoal_wr_data (self->rec),
+                                   shoal_wr_size (self->rec), &self->lim, job);
     }
     return rc;
 }

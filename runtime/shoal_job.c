@@ -149,11 +149,14 @@ shoal_job_encode (const shoal_job_t *job, shoal_wr_t *wr)
     }
 }
 
-static bool
+/*  Whether key k is want, a record key of one or two characters: by
+    bytes (every record read runs this chain of keys). */
+static inline bool
 s_key (const shoal_mp_val_t *k, const char *want)
 {
-    size_t n = strlen (want);
-    return k->len == n && memcmp (k->ptr, want, n) == 0;
+    uint32_t n = want[1] ? 2u : 1u;
+    return k->len == n && k->ptr[0] == (uint8_t) want[0] &&
+           (n == 1 || k->ptr[1] == (uint8_t) want[1]);
 }
 
 static shoal_err_t
@@ -167,15 +170,32 @@ s_copy_str (const shoal_mp_val_t *v, char *buf, size_t cap)
     return SHOAL_OK;
 }
 
+static shoal_err_t s_decode (const uint8_t *data, size_t used,
+                             const shoal_limits_t *lim, shoal_job_t *job);
+
 shoal_err_t
 shoal_job_decode (const uint8_t *data, size_t size, const shoal_limits_t *lim,
                   shoal_job_t *job)
 {
     size_t used;
     shoal_err_t rc = shoal_mp_validate (data, size, lim, &used);
-    if (rc) {
-        return rc;
-    }
+    return rc ? rc : s_decode (data, used, lim, job);
+}
+
+shoal_err_t
+shoal_job_decode_own (const uint8_t *data, size_t size,
+                      const shoal_limits_t *lim, shoal_job_t *job)
+{
+    return s_decode (data, size, lim, job);
+}
+
+/*  The decoding proper: every read is bounds-checked, skips go at most
+    lim->depth_max deep. */
+static shoal_err_t
+s_decode (const uint8_t *data, size_t used, const shoal_limits_t *lim,
+          shoal_job_t *job)
+{
+    shoal_err_t rc = SHOAL_OK;
     memset (job, 0, sizeof *job);
     shoal_rd_t rd;
     shoal_rd_init (&rd, data, used);
@@ -284,7 +304,9 @@ shoal_job_decode (const uint8_t *data, size_t size, const shoal_limits_t *lim,
             return rc;
         }
     }
-    return job->queue[0] && job->type[0] ? SHOAL_OK : SHOAL_ERR_MALFORMED;
+    return job->queue[0] && job->type[0] && rd.p == rd.end
+               ? SHOAL_OK
+               : SHOAL_ERR_MALFORMED;
 }
 
 size_t

@@ -120,6 +120,13 @@ void shoal_job_encode (const shoal_job_t *job, shoal_wr_t *wr);
 shoal_err_t shoal_job_decode (const uint8_t *data, size_t size,
                               const shoal_limits_t *lim, shoal_job_t *job);
 
+/*  The same for a record this code wrote (shoal_job_encode), e.g. read
+    back from a checksummed store: no validation walk first (every read
+    is still bounds-checked, so bad bytes give MALFORMED, never an
+    overrun), and bytes after the record are an error. */
+shoal_err_t shoal_job_decode_own (const uint8_t *data, size_t size,
+                                  const shoal_limits_t *lim, shoal_job_t *job);
+
 /*  Ready-index key: queue NUL priority seq(big-endian). Returns length;
     buf must hold SHOAL_READY_KEY_MAX bytes. */
 #define SHOAL_READY_KEY_MAX (SHOAL_NAME_MAX + 1 + 1 + 8)
