@@ -15,8 +15,9 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define S_DEFS_MAX     64 /* definitions cached */
-#define S_BREAKERS_MAX 1000
+#define S_DEFS_MAX      64 /* definitions cached */
+#define S_BREAKERS_MAX  1000
+#define S_BOOT_RETRY_MS 500 /* ROUTER_BOOT again until the store confirms */
 
 typedef struct {
     zsock_t *pipe;
@@ -31,6 +32,9 @@ typedef struct {
     uint8_t *bits; /* scratch bitmap of fired edges */
     size_t bits_cap;
     uint64_t steps, gates;
+    bool boot_pending;  /* the store has not confirmed our ROUTER_BOOT */
+    shoal_id_t boot_id; /* the last ROUTER_BOOT sent */
+    int64_t boot_next;  /* zclock_mono ms of the next one while pending */
 } self_t;
 
 static void
@@ -301,7 +305,12 @@ s_breaker_msg (self_t *self, zsock_t *sock)
             shoal_map_uint (t, tlen, "ac", &act) == SHOAL_OK) {
             shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_ADMIT,
                                               SHOAL_STORE_NAME, NULL);
-            shoal_wr_map (w, 6 + (ad.why[0] != '\0'));
+            char type_[SHOAL_NAME_MAX + 1];
+            if (shoal_map_strcpy (t, tlen, "t", type_, sizeof type_)) {
+                type_[0] = '\0';
+            }
+            shoal_wr_map (w, 7 + (ad.why[0] != '\0'));
+            shoal_wr_kv_str (w, "t", type_);
             shoal_wr_kv_bin (w, "run", run, 16);
             shoal_wr_kv_uint (w, "node", node);
             shoal_wr_kv_uint (w, "ac", act);
@@ -333,6 +342,25 @@ s_breaker_msg (self_t *self, zsock_t *sock)
     zmsg_destroy (&msg);
 }
 
+/*  ROUTER_BOOT {bn}: the store sends again whatever it asked us and has
+    no answer for (after our start, or after answers of ours bounced off
+    a store that was restarting); it confirms with OK. */
+static void
+s_announce (self_t *self)
+{
+    shoal_hdr_t hdr;
+    memset (&hdr, 0, sizeof hdr);
+    hdr.type = SHOAL_M_ROUTER_BOOT;
+    shoal_port_new_id (self->port, &hdr.id);
+    snprintf (hdr.to, sizeof hdr.to, "%s", SHOAL_STORE_NAME);
+    self->boot_id = hdr.id;
+    shoal_wr_t *w = shoal_port_begin_hdr (self->port, &hdr);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_uint (w, "bn", self->nonce);
+    shoal_port_send (self->port);
+    self->boot_next = zclock_mono () + S_BOOT_RETRY_MS;
+}
+
 static void
 s_handle_port (self_t *self)
 {
@@ -344,6 +372,22 @@ s_handle_port (self_t *self)
                 break;
             case SHOAL_M_GATE:
                 s_gate (self, &in);
+                break;
+            case SHOAL_M_ERROR:
+                /* A STEP or ADMIT bounced: the store is (re)starting.
+                   Announce ourselves until it confirms, so it sends
+                   again what it has no answer for. */
+                if (!self->boot_pending) {
+                    shoal_warn ("router: a message to the store bounced; "
+                                "asking it to send again");
+                }
+                self->boot_pending = true;
+                break;
+            case SHOAL_M_OK:
+                if (memcmp (&in.hdr.corr, &self->boot_id,
+                            sizeof self->boot_id) == 0) {
+                    self->boot_pending = false;
+                }
                 break;
             case SHOAL_M_PING: {
                 shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK,
@@ -360,16 +404,6 @@ s_handle_port (self_t *self)
     }
 }
 
-static void
-s_announce (self_t *self)
-{
-    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_ROUTER_BOOT,
-                                      SHOAL_STORE_NAME, NULL);
-    shoal_wr_map (w, 1);
-    shoal_wr_kv_uint (w, "bn", self->nonce);
-    shoal_port_send (self->port);
-}
-
 void
 shoal_router_actor (zsock_t *pipe, void *args_)
 {
@@ -381,9 +415,19 @@ shoal_router_actor (zsock_t *pipe, void *args_)
         s_self_destroy (&self);
         return;
     }
+    self->boot_pending = true;
     s_announce (self);
     while (!self->terminated) {
-        void *which = zpoller_wait (self->poller, -1);
+        int timeout = -1;
+        if (self->boot_pending) {
+            int64_t left = self->boot_next - zclock_mono ();
+            if (left <= 0) {
+                s_announce (self);
+                left = S_BOOT_RETRY_MS;
+            }
+            timeout = (int) left;
+        }
+        void *which = zpoller_wait (self->poller, timeout);
         if (!which) {
             if (zpoller_terminated (self->poller)) {
                 break;

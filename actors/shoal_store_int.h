@@ -249,10 +249,10 @@ shoal_err_t store_run_final (self_t *self, const shoal_job_t *job,
                              uint64_t now);
 /*  The router's answers: STEP (a node's edges decided), ADMIT (a
     breaker's decision), ROUTER_BOOT (send again what it has not
-    answered). */
+    answered; confirmed with OK). */
 shoal_err_t store_run_step (self_t *self, shoal_in_t *in);
 shoal_err_t store_run_admit (self_t *self, shoal_in_t *in);
-shoal_err_t store_run_router_boot (self_t *self);
+shoal_err_t store_run_router_boot (self_t *self, shoal_in_t *in);
 /*  STATUS/WAIT of a run id (*found false when id is no run). */
 shoal_err_t store_run_status (self_t *self, shoal_in_t *in,
                               const shoal_id_t *id, bool wait, bool *found);

@@ -799,7 +799,7 @@ store_apply (self_t *self, shoal_in_t *in)
         case SHOAL_M_ADMIT:
             return store_run_admit (self, in);
         case SHOAL_M_ROUTER_BOOT:
-            return store_run_router_boot (self);
+            return store_run_router_boot (self, in);
         case SHOAL_M_PING: {
             shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK,
                                               in->hdr.from, &in->hdr.id);

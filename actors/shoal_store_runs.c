@@ -1535,6 +1535,37 @@ store_run_step (self_t *self, shoal_in_t *in)
     return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
 }
 
+/*  ROUTE {run, node, s: cancelled, bt, bd, bg, bn, only} for the ticket
+    of ADMIT in that no job took: its breaker frees the slot. */
+static shoal_err_t
+s_give_back (self_t *self, shoal_in_t *in)
+{
+    const uint8_t *b = in->body, *run = NULL;
+    size_t len = in->body_len;
+    uint32_t run_len = 0;
+    uint64_t node = 0, d = 0, g = 0, bn = 0;
+    char type[SHOAL_NAME_MAX + 1];
+    if (shoal_map_bin (b, len, "run", &run, &run_len) || run_len != 16 ||
+        shoal_map_uint (b, len, "node", &node) ||
+        shoal_map_strcpy (b, len, "t", type, sizeof type) || !type[0] ||
+        shoal_map_uint (b, len, "d", &d) || shoal_map_uint (b, len, "g", &g) ||
+        shoal_map_uint (b, len, "bn", &bn)) {
+        return SHOAL_OK; /* not ours to give back */
+    }
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_ROUTE, SHOAL_ROUTER_NAME, NULL);
+    shoal_wr_map (w, 8);
+    shoal_wr_kv_bin (w, "run", run, 16);
+    shoal_wr_kv_uint (w, "node", node);
+    shoal_wr_kv_uint (w, "s", SHOAL_JOB_CANCELLED);
+    shoal_wr_kv_str (w, "bt", type);
+    shoal_wr_kv_uint (w, "bd", d);
+    shoal_wr_kv_uint (w, "bg", g);
+    shoal_wr_kv_uint (w, "bn", bn);
+    shoal_wr_kv_bool (w, "only", true);
+    return shoal_port_defer (self->port);
+}
+
 /*  A node that took a max_concurrency slot will not run: free it. */
 static shoal_err_t
 s_free_slot (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
@@ -1567,8 +1598,10 @@ store_run_admit (self_t *self, shoal_in_t *in)
     shoal_map_uint (b, len, "d", &d);
     shoal_map_uint (b, len, "g", &g);
     shoal_map_uint (b, len, "bn", &bn);
+    bool used = false; /* the breaker's ticket went to a job */
     if (rc == SHOAL_OK && n.gating && n.act == act && !r.paused) {
         const shoal_wf_node_t *nd = shoal_wf_node (wf, i);
+        used = d != SHOAL_BREAKER_REJECT;
         if (d != SHOAL_BREAKER_REJECT) {
             s_node_t tk;
             memset (&tk, 0, sizeof tk);
@@ -1593,11 +1626,14 @@ store_run_admit (self_t *self, shoal_in_t *in)
             free (n.msg);
             n.msg = NULL;
             n.msg_len = 0;
+            n.routed = nd->handler; /* a handler has no edges to route */
             if ((rc = s_node_put (self, &r.id, i, &n)) == SHOAL_OK) {
-                rc = s_send_route (self, &r, wf, i, &n, false, false);
-            }
-            if (rc == SHOAL_OK) {
                 rc = s_free_slot (self, &r, wf, now);
+            }
+            if (rc == SHOAL_OK && nd->handler) {
+                rc = s_after_step (self, &r, wf, now); /* saga goes on */
+            } else if (rc == SHOAL_OK) {
+                rc = s_send_route (self, &r, wf, i, &n, false, false);
             }
         }
         if (rc == SHOAL_OK) {
@@ -1612,6 +1648,13 @@ store_run_admit (self_t *self, shoal_in_t *in)
             rc = s_free_slot (self, &r, wf, now); /* resume asks again */
         }
     }
+    if ((rc == SHOAL_OK || rc == SHOAL_ERR_NOT_FOUND) && !used &&
+        d != SHOAL_BREAKER_REJECT) {
+        /* Nothing runs on it (the run ended or paused meanwhile, or this
+           ADMIT came twice): the breaker gets its trial slot back. */
+        shoal_err_t e = s_give_back (self, in);
+        rc = rc == SHOAL_OK ? e : rc;
+    }
     s_node_clear (&n);
     s_run_clear (&r);
     return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
@@ -1622,7 +1665,7 @@ store_run_admit (self_t *self, shoal_in_t *in)
     running run's node that ended unrouted is routed again, and every
     node still waiting for its breaker asks again. */
 shoal_err_t
-store_run_router_boot (self_t *self)
+store_run_router_boot (self_t *self, shoal_in_t *in)
 {
     shoal_cursor_t *c = NULL;
     shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_RUNS, &c);
@@ -1681,6 +1724,13 @@ store_run_router_boot (self_t *self)
         s_run_clear (&r);
     }
     zlistx_destroy (&ids);
+    if (rc == SHOAL_OK) {
+        /* after the commit: the router stops announcing itself */
+        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_OK, in->hdr.from,
+                                          &in->hdr.id);
+        shoal_wr_map (w, 0);
+        rc = shoal_port_defer (self->port);
+    }
     if (rc == SHOAL_OK && routes + gates > 0) {
         shoal_info ("store: router started: %llu node end(s) routed again, "
                     "%llu breaker question(s) asked again",
@@ -2244,6 +2294,9 @@ store_run_expire (self_t *self, const shoal_id_t *id, uint64_t now)
             }
             n.state = SHOAL_JOB_CANCELLED;
             n.finished_us = now;
+            n.unhandled = n.has_job; /* where it was under way: its
+                                        branch is undone (compensation
+                                        "branch") */
             n.pending = n.gating = false;
             n.routed = true; /* decided here: no router step to come */
             snprintf (n.error, sizeof n.error, "run timed out");
