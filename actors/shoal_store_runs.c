@@ -878,11 +878,12 @@ s_join_message (self_t *self, const shoal_wf_t *wf, const s_run_t *r,
 /*  Runs node i of run r as a job: its own (x == i) or, when its breaker
     is open, its fallback node x's type and config in its place (the job
     still belongs to node i, so its end routes i's edges). tk: the
-    breaker's ticket to report at the end, or NULL. */
+    breaker's ticket to report at the end, or NULL. cur as for
+    s_activate. */
 static shoal_err_t
 s_start_job (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
              uint32_t x, const uint8_t *msg, size_t msg_len, uint64_t now,
-             const s_node_t *tk)
+             const s_node_t *tk, s_node_t *cur)
 {
     const shoal_wf_node_t *nd = shoal_wf_node (wf, x);
     shoal_job_t job;
@@ -908,30 +909,32 @@ s_start_job (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
     if (rc) {
         return rc;
     }
-    s_node_t n;
-    if ((rc = s_node_get (self, &r->id, i, &n)) == SHOAL_OK) {
-        n.state = job.state;
-        n.pending = n.gating = false;
-        free (n.msg);
-        n.msg = NULL;
-        n.msg_len = 0;
-        n.has_job = true;
-        n.job = job.id;
-        n.started_us = now;
-        n.via = x != i ? x + 1 : 0;
-        n.has_ticket = tk && tk->has_ticket;
-        if (n.has_ticket) {
-            n.tk_d = tk->tk_d;
-            n.tk_g = tk->tk_g;
-            n.tk_n = tk->tk_n;
+    s_node_t own, *n = cur ? cur : &own;
+    if (cur || (rc = s_node_get (self, &r->id, i, &own)) == SHOAL_OK) {
+        n->state = job.state;
+        n->pending = n->gating = false;
+        free (n->msg);
+        n->msg = NULL;
+        n->msg_len = 0;
+        n->has_job = true;
+        n->job = job.id;
+        n->started_us = now;
+        n->via = x != i ? x + 1 : 0;
+        n->has_ticket = tk && tk->has_ticket;
+        if (n->has_ticket) {
+            n->tk_d = tk->tk_d;
+            n->tk_g = tk->tk_g;
+            n->tk_n = tk->tk_n;
         }
         if (x != i) {
-            snprintf (n.error, sizeof n.error, "breaker open: ran fallback %s",
-                      nd->id);
+            snprintf (n->error, sizeof n->error,
+                      "breaker open: ran fallback %s", nd->id);
         }
-        rc = s_node_put (self, &r->id, i, &n);
+        rc = s_node_put (self, &r->id, i, n);
     }
-    s_node_clear (&n);
+    if (!cur) {
+        s_node_clear (&own);
+    }
     if (rc == SHOAL_OK && x != i) {
         /* The fallback node shows the run it did in i's place. */
         s_node_t f;
@@ -978,10 +981,12 @@ s_send_gate (self_t *self, const s_run_t *r, const shoal_wf_t *wf, uint32_t i,
 
 /*  Starts node i of run r with message msg (NULL: none): it waits while
     the run is paused; a node with a breaker first asks it (GATE, then
-    ADMIT decides); others run at once. */
+    ADMIT decides); others run at once. cur: node i's record as the
+    caller holds it (updated and written here; the caller keeps and clears
+    it), or NULL to read it. */
 static shoal_err_t
 s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
-            const uint8_t *msg, size_t msg_len, uint64_t now)
+            const uint8_t *msg, size_t msg_len, uint64_t now, s_node_t *cur)
 {
     /* LIMITS HOOK: the run's max_concurrency gate (shoal_store_runlimits.c)
        decides "start now" (taking a slot) or "wait in line". */
@@ -992,30 +997,34 @@ s_activate (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
     }
     bool gate = shoal_wf_node (wf, i)->has_breaker;
     if (go && !gate) {
-        return s_start_job (self, r, wf, i, i, msg, msg_len, now, NULL);
+        return s_start_job (self, r, wf, i, i, msg, msg_len, now, NULL, cur);
     }
     /* The node keeps its message: it starts on resume, when a slot
        frees (s_start_waiting), or on ADMIT. */
-    s_node_t n;
-    rc = s_node_get (self, &r->id, i, &n);
+    s_node_t own, *n = cur ? cur : &own;
+    if (!cur) {
+        rc = s_node_get (self, &r->id, i, &own);
+    }
     if (rc == SHOAL_OK) {
-        free (n.msg);
-        n.msg = msg ? s_dup (msg, msg_len) : NULL;
-        n.msg_len = n.msg ? msg_len : 0;
+        free (n->msg);
+        n->msg = msg ? s_dup (msg, msg_len) : NULL;
+        n->msg_len = n->msg ? msg_len : 0;
         if (!go) {
-            n.pending = true;
+            n->pending = true;
         } else {
-            n.gating = true;
-            n.state = SHOAL_JOB_ENQUEUED;
-            n.act = now;
-            n.started_us = now;
+            n->gating = true;
+            n->state = SHOAL_JOB_ENQUEUED;
+            n->act = now;
+            n->started_us = now;
         }
-        rc = msg && !n.msg ? SHOAL_ERR_NOMEM : s_node_put (self, &r->id, i, &n);
+        rc = msg && !n->msg ? SHOAL_ERR_NOMEM : s_node_put (self, &r->id, i, n);
     }
-    if (rc == SHOAL_OK && n.gating) {
-        rc = s_send_gate (self, r, wf, i, n.act);
+    if (rc == SHOAL_OK && n->gating) {
+        rc = s_send_gate (self, r, wf, i, n->act);
     }
-    s_node_clear (&n);
+    if (!cur) {
+        s_node_clear (&own);
+    }
     return rc;
 }
 
@@ -1032,7 +1041,7 @@ s_start_waiting (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
         if (rc == SHOAL_OK && found) {
             s_node_t n;
             if ((rc = s_node_get (self, &r->id, i, &n)) == SHOAL_OK) {
-                rc = s_activate (self, r, wf, i, n.msg, n.msg_len, now);
+                rc = s_activate (self, r, wf, i, n.msg, n.msg_len, now, NULL);
             }
             s_node_clear (&n);
         }
@@ -1147,7 +1156,7 @@ s_compensate_next (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now,
     }
     s_node_clear (&c);
     if (rc == SHOAL_OK) {
-        rc = s_activate (self, r, wf, comp, n.output, n.output_len, now);
+        rc = s_activate (self, r, wf, comp, n.output, n.output_len, now, NULL);
         *started = rc == SHOAL_OK;
     }
     s_node_clear (&n);
@@ -1230,9 +1239,11 @@ s_route (self_t *self, s_run_t *r, const shoal_wf_t *wf, zlistx_t *work,
                 t.routed = true; /* no edge of a skipped node fires */
                 snprintf (t.error, sizeof t.error, "not reached");
             }
-            rc = s_node_put (self, &r->id, e->to, &t);
+            /* A node that starts is written once, by its activation. */
+            if (!start) {
+                rc = s_node_put (self, &r->id, e->to, &t);
+            }
             uint32_t fired_in = t.fired;
-            s_node_clear (&t);
             if (rc == SHOAL_OK && skip) {
                 r->undecided -= r->undecided > 0;
                 rc = s_push (work, e->to);
@@ -1250,9 +1261,10 @@ s_route (self_t *self, s_run_t *r, const shoal_wf_t *wf, zlistx_t *work,
                 }
                 if (rc == SHOAL_OK) {
                     rc = s_activate (self, r, wf, e->to, shoal_wr_data (msg),
-                                     shoal_wr_size (msg), now);
+                                     shoal_wr_size (msg), now, &t);
                 }
             }
+            s_node_clear (&t);
         }
         if (rc == SHOAL_OK && src.state == SHOAL_JOB_DEAD && !handled) {
             src.unhandled = true; /* where a branch failed (compensation) */
@@ -1609,10 +1621,11 @@ store_run_admit (self_t *self, shoal_in_t *in)
             tk.tk_d = (uint8_t) d;
             tk.tk_g = (uint32_t) g;
             tk.tk_n = bn;
-            rc = s_start_job (self, &r, wf, i, i, n.msg, n.msg_len, now, &tk);
+            rc = s_start_job (self, &r, wf, i, i, n.msg, n.msg_len, now, &tk,
+                              NULL);
         } else if (nd->fallback >= 0) {
             rc = s_start_job (self, &r, wf, i, (uint32_t) nd->fallback, n.msg,
-                              n.msg_len, now, NULL);
+                              n.msg_len, now, NULL, NULL);
         } else {
             /* fail fast: the node is dead without running */
             char why[200] = "circuit open";
@@ -2013,7 +2026,7 @@ s_start (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
     }
     for (uint32_t k = 0; k < shoal_wf_entry_count (wf) && rc == SHOAL_OK; k++) {
         rc = s_activate (self, &r, wf, shoal_wf_entry (wf, k), r.input,
-                         r.input_len, now);
+                         r.input_len, now, NULL);
     }
     if (rc == SHOAL_OK) {
         s_note_run_event (self, "run.started", &r);
@@ -2218,7 +2231,7 @@ s_pause (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
     for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
         s_node_t n;
         if ((rc = s_node_get (self, &r.id, i, &n)) == SHOAL_OK && n.pending) {
-            rc = s_activate (self, &r, wf, i, n.msg, n.msg_len, now);
+            rc = s_activate (self, &r, wf, i, n.msg, n.msg_len, now, NULL);
         }
         s_node_clear (&n);
     }

@@ -306,7 +306,8 @@ s_wait_done (bench_daemon_t *d, uint64_t want, const bench_counts_t *c0,
 
 /*  One trial on a fresh shoald: runs runs of name; node steps/s and
     runs/s from the first run request to the STATS answer that counts
-    every node done. */
+    every node done, or over the store's own span from the first run
+    created to the last run finished when that is longer. */
 static int
 s_trial (const bench_opts_t *opts, const char *name, bool cond, uint32_t runs,
          double *steps_s, double *runs_s)
@@ -345,6 +346,9 @@ s_trial (const bench_opts_t *opts, const char *name, bool cond, uint32_t runs,
     if (rc == 0) {
         double secs = (double) (end - t0) / 1e9;
         double store = (double) (chk.last_finished - chk.first_created) / 1e6;
+        /* The last node job ends one commit before its run does (the
+           router's step): take the longer of the two spans. */
+        secs = store > secs ? store : secs;
         *runs_s = runs / secs;
         *steps_s = (double) runs * S_NODES / secs;
         char a[32], b[32];
