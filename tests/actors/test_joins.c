@@ -302,7 +302,40 @@ SHOAL_TEST (ports_and_conditions_pick_the_branch)
     host_destroy (&h);
 }
 
-SHOAL_TEST_MAIN (join_all_waits_and_takes_the_one_fired_output,
+SHOAL_TEST (a_node_without_edges_is_routed_and_ends_the_run)
+{
+    /* the router's first ROUTE is for a node with no out-edges (an empty
+       bitmap); then a node with edges, then one without again */
+    host_t *h = host_new (0, NULL);
+    CHECK (h);
+    shoal_port_t *x = host_node_join (h, WH_EXEC, 16);
+    CHECK (x);
+    CHECK (wh_define (h, "{\"name\": \"solo\", \"nodes\": [{\"id\": "
+                         "\"a\", \"type\": \"echo\"}]}"));
+    CHECK (wh_define (h, "{\"name\": \"two\", \"nodes\": [{\"id\": \"a\", "
+                         "\"type\": \"echo\"}, {\"id\": \"b\", \"type\": "
+                         "\"noop\"}], \"edges\": [{\"from\": \"a\", "
+                         "\"to\": \"b\"}]}"));
+    char run[SHOAL_ID_TEXT];
+    CHECK (wh_run (h, "solo", NULL, run));
+    CHECK (s_serve (x, "echo", "{\"port\": \"x\"}", NULL));
+    CHECK (wh_await_run (h, run, "succeeded"));
+    char port[16];
+    CHECK (wh_node_field (h, run, 0, "port", port, sizeof port));
+    CHECK_STR (port, "x");
+    CHECK (wh_run (h, "two", NULL, run));
+    CHECK (s_serve (x, "echo", NULL, NULL));
+    CHECK (s_serve (x, "noop", NULL, NULL));
+    CHECK (wh_await_run (h, run, "succeeded"));
+    CHECK (wh_run (h, "solo", NULL, run));
+    CHECK (s_serve (x, "echo", NULL, NULL));
+    CHECK (wh_await_run (h, run, "succeeded"));
+    shoal_port_destroy (&x);
+    host_destroy (&h);
+}
+
+SHOAL_TEST_MAIN (a_node_without_edges_is_routed_and_ends_the_run,
+                 join_all_waits_and_takes_the_one_fired_output,
                  join_all_of_several_is_a_map_by_source,
                  join_any_starts_once_on_the_first_that_fires,
                  skipped_targets_skip_their_successors,
