@@ -228,14 +228,17 @@ s_route (self_t *self, shoal_in_t *in)
     shoal_wf_port_of (out, out_len, port, sizeof port);
     uint32_t n_out = shoal_wf_node (wf, (uint32_t) node)->n_out;
     size_t nbytes = (n_out + 7) / 8;
-    if (nbytes > self->bits_cap) {
-        uint8_t *bits = realloc (self->bits, nbytes);
+    if (nbytes > self->bits_cap || !self->bits) {
+        /* at least one byte: a node without edges must not leave bits
+           NULL for memset and the writer (undefined even for 0 bytes) */
+        size_t cap = nbytes ? nbytes : 1;
+        uint8_t *bits = realloc (self->bits, cap);
         if (!bits) {
             shoal_port_discard (self->port);
             return; /* the store asks again when we announce ourselves */
         }
         self->bits = bits;
-        self->bits_cap = nbytes;
+        self->bits_cap = cap;
     }
     memset (self->bits, 0, nbytes);
     bool ok = state == SHOAL_JOB_SUCCEEDED, dead = state == SHOAL_JOB_DEAD;

@@ -1633,8 +1633,8 @@ store_run_admit (self_t *self, shoal_in_t *in)
             n.gating = false;
             n.state = SHOAL_JOB_DEAD;
             n.finished_us = now;
-            snprintf (n.error, sizeof n.error, "breaker %.63s: %s", nd->type,
-                      why);
+            snprintf (n.error, sizeof n.error, "breaker %.63s: %.180s",
+                      nd->type, why);
             shoal_wf_port_of (NULL, 0, n.port, sizeof n.port);
             free (n.msg);
             n.msg = NULL;

@@ -644,10 +644,20 @@ shoal_wf_topo_order (const shoal_wf_t *self)
 void
 shoal_wf_port_of (const uint8_t *output, size_t len, char *port, size_t cap)
 {
-    if (!output ||
-        shoal_map_strcpy (output, len, "port", port, cap) != SHOAL_OK ||
-        !port[0]) {
+    const char *s = NULL;
+    uint32_t n = 0;
+    if (!output || shoal_map_str (output, len, "port", &s, &n) != SHOAL_OK ||
+        n == 0) {
         snprintf (port, cap, "default");
+    } else if ((size_t) n >= cap || memchr (s, 0, n)) {
+        /* A port no edge can have (too long for a name, a NUL in it):
+           "", which matches no edge - not "default". */
+        if (cap) {
+            port[0] = '\0';
+        }
+    } else {
+        memcpy (port, s, n);
+        port[n] = '\0';
     }
 }
 

@@ -208,7 +208,9 @@ shoal_err_t shoal_wf_comp_parse (const char *text, size_t len, uint8_t *out);
 
 /*  Routing, pure (the router actor's rules). A node's port: the string
     field "port" of its output when the output is a map that has one,
-    else "default". Writes a NUL-terminated name to port (cap bytes). */
+    else "default" (also for ""). Writes a NUL-terminated name to port
+    (cap bytes); a port string that does not fit cap or holds a NUL gives
+    "", which matches no edge (edge ports are names). */
 void shoal_wf_port_of (const uint8_t *output, size_t len, char *port,
                        size_t cap);
 
