@@ -178,6 +178,11 @@ s_blocking (self_t *self, bool on)
         shoal_id_format (&self->running, name + 2);
         self->cancel =
             shoal_port_new (self->bus, name, shoal_port_clock (self->port));
+        /* Beats are paced from now, before the store hears of the start
+           (a test moves its clock once the store shows it running). */
+        self->progress = -1;
+        self->next_beat_us =
+            shoal_clock_now_us (shoal_port_clock (self->port)) + self->beat_us;
         /* The store notes the run as started: if this executor dies now,
            the run is what killed it (a failed attempt, not a requeue). */
         shoal_hdr_t hdr;
@@ -191,9 +196,6 @@ s_blocking (self_t *self, bool on)
         shoal_wr_kv_bin (w, "id", self->running.b, 16);
         shoal_wr_kv_uint (w, "e", self->running_epoch);
         shoal_port_send (self->port);
-        self->progress = -1;
-        self->next_beat_us =
-            shoal_clock_now_us (shoal_port_clock (self->port)) + self->beat_us;
     } else {
         shoal_port_destroy (&self->cancel);
     }

@@ -429,6 +429,35 @@ host_await_state (host_t *h, const char *jid, const char *want)
     return false;
 }
 
+/*  Polls (with pokes) until the job's view says running: its executor
+    began a blocking handler (STARTED), so its heartbeats are paced from
+    the clock as it is now. Move the fake clock only after this. */
+static inline bool
+host_await_running (host_t *h, const char *jid)
+{
+    int64_t until = zclock_mono () + 10000;
+    while (zclock_mono () < until) {
+        shoal_in_t in;
+        if (host_status (h, jid, &in)) {
+            bool running = false;
+            shoal_mp_val_t v;
+            const uint8_t *map;
+            size_t len;
+            if (in.hdr.type == SHOAL_M_OK &&
+                shoal_map_find (in.body, in.body_len, "job", &v, &map, &len) ==
+                    SHOAL_OK) {
+                shoal_map_bool (map, len, "running", &running);
+            }
+            shoal_in_close (&in);
+            if (running) {
+                return true;
+            }
+        }
+        host_poke (h);
+    }
+    return false;
+}
+
 /*  Polls (with pokes) until the job's lease ends later than after (us). */
 static inline bool
 host_await_renewal (host_t *h, const char *jid, uint64_t after)

@@ -159,6 +159,7 @@ SHOAL_TEST (running_job_heartbeats_then_expires_when_its_node_stops)
     char jid[SHOAL_ID_TEXT];
     CHECK (s_submit (h, "sleep", "fixed:max=3,delay=1s", 0, 600000, jid));
     CHECK (host_await_state (h, jid, "leased"));
+    CHECK (host_await_running (h, jid)); /* its beats are paced from now */
     uint64_t first = host_job_num (h, jid, "lease_expires_us");
     /* the node renews the lease as the clock moves */
     host_advance (h, 2000);
