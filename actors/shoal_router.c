@@ -29,7 +29,9 @@ typedef struct {
     zhashx_t *defs;  /* "name\x01rev" -> shoal_wf_t * */
     zhashx_t *types; /* node type -> zactor_t * (its breaker) */
     zpoller_t *poller;
-    uint8_t *bits; /* scratch bitmap of fired edges */
+    uint8_t *bits;   /* scratch bitmap of fired edges */
+    shoal_wr_t *acc; /* STEP items of the ROUTE at hand */
+    bool acc_broken; /* an item could not be written */
     size_t bits_cap;
     uint64_t steps, gates;
     bool boot_pending;  /* the store has not confirmed our ROUTER_BOOT */
@@ -61,6 +63,7 @@ s_self_destroy (self_t **self_p)
     zhashx_destroy (&self->defs);
     shoal_port_destroy (&self->port);
     free (self->bits);
+    shoal_wr_destroy (&self->acc);
     free (self);
     *self_p = NULL;
 }
@@ -81,11 +84,13 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
         self->nonce = (uint64_t) zclock_time () ^ (uint64_t) getpid ();
     }
     self->defs = zhashx_new ();
+    self->acc = shoal_wr_new ();
     self->types = zhashx_new ();
     self->port = shoal_port_new (
         args->bus, args->name ? args->name : SHOAL_ROUTER_NAME, &args->clock);
     self->poller = zpoller_new (pipe, NULL);
-    if (!self->defs || !self->types || !self->port || !self->poller ||
+    if (!self->defs || !self->types || !self->acc || !self->port ||
+        !self->poller ||
         zpoller_add (self->poller, shoal_port_sock (self->port))) {
         return SHOAL_ERR_NOMEM;
     }
@@ -149,20 +154,18 @@ s_outcome (self_t *self, const uint8_t *b, size_t len, uint64_t state)
     }
 }
 
-/*  ROUTE: decides the node's edges, and reports the node's end to its
-    breaker. */
+/*  One ROUTE item: decides the node's edges, and reports the node's end
+    to its breaker. Appends the STEP item to self->acc (*n counts them). */
 static void
-s_route (self_t *self, shoal_in_t *in)
+s_route_item (self_t *self, const uint8_t *b, size_t len, uint32_t *n)
 {
-    const uint8_t *b = in->body;
-    size_t len = in->body_len;
     const uint8_t *run = NULL, *job = NULL;
     uint32_t run_len = 0, job_len = 0;
     uint64_t node = 0, rev = 0, state = 0;
     char name[SHOAL_NAME_MAX + 1];
     if (shoal_map_bin (b, len, "run", &run, &run_len) || run_len != 16 ||
         shoal_map_uint (b, len, "node", &node) || node > UINT32_MAX) {
-        shoal_warn ("router: malformed ROUTE from %s", in->hdr.from);
+        shoal_warn ("router: malformed ROUTE item");
         return;
     }
     shoal_map_uint (b, len, "s", &state);
@@ -199,8 +202,7 @@ s_route (self_t *self, shoal_in_t *in)
             return;
         }
     }
-    shoal_wr_t *w =
-        shoal_port_begin (self->port, SHOAL_M_STEP, SHOAL_STORE_NAME, NULL);
+    shoal_wr_t *w = self->acc;
     shoal_map_bin (b, len, "j", &job, &job_len);
     shoal_wr_map (w, 3 + (job_len == 16));
     shoal_wr_kv_bin (w, "run", run, 16);
@@ -210,7 +212,7 @@ s_route (self_t *self, shoal_in_t *in)
     }
     if (!wf || node >= shoal_wf_node_count (wf)) {
         shoal_wr_kv_bool (w, "need", true); /* send it with the definition */
-        shoal_port_send (self->port);
+        (*n)++;
         return;
     }
     s_outcome (self, b, len, state); /* once: not with a "need" answer */
@@ -234,8 +236,11 @@ s_route (self_t *self, shoal_in_t *in)
         size_t cap = nbytes ? nbytes : 1;
         uint8_t *bits = realloc (self->bits, cap);
         if (!bits) {
-            shoal_port_discard (self->port);
-            return; /* the store asks again when we announce ourselves */
+            /* the item is left half written: answer none of this batch;
+               the store sends it all again once we announce ourselves */
+            self->boot_pending = true;
+            self->acc_broken = true;
+            return;
         }
         self->bits = bits;
         self->bits_cap = cap;
@@ -249,8 +254,39 @@ s_route (self_t *self, shoal_in_t *in)
         }
     }
     shoal_wr_kv_bin (w, "fo", self->bits, nbytes);
-    shoal_port_send (self->port);
+    (*n)++;
     self->steps++;
+}
+
+/*  ROUTE {items: [...]}: one STEP {items: [...]} back. */
+static void
+s_route (self_t *self, shoal_in_t *in)
+{
+    shoal_rd_t rd;
+    uint32_t count = 0, n = 0;
+    if (shoal_map_array (in->body, in->body_len, "items", &rd, &count)) {
+        shoal_warn ("router: malformed ROUTE from %s", in->hdr.from);
+        return;
+    }
+    shoal_wr_reset (self->acc);
+    self->acc_broken = false;
+    for (uint32_t k = 0; k < count && !self->acc_broken; k++) {
+        const uint8_t *item = rd.p;
+        if (shoal_rd_skip (&rd, 64)) {
+            break;
+        }
+        s_route_item (self, item, (size_t) (rd.p - item), &n);
+    }
+    if (n == 0 || self->acc_broken || shoal_wr_error (self->acc)) {
+        return;
+    }
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_STEP, SHOAL_STORE_NAME, NULL);
+    shoal_wr_map (w, 1);
+    shoal_wr_str (w, "items");
+    shoal_wr_array (w, n);
+    shoal_wr_raw (w, shoal_wr_data (self->acc), shoal_wr_size (self->acc));
+    shoal_port_send (self->port);
 }
 
 /*  GATE: hands the question to the type's breaker actor. */

@@ -87,6 +87,8 @@ s_pass_reset (self_t *self)
     shoal_wr_reset (self->ready);
     shoal_wr_reset (self->events);
     self->nready = self->nevents = 0;
+    shoal_wr_reset (self->routes);
+    self->nroutes = 0;
     shoal_wr_reset (self->done);
     self->ndone = 0;
     zlistx_purge (self->new_waiters);
@@ -126,6 +128,9 @@ s_pass (self_t *self, bool recovery)
     }
     for (size_t i = 0; i < self->nbatch && rc == SHOAL_OK; i++) {
         rc = store_apply (self, &self->batch[i]);
+    }
+    if (rc == SHOAL_OK) {
+        rc = store_run_flush_routes (self);
     }
     if (rc == SHOAL_OK) {
         rc = store_next_due (self, &self->p_next_due_us);
@@ -297,6 +302,7 @@ s_self_destroy (self_t **self_p)
     shoal_port_destroy (&self->port);
     shoal_wr_destroy (&self->rec);
     shoal_wr_destroy (&self->ready);
+    shoal_wr_destroy (&self->routes);
     shoal_wr_destroy (&self->events);
     shoal_wr_destroy (&self->done);
     shoal_wr_destroy (&self->scratch);
@@ -351,6 +357,7 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     self->batch = calloc (self->batch_max, sizeof *self->batch);
     self->rec = shoal_wr_new ();
     self->ready = shoal_wr_new ();
+    self->routes = shoal_wr_new ();
     self->events = shoal_wr_new ();
     self->done = shoal_wr_new ();
     self->scratch = shoal_wr_new ();
@@ -358,9 +365,9 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     self->waiters = store_list_new ();
     self->new_waiters = store_list_new ();
     self->done_jobs = store_list_new ();
-    if (!self->batch || !self->rec || !self->ready || !self->events ||
-        !self->done || !self->scratch || !self->brec || !self->waiters ||
-        !self->new_waiters || !self->done_jobs) {
+    if (!self->batch || !self->rec || !self->ready || !self->routes ||
+        !self->events || !self->done || !self->scratch || !self->brec ||
+        !self->waiters || !self->new_waiters || !self->done_jobs) {
         return SHOAL_ERR_NOMEM;
     }
     const char *dir = shoal_config_get (args->config, "shoald/data");

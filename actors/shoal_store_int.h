@@ -60,7 +60,9 @@ typedef struct {
     uint64_t p_count[SHOAL_JOB__COUNT];
 
     /* accumulators of one apply pass */
-    shoal_wr_t *ready; /* JOBS_READY items */
+    shoal_wr_t *ready;  /* JOBS_READY items */
+    shoal_wr_t *routes; /* ROUTE items not yet in the outbox */
+    uint32_t nroutes;
     uint32_t nready;
     shoal_wr_t *events; /* EVENT items */
     uint32_t nevents;
@@ -253,6 +255,9 @@ shoal_err_t store_run_final (self_t *self, const shoal_job_t *job,
 shoal_err_t store_run_step (self_t *self, shoal_in_t *in);
 shoal_err_t store_run_admit (self_t *self, shoal_in_t *in);
 shoal_err_t store_run_router_boot (self_t *self, shoal_in_t *in);
+/*  Puts the ROUTE items this pass gathered into the outbox (one message;
+    sent after the commit). Called once the batch is applied. */
+shoal_err_t store_run_flush_routes (self_t *self);
 /*  STATUS/WAIT of a run id (*found false when id is no run). */
 shoal_err_t store_run_status (self_t *self, shoal_in_t *in,
                               const shoal_id_t *id, bool wait, bool *found);

@@ -55,7 +55,8 @@
 #define S_OUT_MAX        (1u << 20) /* output bytes kept per node */
 #define S_NKEY           20         /* run id + node index */
 #define S_ERROR_MAX      256
-#define S_WF_CACHE_MAX   64     /* decoded definitions kept */
+#define S_WF_CACHE_MAX   64           /* decoded definitions kept */
+#define S_ROUTES_FLUSH   (256u << 10) /* ROUTE items per message, in bytes */
 #define S_PROGRESS_US    100000 /* run.progress events at most this often */
 #define S_PROGRESS_PER_S 1000   /* and at most this many a second, ends aside */
 /*  Views stay well inside a client frame (1 MiB): an input or output
@@ -1307,8 +1308,7 @@ s_send_route (self_t *self, const s_run_t *r, const shoal_wf_t *wf, uint32_t i,
             return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
         }
     }
-    shoal_wr_t *w =
-        shoal_port_begin (self->port, SHOAL_M_ROUTE, SHOAL_ROUTER_NAME, NULL);
+    shoal_wr_t *w = self->routes;
     shoal_wr_map (w, 6 + n->has_job + (n->output != NULL) + (cond && r->input) +
                          (def != NULL) + 4 * tk + only);
     shoal_wr_kv_bin (w, "run", r->id.b, 16);
@@ -1338,6 +1338,29 @@ s_send_route (self_t *self, const s_run_t *r, const shoal_wf_t *wf, uint32_t i,
     if (only) {
         shoal_wr_kv_bool (w, "only", true);
     }
+    self->nroutes++;
+    shoal_err_t rc = shoal_wr_error (w);
+    if (rc == SHOAL_OK && shoal_wr_size (w) >= S_ROUTES_FLUSH) {
+        rc = store_run_flush_routes (self); /* keep each message small */
+    }
+    return rc;
+}
+
+shoal_err_t
+store_run_flush_routes (self_t *self)
+{
+    if (self->nroutes == 0) {
+        return SHOAL_OK;
+    }
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_ROUTE, SHOAL_ROUTER_NAME, NULL);
+    shoal_wr_map (w, 1);
+    shoal_wr_str (w, "items");
+    shoal_wr_array (w, self->nroutes);
+    shoal_wr_raw (w, shoal_wr_data (self->routes),
+                  shoal_wr_size (self->routes));
+    shoal_wr_reset (self->routes);
+    self->nroutes = 0;
     return shoal_port_defer (self->port);
 }
 
@@ -1450,18 +1473,16 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
     the run's definition; SHOAL_ERR_NOT_FOUND when there is nothing to do
     (no such run, over, or a node out of range). */
 static shoal_err_t
-s_router_msg (self_t *self, shoal_in_t *in, s_run_t *r, uint32_t *node,
-              const shoal_wf_t **wf)
+s_router_msg (self_t *self, const uint8_t *body, size_t len, s_run_t *r,
+              uint32_t *node, const shoal_wf_t **wf)
 {
     memset (r, 0, sizeof *r);
     const uint8_t *id;
     uint32_t id_len = 0;
     uint64_t i = 0;
-    if (shoal_map_bin (in->body, in->body_len, "run", &id, &id_len) ||
-        id_len != 16 || shoal_map_uint (in->body, in->body_len, "node", &i) ||
-        i > UINT32_MAX) {
-        shoal_warn ("store: malformed %s from %s",
-                    shoal_mtype_name (in->hdr.type), in->hdr.from);
+    if (shoal_map_bin (body, len, "run", &id, &id_len) || id_len != 16 ||
+        shoal_map_uint (body, len, "node", &i) || i > UINT32_MAX) {
+        shoal_warn ("store: malformed item from the router");
         return SHOAL_ERR_NOT_FOUND;
     }
     shoal_id_t rid;
@@ -1482,19 +1503,18 @@ s_router_msg (self_t *self, shoal_in_t *in, s_run_t *r, uint32_t *node,
     return rc == SHOAL_ERR_CORRUPT ? SHOAL_ERR_NOT_FOUND : rc;
 }
 
-/*  STEP {run, node, j?, fo | need}: the router decided node's edges. In
+/*  One STEP item {run, node, j?, fo | need}: the router decided node's edges. In
     this one transaction: the node is routed, its targets learn of it and
     start, wait or are skipped (and so on down skipped paths), and the run
     may end. A STEP for a node already routed (sent twice) changes
     nothing. */
-shoal_err_t
-store_run_step (self_t *self, shoal_in_t *in)
+static shoal_err_t
+s_step_item (self_t *self, const uint8_t *body, size_t body_len, uint64_t now)
 {
-    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
     s_run_t r;
     uint32_t i = 0;
     const shoal_wf_t *wf = NULL;
-    shoal_err_t rc = s_router_msg (self, in, &r, &i, &wf);
+    shoal_err_t rc = s_router_msg (self, body, body_len, &r, &i, &wf);
     s_node_t n;
     memset (&n, 0, sizeof n);
     if (rc == SHOAL_OK) {
@@ -1503,9 +1523,9 @@ store_run_step (self_t *self, shoal_in_t *in)
     const uint8_t *jid = NULL, *fo = NULL;
     uint32_t jlen = 0, fo_len = 0;
     bool need = false;
-    shoal_map_bin (in->body, in->body_len, "j", &jid, &jlen);
-    shoal_map_bin (in->body, in->body_len, "fo", &fo, &fo_len);
-    shoal_map_bool (in->body, in->body_len, "need", &need);
+    shoal_map_bin (body, body_len, "j", &jid, &jlen);
+    shoal_map_bin (body, body_len, "fo", &fo, &fo_len);
+    shoal_map_bool (body, body_len, "need", &need);
     bool mine =
         rc == SHOAL_OK && !n.routed && shoal_job_state_final (n.state) &&
         (n.has_job ? jlen == 16 && memcmp (jid, n.job.b, 16) == 0 : jlen == 0);
@@ -1547,6 +1567,28 @@ store_run_step (self_t *self, shoal_in_t *in)
     return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
 }
 
+/*  STEP {items: [...]}: one router answer per ROUTE message. */
+shoal_err_t
+store_run_step (self_t *self, shoal_in_t *in)
+{
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
+    shoal_rd_t rd;
+    uint32_t count = 0;
+    if (shoal_map_array (in->body, in->body_len, "items", &rd, &count)) {
+        shoal_warn ("store: malformed STEP from %s", in->hdr.from);
+        return SHOAL_OK;
+    }
+    shoal_err_t rc = SHOAL_OK;
+    for (uint32_t k = 0; k < count && rc == SHOAL_OK; k++) {
+        const uint8_t *item = rd.p;
+        if (shoal_rd_skip (&rd, self->lim.depth_max)) {
+            break;
+        }
+        rc = s_step_item (self, item, (size_t) (rd.p - item), now);
+    }
+    return rc;
+}
+
 /*  ROUTE {run, node, s: cancelled, bt, bd, bg, bn, only} for the ticket
     of ADMIT in that no job took: its breaker frees the slot. */
 static shoal_err_t
@@ -1564,8 +1606,7 @@ s_give_back (self_t *self, shoal_in_t *in)
         shoal_map_uint (b, len, "bn", &bn)) {
         return SHOAL_OK; /* not ours to give back */
     }
-    shoal_wr_t *w =
-        shoal_port_begin (self->port, SHOAL_M_ROUTE, SHOAL_ROUTER_NAME, NULL);
+    shoal_wr_t *w = self->routes;
     shoal_wr_map (w, 8);
     shoal_wr_kv_bin (w, "run", run, 16);
     shoal_wr_kv_uint (w, "node", node);
@@ -1575,7 +1616,8 @@ s_give_back (self_t *self, shoal_in_t *in)
     shoal_wr_kv_uint (w, "bg", g);
     shoal_wr_kv_uint (w, "bn", bn);
     shoal_wr_kv_bool (w, "only", true);
-    return shoal_port_defer (self->port);
+    self->nroutes++;
+    return shoal_wr_error (w);
 }
 
 /*  A node that took a max_concurrency slot will not run: free it. */
@@ -1597,7 +1639,7 @@ store_run_admit (self_t *self, shoal_in_t *in)
     s_run_t r;
     uint32_t i = 0;
     const shoal_wf_t *wf = NULL;
-    shoal_err_t rc = s_router_msg (self, in, &r, &i, &wf);
+    shoal_err_t rc = s_router_msg (self, in->body, in->body_len, &r, &i, &wf);
     s_node_t n;
     memset (&n, 0, sizeof n);
     if (rc == SHOAL_OK) {
