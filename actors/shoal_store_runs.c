@@ -748,6 +748,42 @@ s_note_run_event (self_t *self, const char *topic, const s_run_t *r)
     self->nevents++;
 }
 
+/*  node.<what> {run, workflow, node, state, job?, port?, fired?, error?}:
+    a node started (node.started), ended and was routed (node.succeeded,
+    node.dead, node.cancelled, with how many out-edges fired) or was
+    skipped (node.skipped). */
+static void
+s_note_node_event (self_t *self, const char *what, const s_run_t *r,
+                   const shoal_wf_t *wf, uint32_t i, const s_node_t *n,
+                   int fired)
+{
+    if (!self->events_on) {
+        return;
+    }
+    char topic[32];
+    snprintf (topic, sizeof topic, "node.%s", what);
+    shoal_event_head (self->events, self->port, topic,
+                      4 + n->has_job + (n->port[0] != '\0') + (fired >= 0) +
+                          (n->error[0] != '\0'));
+    shoal_wr_kv_bin (self->events, "run", r->id.b, 16);
+    shoal_wr_kv_str (self->events, "workflow", r->name);
+    shoal_wr_kv_str (self->events, "node", shoal_wf_node (wf, i)->id);
+    shoal_wr_kv_str (self->events, "state", shoal_job_state_name (n->state));
+    if (n->has_job) {
+        shoal_wr_kv_bin (self->events, "job", n->job.b, 16);
+    }
+    if (n->port[0]) {
+        shoal_wr_kv_str (self->events, "port", n->port);
+    }
+    if (fired >= 0) {
+        shoal_wr_kv_uint (self->events, "fired", (uint64_t) fired);
+    }
+    if (n->error[0]) {
+        shoal_wr_kv_str (self->events, "error", n->error);
+    }
+    self->nevents++;
+}
+
 /*  run.progress {id, workflow, done, total, percent, counts: {state: n},
     eta_ms?}: after every step, for whoever watches (built only when the
     monitor has a subscriber). eta_ms extrapolates the time per decided
@@ -932,6 +968,9 @@ s_start_job (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
                       "breaker open: ran fallback %s", nd->id);
         }
         rc = s_node_put (self, &r->id, i, n);
+        if (rc == SHOAL_OK) {
+            s_note_node_event (self, "started", r, wf, i, n, -1);
+        }
     }
     if (!cur) {
         s_node_clear (&own);
@@ -1246,6 +1285,7 @@ s_route (self_t *self, s_run_t *r, const shoal_wf_t *wf, zlistx_t *work,
             }
             uint32_t fired_in = t.fired;
             if (rc == SHOAL_OK && skip) {
+                s_note_node_event (self, "skipped", r, wf, e->to, &t, -1);
                 r->undecided -= r->undecided > 0;
                 rc = s_push (work, e->to);
             } else if (rc == SHOAL_OK && start) {
@@ -1539,6 +1579,14 @@ s_step_item (self_t *self, const uint8_t *body, size_t body_len, uint64_t now)
         n.unhandled = n.state == SHOAL_JOB_CANCELLED;
         rc =
             fo_len && !n.fo ? SHOAL_ERR_NOMEM : s_node_put (self, &r.id, i, &n);
+        if (rc == SHOAL_OK && self->events_on) {
+            int fired = 0;
+            for (uint32_t k = 0; k < shoal_wf_node (wf, i)->n_out; k++) {
+                fired += s_fired (&n, k);
+            }
+            s_note_node_event (self, shoal_job_state_name (n.state), &r, wf, i,
+                               &n, fired);
+        }
         if (rc == SHOAL_OK && n.state == SHOAL_JOB_CANCELLED) {
             /* someone cancelled the node's job: the run cannot succeed */
             r.unhandled++;

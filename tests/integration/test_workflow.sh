@@ -262,6 +262,31 @@ check "progress: half way, with counts and an estimate" \
     grep -q '"topic":"run.progress".*"done":1,"total":2,"percent":50,"counts":{.*"succeeded":1.*"eta_ms":' "$TMP/mon"
 check "progress: done" grep -q '"done":2,"total":2,"percent":100' "$TMP/mon"
 
+# Node events on the monitor: started, ended (with the edges that
+# fired), skipped.
+cat > "$TMP/ev.json" <<'JSON'
+{"name": "ev", "nodes": [{"id": "a", "type": "echo"}, {"id": "b", "type": "echo"},
+  {"id": "c", "type": "echo"}],
+ "edges": [{"from": "a", "to": "b", "if": "input.go == true"},
+           {"from": "a", "to": "c", "if": "input.go == false"}]}
+JSON
+"$SHOAL" workflow define "$TMP/ev.json" >/dev/null
+"$SHOAL" monitor --topic node. --json --count 5 >"$TMP/nmon" 2>/dev/null &
+nmon=$!
+for i in $(seq 1 100); do
+    run=$("$SHOAL" workflow run ev --input '{"go": true}' | tail -n 1)
+    "$SHOAL" wait --timeout 10 "$run" >/dev/null
+    [ "$(wc -l <"$TMP/nmon")" -ge 5 ] && break
+done
+kill "$nmon" 2>/dev/null # bounded: gone already when it saw its five
+wait $nmon 2>/dev/null
+check "node.started names the node and its job" \
+    grep -q '"topic":"node.started".*"node":"a","state":"enqueued","job":' "$TMP/nmon"
+check "node.succeeded says how many edges fired" \
+    grep -q '"topic":"node.succeeded".*"node":"a","state":"succeeded".*"port":"default","fired":1' "$TMP/nmon"
+check "node.skipped for the branch not taken" \
+    grep -q '"topic":"node.skipped".*"node":"c","state":"cancelled"' "$TMP/nmon"
+
 # Saga: when the run fails, the compensation nodes of the completed
 # nodes run, the last completed first; then the run fails.
 cat > "$TMP/saga.json" <<'JSON'
