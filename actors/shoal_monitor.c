@@ -59,8 +59,7 @@ s_send_interest (self_t *self)
     for (size_t i = 0; i < self->nsubs && !on; i++) {
         on = s_overlaps (&self->subs[i], "job.") ||
              s_overlaps (&self->subs[i], "batch.") ||
-             s_overlaps (&self->subs[i], "run.") ||
-             s_overlaps (&self->subs[i], "node.");
+             s_overlaps (&self->subs[i], "run.");
     }
     int64_t now = zclock_mono ();
     if (self->interest == (int) on && now < self->interest_next) {

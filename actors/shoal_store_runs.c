@@ -748,10 +748,10 @@ s_note_run_event (self_t *self, const char *topic, const s_run_t *r)
     self->nevents++;
 }
 
-/*  node.<what> {run, workflow, node, state, job?, port?, fired?, error?}:
-    a node started (node.started), ended and was routed (node.succeeded,
-    node.dead, node.cancelled, with how many out-edges fired) or was
-    skipped (node.skipped). */
+/*  run.node.<what> {run, workflow, node, state, job?, port?, fired?,
+    error?}: a run's node started (run.node.started), ended and was routed
+    (run.node.succeeded, .dead, .cancelled, with how many out-edges
+    fired) or was skipped (run.node.skipped). ("node." is the executors'.) */
 static void
 s_note_node_event (self_t *self, const char *what, const s_run_t *r,
                    const shoal_wf_t *wf, uint32_t i, const s_node_t *n,
@@ -761,7 +761,7 @@ s_note_node_event (self_t *self, const char *what, const s_run_t *r,
         return;
     }
     char topic[32];
-    snprintf (topic, sizeof topic, "node.%s", what);
+    snprintf (topic, sizeof topic, "run.node.%s", what);
     shoal_event_head (self->events, self->port, topic,
                       4 + n->has_job + (n->port[0] != '\0') + (fired >= 0) +
                           (n->error[0] != '\0'));

@@ -271,7 +271,7 @@ cat > "$TMP/ev.json" <<'JSON'
            {"from": "a", "to": "c", "if": "input.go == false"}]}
 JSON
 "$SHOAL" workflow define "$TMP/ev.json" >/dev/null
-"$SHOAL" monitor --topic node. --json --count 5 >"$TMP/nmon" 2>/dev/null &
+"$SHOAL" monitor --topic run.node. --json --count 5 >"$TMP/nmon" 2>/dev/null &
 nmon=$!
 for i in $(seq 1 100); do
     run=$("$SHOAL" workflow run ev --input '{"go": true}' | tail -n 1)
@@ -280,12 +280,12 @@ for i in $(seq 1 100); do
 done
 kill "$nmon" 2>/dev/null # bounded: gone already when it saw its five
 wait $nmon 2>/dev/null
-check "node.started names the node and its job" \
-    grep -q '"topic":"node.started".*"node":"a","state":"enqueued","job":' "$TMP/nmon"
-check "node.succeeded says how many edges fired" \
-    grep -q '"topic":"node.succeeded".*"node":"a","state":"succeeded".*"port":"default","fired":1' "$TMP/nmon"
-check "node.skipped for the branch not taken" \
-    grep -q '"topic":"node.skipped".*"node":"c","state":"cancelled"' "$TMP/nmon"
+check "run.node.started names the node and its job" \
+    grep -q '"topic":"run.node.started".*"node":"a","state":"enqueued","job":' "$TMP/nmon"
+check "run.node.succeeded says how many edges fired" \
+    grep -q '"topic":"run.node.succeeded".*"node":"a","state":"succeeded".*"port":"default","fired":1' "$TMP/nmon"
+check "run.node.skipped for the branch not taken" \
+    grep -q '"topic":"run.node.skipped".*"node":"c","state":"cancelled"' "$TMP/nmon"
 
 # Saga: when the run fails, the compensation nodes of the completed
 # nodes run, the last completed first; then the run fails.
