@@ -227,7 +227,9 @@ s_route_item (self_t *self, const uint8_t *b, size_t len, uint32_t *n)
         in_len = raw_len;
     }
     char port[SHOAL_NAME_MAX + 1];
-    shoal_wf_port_of (out, out_len, port, sizeof port);
+    if (shoal_map_strcpy (b, len, "p", port, sizeof port) != SHOAL_OK) {
+        shoal_wf_port_of (out, out_len, port, sizeof port);
+    }
     uint32_t n_out = shoal_wf_node (wf, (uint32_t) node)->n_out;
     size_t nbytes = (n_out + 7) / 8;
     if (nbytes > self->bits_cap || !self->bits) {

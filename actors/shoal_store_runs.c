@@ -1349,7 +1349,9 @@ s_send_route (self_t *self, const s_run_t *r, const shoal_wf_t *wf, uint32_t i,
         }
     }
     shoal_wr_t *w = self->routes;
-    shoal_wr_map (w, 6 + n->has_job + (n->output != NULL) + (cond && r->input) +
+    /* The port goes as a name; the output and input only when a
+       condition reads them (an item stays small, whatever the output). */
+    shoal_wr_map (w, 7 + n->has_job + (cond && n->output) + (cond && r->input) +
                          (def != NULL) + 4 * tk + only);
     shoal_wr_kv_bin (w, "run", r->id.b, 16);
     shoal_wr_kv_uint (w, "node", i);
@@ -1360,7 +1362,8 @@ s_send_route (self_t *self, const s_run_t *r, const shoal_wf_t *wf, uint32_t i,
     if (n->has_job) {
         shoal_wr_kv_bin (w, "j", n->job.b, 16);
     }
-    if (n->output) {
+    shoal_wr_kv_str (w, "p", n->port); /* "" matches no edge */
+    if (cond && n->output) {
         shoal_wr_kv_raw (w, "o", n->output, n->output_len);
     }
     if (cond && r->input) {
