@@ -69,6 +69,9 @@ typedef struct {
     size_t in_len;
     uint32_t timeout_ms; /* 0: none */
     bool oom;            /* parsing failed for want of memory */
+    const uint8_t *msg;  /* "message" (borrowed msgpack), or NULL */
+    size_t msg_len;
+    char *in_json; /* stdin made from msg, owned */
 } s_spec_t;
 
 typedef struct {
@@ -156,6 +159,7 @@ s_spec_free (s_spec_t *spec)
         free (spec->env);
     }
     free (spec->cwd);
+    free (spec->in_json);
     memset (spec, 0, sizeof *spec);
 }
 
@@ -327,6 +331,21 @@ s_parse_timeout (s_spec_t *spec, shoal_rd_t *rd, char *er, size_t cap)
     return true;
 }
 
+/*  "message": the message that reached a workflow node (any value). The
+    program reads it as JSON on stdin, unless "stdin" is given too. */
+static bool
+s_parse_message (s_spec_t *spec, shoal_rd_t *rd, char *er, size_t cap)
+{
+    const uint8_t *at = rd->p;
+    if (shoal_rd_skip (rd, SHOAL_DEPTH_MAX)) {
+        s_say (er, cap, S_PREFIX "message is not a msgpack value");
+        return false;
+    }
+    spec->msg = at;
+    spec->msg_len = (size_t) (rd->p - at);
+    return true;
+}
+
 typedef bool (s_field_fn) (s_spec_t *, shoal_rd_t *, char *, size_t);
 
 static const struct {
@@ -338,6 +357,7 @@ static const struct {
     {"cwd", s_parse_cwd},
     {"stdin", s_parse_stdin},
     {"timeout_ms", s_parse_timeout},
+    {"message", s_parse_message},
 };
 #define S_NFIELDS (sizeof s_fields / sizeof s_fields[0])
 
@@ -417,6 +437,25 @@ s_parse (const uint8_t *pl, size_t len, s_spec_t *spec, char *er, size_t cap)
         if (seen[f] && !s_fields[f].parse (spec, &at[f], er, cap)) {
             return false;
         }
+    }
+    if (spec->msg && !spec->has_in) {
+        shoal_err_t e = SHOAL_OK;
+        json_t *j = shoal_mp_to_json (spec->msg, spec->msg_len, &lim, &e);
+        bool converted = j != NULL;
+        spec->in_json =
+            j ? json_dumps (j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        json_decref (j);
+        if (!spec->in_json) {
+            if (e == SHOAL_ERR_NOMEM || converted) {
+                return s_oom (spec, er, cap);
+            }
+            s_say (er, cap, S_PREFIX "message cannot be shown as JSON: %s",
+                   shoal_strerror (e ? e : SHOAL_ERR_MALFORMED));
+            return false;
+        }
+        spec->has_in = true;
+        spec->in = (const uint8_t *) spec->in_json;
+        spec->in_len = strlen (spec->in_json);
     }
     return true;
 }

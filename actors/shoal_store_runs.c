@@ -939,10 +939,34 @@ s_start_job (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
     job.retry_len = nd->retry_len;
     job.payload = nd->config ? nd->config : msg;
     job.payload_len = nd->config ? nd->config_len : msg_len;
+    /* An exec node's program needs its config and still gets the message
+       (exec: "message", read as JSON on its stdin). */
+    shoal_wr_t *pl = NULL;
+    shoal_mp_val_t mv;
+    if (nd->config && msg && strcmp (nd->type, "exec") == 0 &&
+        shoal_map_find (nd->config, nd->config_len, "message", &mv, NULL,
+                        NULL) == SHOAL_ERR_NOT_FOUND) {
+        shoal_rd_t rd;
+        uint32_t pairs = 0;
+        shoal_rd_init (&rd, nd->config, nd->config_len);
+        if (!(pl = shoal_wr_new ())) {
+            return SHOAL_ERR_NOMEM;
+        }
+        if (shoal_rd_map (&rd, &pairs) == SHOAL_OK) {
+            shoal_wr_map (pl, pairs + 1);
+            shoal_wr_raw (pl, rd.p, shoal_rd_left (&rd));
+            shoal_wr_kv_raw (pl, "message", msg, msg_len);
+            if (shoal_wr_error (pl) == SHOAL_OK) {
+                job.payload = shoal_wr_data (pl);
+                job.payload_len = shoal_wr_size (pl);
+            }
+        }
+    }
     job.in_run = true;
     job.run = r->id;
     job.node = i;
     rc = store_insert_job (self, &job, now);
+    shoal_wr_destroy (&pl);
     if (rc) {
         return rc;
     }

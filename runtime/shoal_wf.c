@@ -646,8 +646,19 @@ shoal_wf_port_of (const uint8_t *output, size_t len, char *port, size_t cap)
 {
     const char *s = NULL;
     uint32_t n = 0;
-    if (!output || shoal_map_str (output, len, "port", &s, &n) != SHOAL_OK ||
-        n == 0) {
+    shoal_err_t rc = output ? shoal_map_str (output, len, "port", &s, &n)
+                            : SHOAL_ERR_NOT_FOUND;
+    shoal_mp_val_t v;
+    const uint8_t *json;
+    size_t json_len;
+    if (rc == SHOAL_ERR_NOT_FOUND && output &&
+        shoal_map_find (output, len, "json", &v, &json, &json_len) ==
+            SHOAL_OK &&
+        v.type == SHOAL_MP_MAP) {
+        /* an exec node's program printed JSON: its "port" */
+        rc = shoal_map_str (json, json_len, "port", &s, &n);
+    }
+    if (rc != SHOAL_OK || n == 0) {
         snprintf (port, cap, "default");
     } else if ((size_t) n >= cap || memchr (s, 0, n)) {
         /* A port no edge can have (too long for a name, a NUL in it):

@@ -207,8 +207,10 @@ shoal_err_t shoal_wf_join_parse (const char *text, size_t len, uint8_t *out);
 shoal_err_t shoal_wf_comp_parse (const char *text, size_t len, uint8_t *out);
 
 /*  Routing, pure (the router actor's rules). A node's port: the string
-    field "port" of its output when the output is a map that has one,
-    else "default" (also for ""). Writes a NUL-terminated name to port
+    field "port" of its output when the output is a map that has one;
+    else, for a map without "port" whose "json" is a map (an exec node's
+    result: the JSON its program printed), that map's "port"; else
+    "default" (also for ""). Writes a NUL-terminated name to port
     (cap bytes); a port string that does not fit cap or holds a NUL gives
     "", which matches no edge (edge ports are names). */
 void shoal_wf_port_of (const uint8_t *output, size_t len, char *port,

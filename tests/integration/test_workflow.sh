@@ -262,6 +262,25 @@ check "progress: half way, with counts and an estimate" \
     grep -q '"topic":"run.progress".*"done":1,"total":2,"percent":50,"counts":{.*"succeeded":1.*"eta_ms":' "$TMP/mon"
 check "progress: done" grep -q '"done":2,"total":2,"percent":100' "$TMP/mon"
 
+# An exec node reads the message that reached it as JSON on stdin, and
+# finishes on the port its program prints (output.json.port).
+cat > "$TMP/execmsg.json" <<'JSON'
+{"name": "execmsg", "nodes": [
+  {"id": "a", "type": "echo", "config": {"rows": 42}},
+  {"id": "b", "type": "exec",
+   "config": {"argv": ["sh", "-c", "read m; echo \"{\\\"port\\\": \\\"big\\\", \\\"got\\\": $m, \\\"key\\\": \\\"$SHOAL_IDEMPOTENCY_KEY\\\"}\""]}},
+  {"id": "c", "type": "echo"}, {"id": "d", "type": "echo"}],
+ "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "c", "port": "big"},
+           {"from": "b", "to": "d"}]}
+JSON
+run=$("$SHOAL" workflow run "$TMP/execmsg.json" | tail -n 1)
+expect_rc "exec node run" 0 "$SHOAL" wait --timeout 30 --json "$run"
+check "the exec program read its message on stdin" \
+    grep -q '"id":"b","type":"exec","state":"succeeded".*"json":{"port":"big","got":{"rows":42},"key":"[0-9a-f]\{32\}"}' "$TMP/out"
+check "it finished on the port it printed" grep -q '"id":"b","type":"exec","state":"succeeded"[^}]*"port":"big"' "$TMP/out"
+check "the port's edge fired" grep -q '"id":"c","type":"echo","state":"succeeded"' "$TMP/out"
+check "the default edge did not" grep -q '"id":"d","type":"echo","state":"cancelled"' "$TMP/out"
+
 # Node events on the monitor: started, ended (with the edges that
 # fired), skipped.
 cat > "$TMP/ev.json" <<'JSON'
