@@ -1448,6 +1448,89 @@ s_after_step (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
     return rc;
 }
 
+/*  Sets node n's end from its final job (in memory): state, output (up
+    to S_OUT_MAX), port, error (a node that ran its fallback keeps "ran
+    fallback X" unless the job has an error), when. */
+static shoal_err_t
+s_end_set (s_node_t *n, const shoal_job_t *job, uint64_t now)
+{
+    n->state = job->state;
+    n->finished_us = job->finished_us ? job->finished_us : now;
+    free (n->output);
+    n->output = NULL;
+    n->output_len = 0;
+    if (job->result && job->result_len <= S_OUT_MAX) {
+        if (!(n->output = s_dup (job->result, job->result_len))) {
+            return SHOAL_ERR_NOMEM;
+        }
+        n->output_len = job->result_len;
+    }
+    shoal_wf_port_of (n->output, n->output_len, n->port, sizeof n->port);
+    if (job->error[0] || !n->via) {
+        snprintf (n->error, sizeof n->error, "%.*s", (int) sizeof n->error - 1,
+                  job->error);
+    }
+    return SHOAL_OK;
+}
+
+/*  Writes node i's end (s_end_set) and, when it ran its fallback, shows
+    the same end on the fallback node. */
+static shoal_err_t
+s_end_put (self_t *self, const s_run_t *r, uint32_t i, const s_node_t *n)
+{
+    shoal_err_t rc = s_node_put (self, &r->id, i, n);
+    if (rc == SHOAL_OK && n->via) {
+        s_node_t f;
+        if ((rc = s_node_get (self, &r->id, n->via - 1, &f)) == SHOAL_OK) {
+            f.state = n->state;
+            f.finished_us = n->finished_us;
+            free (f.output);
+            f.output = n->output ? s_dup (n->output, n->output_len) : NULL;
+            f.output_len = f.output ? n->output_len : 0;
+            snprintf (f.port, sizeof f.port, "%s", n->port);
+            /* its own error, not the "ran fallback" note */
+            if (strncmp (n->error, "breaker open: ran fallback", 26) == 0) {
+                f.error[0] = '\0';
+            } else {
+                snprintf (f.error, sizeof f.error, "%s", n->error);
+            }
+            rc = n->output && !f.output
+                     ? SHOAL_ERR_NOMEM
+                     : s_node_put (self, &r->id, n->via - 1, &f);
+        }
+        s_node_clear (&f);
+    }
+    return rc;
+}
+
+/*  Node n (record as read) has ended when its record says so (failed at
+    once by its breaker, or an end written by an older version), or when
+    its job is final: then its end is set from the job (s_end_set, in
+    memory). */
+static shoal_err_t
+s_end_of (self_t *self, s_node_t *n, uint64_t now, bool *ended)
+{
+    *ended = shoal_job_state_final (n->state);
+    if (*ended || !n->has_job) {
+        return SHOAL_OK;
+    }
+    shoal_job_t job;
+    shoal_err_t rc = store_get_job (self, &n->job, &job);
+    if (rc == SHOAL_ERR_NOT_FOUND) {
+        /* its record is gone (retention): it cannot have succeeded here */
+        n->state = SHOAL_JOB_DEAD;
+        n->finished_us = now;
+        snprintf (n->error, sizeof n->error, "its job record is gone");
+        *ended = true;
+        return SHOAL_OK;
+    }
+    if (rc || !shoal_job_state_final (job.state)) {
+        return rc;
+    }
+    *ended = true;
+    return s_end_set (n, &job, now);
+}
+
 /*  A node's job ended: the node records its end (state, output, port,
     error) in the job's own transaction and asks the router which edges
     fire (ROUTE); the routing commits with the answer (STEP). A
@@ -1476,40 +1559,15 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
     rc = s_node_get (self, &r.id, job->node, &n);
     if (rc == SHOAL_OK && !n.routed && !shoal_job_state_final (n.state) &&
         memcmp (&n.job, &job->id, 16) == 0) {
-        n.state = job->state;
-        n.finished_us = now;
-        free (n.output);
-        n.output = NULL;
-        n.output_len = 0;
-        if (job->result && job->result_len <= S_OUT_MAX) {
-            if (!(n.output = s_dup (job->result, job->result_len))) {
-                rc = SHOAL_ERR_NOMEM;
-            }
-            n.output_len = job->result_len;
-        }
-        shoal_wf_port_of (n.output, n.output_len, n.port, sizeof n.port);
-        if (job->error[0] || !n.via) {
-            snprintf (n.error, sizeof n.error, "%.*s", (int) sizeof n.error - 1,
-                      job->error);
-        }
-        if (rc == SHOAL_OK) {
-            rc = s_node_put (self, &r.id, job->node, &n);
-        }
-        if (rc == SHOAL_OK && n.via) {
-            /* the fallback node shows how its run in n's place ended */
-            s_node_t f;
-            if ((rc = s_node_get (self, &r.id, n.via - 1, &f)) == SHOAL_OK) {
-                f.state = n.state;
-                f.finished_us = now;
-                free (f.output);
-                f.output = n.output ? s_dup (n.output, n.output_len) : NULL;
-                f.output_len = f.output ? n.output_len : 0;
-                snprintf (f.port, sizeof f.port, "%s", n.port);
-                snprintf (f.error, sizeof f.error, "%.*s",
-                          (int) sizeof f.error - 1, job->error);
-                rc = s_node_put (self, &r.id, n.via - 1, &f);
-            }
-            s_node_clear (&f);
+        rc = s_end_set (&n, job, now);
+        bool handler = shoal_wf_node (wf, job->node)->handler;
+        /* A compensation node has no edges: its end is written here and
+           the saga goes on. So is a node ending in a run that is over.
+           Any other node's end is written by its step (STEP), with the
+           routing it causes: one transaction. */
+        bool here = handler || s_final (r.state);
+        if (rc == SHOAL_OK && here) {
+            rc = s_end_put (self, &r, job->node, &n);
         }
         /* LIMITS HOOK: the node's slot is free; nodes waiting for one
            start before those this node reaches (at its STEP) */
@@ -1519,8 +1577,7 @@ store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
         if (rc == SHOAL_OK && !s_final (r.state)) {
             rc = s_start_waiting (self, &r, wf, now);
         }
-        bool handler = shoal_wf_node (wf, job->node)->handler;
-        if (rc == SHOAL_OK && (handler || s_final (r.state))) {
+        if (rc == SHOAL_OK && here) {
             if (n.has_ticket && !n.via) {
                 rc = s_send_route (self, &r, wf, job->node, &n, true, false);
             }
@@ -1593,19 +1650,24 @@ s_step_item (self_t *self, const uint8_t *body, size_t body_len, uint64_t now)
     shoal_map_bin (body, body_len, "j", &jid, &jlen);
     shoal_map_bin (body, body_len, "fo", &fo, &fo_len);
     shoal_map_bool (body, body_len, "need", &need);
+    bool ended = false;
+    if (rc == SHOAL_OK && !n.routed) {
+        rc = s_end_of (self, &n, now, &ended);
+    }
     bool mine =
-        rc == SHOAL_OK && !n.routed && shoal_job_state_final (n.state) &&
+        rc == SHOAL_OK && !n.routed && ended &&
         (n.has_job ? jlen == 16 && memcmp (jid, n.job.b, 16) == 0 : jlen == 0);
     if (mine && need) {
         rc = s_send_route (self, &r, wf, i, &n, false, true);
     } else if (mine) {
+        /* The step: the node's end, its routing, its targets' starts and
+           the events, in this one transaction. */
         free (n.fo);
         n.fo = fo_len ? s_dup (fo, fo_len) : NULL;
         n.fo_len = n.fo ? fo_len : 0;
         n.routed = true;
         n.unhandled = n.state == SHOAL_JOB_CANCELLED;
-        rc =
-            fo_len && !n.fo ? SHOAL_ERR_NOMEM : s_node_put (self, &r.id, i, &n);
+        rc = fo_len && !n.fo ? SHOAL_ERR_NOMEM : s_end_put (self, &r, i, &n);
         if (rc == SHOAL_OK && self->events_on) {
             int fired = 0;
             for (uint32_t k = 0; k < shoal_wf_node (wf, i)->n_out; k++) {
@@ -1797,6 +1859,7 @@ store_run_admit (self_t *self, shoal_in_t *in)
 shoal_err_t
 store_run_router_boot (self_t *self, shoal_in_t *in)
 {
+    uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
     shoal_cursor_t *c = NULL;
     shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_RUNS, &c);
     shoal_kv_t kv;
@@ -1841,11 +1904,12 @@ store_run_router_boot (self_t *self, shoal_in_t *in)
             if ((rc = s_node_get (self, &r.id, i, &n))) {
                 break;
             }
-            bool handler = shoal_wf_node (wf, i)->handler;
-            if (!handler && !n.routed && shoal_job_state_final (n.state)) {
+            bool handler = shoal_wf_node (wf, i)->handler, ended = false;
+            if (!handler && !n.routed &&
+                (rc = s_end_of (self, &n, now, &ended)) == SHOAL_OK && ended) {
                 rc = s_send_route (self, &r, wf, i, &n, false, false);
                 routes++;
-            } else if (n.gating) {
+            } else if (rc == SHOAL_OK && n.gating) {
                 rc = s_send_gate (self, &r, wf, i, n.act);
                 gates++;
             }
