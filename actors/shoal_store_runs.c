@@ -11,22 +11,23 @@
     reached it when it has none) carrying the run id and node index.
 
     When a node's job ends (store_run_final, called where a job becomes
-    final), the node records its end - state, output, port (a node's port
-    is "default" unless its output is a map with a string "port") - in
-    that same transaction, and the store asks the router actor which of
-    its outgoing edges fire (ROUTE; shoal_router.h): an edge fires when
-    its trigger matches the outcome (complete: succeeded, fail: dead,
-    all: either), its port matches and its condition holds over the
-    output and the run's input. The router's answer (STEP, a bitmap of
-    the fired edges) commits the step in one transaction: each target
-    learns of it - a target with join "any" starts on the first edge that
+    final), the store asks the router actor which of the node's outgoing
+    edges fire (its port: "default" unless its output is a map with a
+    string "port", or an exec result whose json has one; ROUTE,
+    shoal_router.h): an edge fires when its trigger matches the outcome
+    (complete: succeeded, fail: dead, all: either), its port matches and
+    its condition holds over the output and the run's input. The
+    router's answer (STEP, a bitmap of the fired edges) commits the step
+    in one transaction - the node's end (state, output, port), then
+    each target learns of it: a target with join "any" starts on the first edge that
     fires; with "all" once every incoming edge is decided, if any fired
     (its message is the output of the one fired edge, or a map {source
     node id: output} when several did); a target none of whose edges
     fired is skipped (state cancelled, error "not reached"), and so are
-    its successors - and the run ends when every node is decided: failed
+    its successors; and the run ends when every node is decided: failed
     if some node died and none of its edges handled it (fired on
-    fail/all), else succeeded. A node ended but not routed yet is routed
+    fail/all), else succeeded. A node whose job ended but whose step is
+    not committed yet is routed
     again whenever a router (re)starts (ROUTER_BOOT), so a crash can never
     leave a run half-advanced: a step either committed whole or is taken
     again.
@@ -1531,10 +1532,10 @@ s_end_of (self_t *self, s_node_t *n, uint64_t now, bool *ended)
     return s_end_set (n, &job, now);
 }
 
-/*  A node's job ended: the node records its end (state, output, port,
-    error) in the job's own transaction and asks the router which edges
-    fire (ROUTE); the routing commits with the answer (STEP). A
-    compensation node has no edges: the saga goes on at once. */
+/*  A node's job ended: asks the router which edges fire (ROUTE); the
+    node's end and its routing commit together with the answer (STEP). A
+    compensation node has no edges: its end is written and the saga goes
+    on at once. */
 shoal_err_t
 store_run_final (self_t *self, const shoal_job_t *job, uint64_t now)
 {
