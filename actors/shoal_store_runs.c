@@ -1228,6 +1228,33 @@ s_compensate_next (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now,
     return rc;
 }
 
+/*  A run ended: its fallback and compensation nodes that never ran are
+    "cancelled" ("not needed"), so an ended run shows no waiting node. */
+static shoal_err_t
+s_close_handlers (self_t *self, const s_run_t *r, const shoal_wf_t *wf,
+                  uint64_t now)
+{
+    uint32_t nn = shoal_wf_node_count (wf);
+    shoal_err_t rc = SHOAL_OK;
+    for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
+        if (!shoal_wf_node (wf, i)->handler) {
+            continue;
+        }
+        s_node_t n;
+        if ((rc = s_node_get (self, &r->id, i, &n)) == SHOAL_OK &&
+            n.state == SHOAL_JOB_WAITING && !n.has_job) {
+            n.state = SHOAL_JOB_CANCELLED;
+            n.finished_us = now;
+            n.pending = n.gating = false;
+            n.routed = true;
+            snprintf (n.error, sizeof n.error, "not needed");
+            rc = s_node_put (self, &r->id, i, &n);
+        }
+        s_node_clear (&n);
+    }
+    return rc;
+}
+
 /*  Ends the run when every node is decided: succeeded; or failed, after
     the compensation nodes of the completed nodes ran (in the reverse of
     the order those finished). */
@@ -1252,7 +1279,7 @@ s_maybe_finish (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
     r->finished_us = now;
     s_note_run_event (
         self, r->state == R_SUCCEEDED ? "run.succeeded" : "run.failed", r);
-    return SHOAL_OK;
+    return s_close_handlers (self, r, wf, now);
 }
 
 /*  Decides the outgoing edges of the nodes in work, node by node: each
@@ -1457,6 +1484,9 @@ s_end_set (s_node_t *n, const shoal_job_t *job, uint64_t now)
 {
     n->state = job->state;
     n->finished_us = job->finished_us ? job->finished_us : now;
+    if (job->started_us) {
+        n->started_us = job->started_us; /* when it ran, not was reached */
+    }
     free (n->output);
     n->output = NULL;
     n->output_len = 0;
