@@ -30,6 +30,7 @@
 #define S_NAME_RULE "1-64 characters of A-Z a-z 0-9 . _ : -"
 /*  Node timeouts are job timeouts: whole milliseconds in 32 bits. */
 #define S_NODE_TIMEOUT_MAX (49 * SHOAL_US_PER_DAY)
+#define S_RUN_TIMEOUT_MAX  (366ull * 24 * 3600 * 1000000) /* a year */
 #define S_BREAKER_TIME_MAX SHOAL_US_PER_DAY
 
 typedef struct {
@@ -507,8 +508,8 @@ s_top (s_ctx_t *c, const json_t *root, const json_t *nodes, const json_t *edges)
         wf->max_concurrency = (uint32_t) max_concurrency;
     }
     if (rc == SHOAL_OK) {
-        rc = s_duration (c, root, "", "timeout", SHOAL_US_PER_MS, UINT64_MAX,
-                         &wf->timeout_us);
+        rc = s_duration (c, root, "", "timeout", SHOAL_US_PER_MS,
+                         S_RUN_TIMEOUT_MAX, &wf->timeout_us);
     }
     if (rc == SHOAL_OK) {
         rc = s_str (c, root, "compensation", false, &s);

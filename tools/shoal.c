@@ -621,8 +621,14 @@ s_print_run (const uint8_t *run, size_t len, bool as_json)
     shoal_map_strcpy (run, len, "state", state, sizeof state);
     shoal_map_strcpy (run, len, "error", error, sizeof error);
     shoal_map_uint (run, len, "revision", &rev);
-    printf ("run %s  %s rev %llu  %s%s%s\n", id, name, (unsigned long long) rev,
-            state, error[0] ? "  " : "", error);
+    bool paused = false;
+    shoal_map_bool (run, len, "paused", &paused);
+    if (streq (error, state)) {
+        error[0] = '\0'; /* "cancelled  cancelled" says it once */
+    }
+    printf ("run %s  %s rev %llu  %s%s%s%s\n", id, name,
+            (unsigned long long) rev, state, paused ? " (paused)" : "",
+            error[0] ? "  " : "", error);
     shoal_rd_t rd;
     uint32_t n = 0;
     if (shoal_map_array (run, len, "nodes", &rd, &n) == SHOAL_OK) {
@@ -707,7 +713,7 @@ static int
 s_parse_id_arg (int argc, char **argv, const char *cmd, const char **id)
 {
     if (optind != argc - 1) {
-        return s_usage_error ("%s needs exactly one job or batch id", cmd);
+        return s_usage_error ("%s needs exactly one job, batch or run id", cmd);
     }
     shoal_id_t tmp;
     *id = argv[optind];
@@ -2032,6 +2038,17 @@ s_workflow_load (int argc, char **argv, const char *what, shoal_wf_t **out,
             rc = EXIT_REFUSED;
         }
     }
+    /* Valid, but likely not what was meant: said, not refused. */
+    for (uint32_t i = 0; rc == 0 && i < shoal_wf_node_count (*out); i++) {
+        const shoal_wf_node_t *nd = shoal_wf_node (*out, i);
+        if (nd->fallback >= 0 && !nd->has_breaker) {
+            fprintf (stderr,
+                     "%s: warning: node \"%s\": fallback \"%s\" never runs: "
+                     "the node has no breaker\n",
+                     *file, nd->id,
+                     shoal_wf_node (*out, (uint32_t) nd->fallback)->id);
+        }
+    }
     free (text);
     for (size_t i = 0; i < n_lists; i++) {
         free (lists[i]);
@@ -2494,11 +2511,13 @@ s_cmd_workflow (s_cli_t *cli, int argc, char **argv)
     }
     if (argc >= 2) {
         return s_usage_error ("unknown workflow command '%s' (try "
-                              "validate, define or defs)",
+                              "validate, define, defs, run, show, list, "
+                              "cancel, pause or resume)",
                               argv[1]);
     }
     return s_usage_error ("workflow needs a command: validate FILE, define "
-                          "FILE or defs%s",
+                          "FILE, defs, run NAME|FILE, show RUN, list, "
+                          "cancel RUN, pause RUN or resume RUN%s",
                           "");
 }
 

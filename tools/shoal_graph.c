@@ -510,8 +510,10 @@ s_status (const s_ctx_t *c, const s_node_t *n)
     } else if (n->attempt > 1 && !waiting) {
         fprintf (c->out, ", attempt %llu", (unsigned long long) n->attempt);
     }
-    if (n->error.len && !s_eq (n->state, "succeeded")) {
-        fputs (": ", c->out);
+    if (n->error.len) {
+        /* a succeeded node's error is a note: "breaker open: ran
+           fallback X" */
+        fputs (s_eq (n->state, "succeeded") ? ", " : ": ", c->out);
         s_put (c, n->error, S_ERR_COLS);
     }
 }

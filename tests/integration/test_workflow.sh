@@ -29,6 +29,13 @@ check "ok line counts nodes and edges" \
 expect_rc "from stdin" 0 sh -c "\"\$SHOAL\" workflow validate - < \"$EXAMPLES/payment_saga.json\""
 check "stdin is named" grep -qx "stdin: ok (7 nodes, 3 edges)" "$TMP/out"
 
+cat > "$TMP/fbwarn.json" <<'JSON'
+{"name": "fbwarn", "nodes": [{"id": "a", "type": "echo", "fallback": "b"},
+  {"id": "b", "type": "echo"}]}
+JSON
+expect_rc "a fallback without a breaker is valid" 0 "$SHOAL" workflow validate "$TMP/fbwarn.json"
+check "but warned about" grep -q 'warning: node "a": fallback "b" never runs: the node has no breaker' "$TMP/err"
+
 cat > "$TMP/cycle.json" <<'JSON'
 {"name": "loop", "nodes": [{"id": "a", "type": "noop"}, {"id": "b", "type": "echo"},
   {"id": "c", "type": "noop"}],
