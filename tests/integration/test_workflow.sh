@@ -27,7 +27,7 @@ expect_rc "etl again" 0 "$SHOAL" workflow validate "$EXAMPLES/etl.json"
 check "ok line counts nodes and edges" \
     grep -qx "$EXAMPLES/etl.json: ok (7 nodes, 8 edges)" "$TMP/out"
 expect_rc "from stdin" 0 sh -c "\"\$SHOAL\" workflow validate - < \"$EXAMPLES/payment_saga.json\""
-check "stdin is named" grep -qx "stdin: ok (7 nodes, 3 edges)" "$TMP/out"
+check "stdin is named" grep -qx "stdin: ok (8 nodes, 4 edges)" "$TMP/out"
 
 cat > "$TMP/fbwarn.json" <<'JSON'
 {"name": "fbwarn", "nodes": [{"id": "a", "type": "echo", "fallback": "b"},
@@ -333,9 +333,17 @@ refund_at=$(sed -n 's/.*"id":"refund","type":"echo","state":"succeeded","attempt
 release_at=$(sed -n 's/.*"id":"release","type":"echo","state":"succeeded","attempt":1,"started_us":\([0-9]*\).*/\1/p' "$TMP/out")
 check "refund before release (reverse completion order: $refund_at < $release_at)" \
     test -n "$refund_at" -a -n "$release_at" -a "$refund_at" -lt "$release_at"
-run=$("$SHOAL" workflow run "$EXAMPLES/payment_saga.json" | tail -n 1)
+run=$("$SHOAL" workflow run "$EXAMPLES/payment_saga.json" --input '{"amount": 4990}' | tail -n 1)
 expect_rc "the example saga succeeds, nothing to undo" 0 "$SHOAL" wait --timeout 30 --json "$run"
 check "no compensation ran" grep -q '"id":"refund_card","type":"echo","state":"cancelled".*"error":"not needed"' "$TMP/out"
+run=$("$SHOAL" workflow run "$EXAMPLES/payment_saga.json" --input '{"amount": 0}' | tail -n 1)
+expect_rc "the example saga declined" 4 "$SHOAL" wait --timeout 30 --json "$run"
+check "its error names the decline" grep -q '"state":"failed".*"error":"node decline: card declined' "$TMP/out"
+check "the reservation was released" grep -q '"id":"release_stock","type":"echo","state":"succeeded"' "$TMP/out"
+check "nothing was charged to refund" grep -q '"id":"refund_card","type":"echo","state":"cancelled".*"error":"not needed"' "$TMP/out"
+run=$("$SHOAL" workflow run "$EXAMPLES/etl.json" --input '{"rows": 0}' | tail -n 1)
+expect_rc "etl with no rows" 0 "$SHOAL" wait --timeout 30 --json "$run"
+check "skips its transforms" grep -q '"id":"clean","type":"echo","state":"cancelled".*"error":"not reached"' "$TMP/out"
 
 # Pause: the running node finishes, the next one waits, across a
 # restart, until resume.
