@@ -288,6 +288,18 @@ check "it finished on the port it printed" grep -q '"id":"b","type":"exec","stat
 check "the port's edge fired" grep -q '"id":"c","type":"echo","state":"succeeded"' "$TMP/out"
 check "the default edge did not" grep -q '"id":"d","type":"echo","state":"cancelled"' "$TMP/out"
 
+# The shell pipeline example: two runs at once, each in its own folder
+# (every program reads its message on stdin and names the folder).
+r1=$("$SHOAL" workflow run "$EXAMPLES/shell_pipeline.json" | tail -n 1)
+r2=$("$SHOAL" workflow run "$EXAMPLES/shell_pipeline.json" | tail -n 1)
+expect_rc "shell pipeline run 1" 0 "$SHOAL" wait --timeout 60 --json "$r1"
+d1=$(sed -n 's/.*"id":"archive".*"json":{"dir":"\([^"]*\)".*/\1/p' "$TMP/out")
+expect_rc "shell pipeline run 2" 0 "$SHOAL" wait --timeout 60 --json "$r2"
+d2=$(sed -n 's/.*"id":"archive".*"json":{"dir":"\([^"]*\)".*/\1/p' "$TMP/out")
+check "each run had its own folder ($d1, $d2)" test -n "$d1" -a -n "$d2" -a "$d1" != "$d2"
+check "archived and cleaned up" sh -c "test -s '$d1.tgz' && test -s '$d2.tgz' && ! test -e '$d1' && ! test -e '$d2'"
+rm -f "$d1.tgz" "$d2.tgz"
+
 # Node events on the monitor: started, ended (with the edges that
 # fired), skipped.
 cat > "$TMP/ev.json" <<'JSON'
