@@ -66,6 +66,7 @@
 #define S_VIEW_TOTAL     (768u << 10)
 #define S_VIEW_EDGES_MAX (256u << 10) /* the edges array, else its size */
 #define S_LIST_MAX       (512u << 10)
+#define S_LIST_RUNS      1000 /* runs per page of a listing */
 
 enum {
     R_RUNNING,
@@ -2290,8 +2291,18 @@ s_show (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
 /*  runs {}: every run, oldest first (ids are time-ordered), without the
     nodes. */
 static shoal_err_t
-s_list (self_t *self, shoal_in_t *in)
+s_list (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
 {
+    /* In id order (ids grow with time: oldest first), a page at a time:
+       after: the last id of the previous page. */
+    char after_text[SHOAL_ID_TEXT + 1] = "";
+    shoal_id_t after;
+    bool paged = shoal_map_strcpy (args, len, "after", after_text,
+                                   sizeof after_text) == SHOAL_OK;
+    if (paged && shoal_id_parse (after_text, strlen (after_text), &after)) {
+        return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                 SHOAL_ERR_INVALID, "after: not a run id");
+    }
     shoal_cursor_t *cur;
     shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_RUNS, &cur);
     if (rc) {
@@ -2300,17 +2311,21 @@ s_list (self_t *self, shoal_in_t *in)
     shoal_wr_t *items = shoal_wr_new ();
     uint32_t n = 0;
     shoal_kv_t kv;
-    for (rc = shoal_cursor_seek (cur, NULL, 0, &kv);
-         items && rc == SHOAL_OK && n < 10000 &&
-         shoal_wr_size (items) < S_LIST_MAX;
-         rc = shoal_cursor_next (cur, &kv)) {
-        s_run_t r;
-        shoal_id_t id;
-        if (kv.key_len != 16) {
+    shoal_id_t last;
+    bool more = false;
+    for (rc = shoal_cursor_seek (cur, paged ? after.b : NULL, paged ? 16 : 0,
+                                 &kv);
+         items && rc == SHOAL_OK; rc = shoal_cursor_next (cur, &kv)) {
+        if (kv.key_len != 16 || (paged && memcmp (kv.key, after.b, 16) == 0)) {
             continue;
         }
-        memcpy (id.b, kv.key, 16);
-        if (s_run_get (self, &id, &r) == SHOAL_OK) {
+        if (n >= S_LIST_RUNS || shoal_wr_size (items) >= S_LIST_MAX) {
+            more = true; /* a next page exists */
+            break;
+        }
+        s_run_t r;
+        memcpy (last.b, kv.key, 16);
+        if (s_run_get (self, &last, &r) == SHOAL_OK) {
             s_write_view (self, items, &r, NULL);
             n++;
         }
@@ -2321,7 +2336,19 @@ s_list (self_t *self, shoal_in_t *in)
         return SHOAL_ERR_NOMEM;
     }
     if (rc == SHOAL_OK || rc == SHOAL_ERR_NOT_FOUND) {
-        rc = store_reply_items (self, in, "runs", items, n);
+        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
+                                          in->hdr.from, &in->hdr.id);
+        shoal_wr_map (w, 2 + more);
+        shoal_wr_kv_uint (w, "code", SHOAL_OK);
+        shoal_wr_str (w, "runs");
+        shoal_wr_array (w, n);
+        shoal_wr_raw (w, shoal_wr_data (items), shoal_wr_size (items));
+        if (more) {
+            char text[SHOAL_ID_TEXT];
+            shoal_id_format (&last, text);
+            shoal_wr_kv_str (w, "next", text);
+        }
+        rc = shoal_port_defer (self->port);
     }
     shoal_wr_destroy (&items);
     return rc;
@@ -2477,7 +2504,7 @@ store_query_runs (self_t *self, shoal_in_t *in, const char *op,
     if (streq (op, "show")) {
         return s_show (self, in, args, len);
     }
-    return s_list (self, in);
+    return s_list (self, in, args, len);
 }
 
 /*  ---------------------------------------------------------------------

@@ -133,7 +133,7 @@ s_usage (FILE *out)
         "                                --watch: again as it changes, until\n"
         "                                the run ends (exit as wait) or S\n"
         "                                seconds (default 60) pass (exit 5)\n"
-        "  workflow list [--json]        runs, oldest first\n"
+        "  workflow list [--after RUN] [--json]        runs, oldest first\n"
         "  workflow cancel RUN           stop a run (running nodes too)\n"
         "  workflow pause|resume RUN     nothing new starts while paused\n"
         "  workflow validate [--types T,T...] FILE|-\n"
@@ -2442,14 +2442,26 @@ s_workflow_listing (s_cli_t *cli, int argc, char **argv, const char *op,
                     const char *key,
                     void (*print) (const uint8_t *, size_t, bool))
 {
-    bool as_json = argc == 2 && streq (argv[1], "--json");
-    if (argc > 2 || (argc == 2 && !as_json)) {
-        return s_usage_error ("workflow %s takes only --json", argv[0]);
+    bool as_json = false;
+    const char *after = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--json")) {
+            as_json = true;
+        } else if (streq (argv[i], "--after") && i + 1 < argc &&
+                   streq (op, "runs")) {
+            after = argv[++i];
+        } else {
+            return s_usage_error ("workflow %s takes --json%s", argv[0],
+                                  streq (op, "runs") ? " and --after RUN" : "");
+        }
     }
     shoal_id_t id;
     shoal_wr_t *w = s_begin (cli, SHOAL_M_WORKFLOW, &id, 0);
-    shoal_wr_map (w, 1);
+    shoal_wr_map (w, 1 + (after != NULL));
     shoal_wr_kv_str (w, "op", op);
+    if (after) {
+        shoal_wr_kv_str (w, "after", after);
+    }
     shoal_in_t in;
     int rc = s_ask (cli, &id, cli->timeout_ms, &in);
     if (rc) {
@@ -2464,6 +2476,17 @@ s_workflow_listing (s_cli_t *cli, int argc, char **argv, const char *op,
                 break;
             }
             print (item, (size_t) (rd.p - item), as_json);
+        }
+    }
+    char next[SHOAL_ID_TEXT + 1];
+    if (shoal_map_strcpy (in.body, in.body_len, "next", next, sizeof next) ==
+        SHOAL_OK) {
+        /* a page: say how to get the next one */
+        if (as_json) {
+            printf ("{\"next\":\"%s\"}\n", next);
+        } else {
+            fprintf (stderr, "more: shoal workflow %s --after %s\n", argv[0],
+                     next);
         }
     }
     shoal_in_close (&in);

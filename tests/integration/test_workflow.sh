@@ -300,6 +300,32 @@ check "each run had its own folder ($d1, $d2)" test -n "$d1" -a -n "$d2" -a "$d1
 check "archived and cleaned up" sh -c "test -s '$d1.tgz' && test -s '$d2.tgz' && ! test -e '$d1' && ! test -e '$d2'"
 rm -f "$d1.tgz" "$d2.tgz"
 
+# workflow list pages: a listing stops at 512 KiB (or 1000 runs) and
+# says how to get the next page; the pages together hold every run.
+pad=$(head -c 15000 /dev/zero | tr '\0' 'p')
+for i in $(seq 1 40); do
+    "$SHOAL" workflow run two --input "{\"pad\": \"$pad\"}" >/dev/null
+done
+last=$("$SHOAL" workflow run two | tail -n 1)
+"$SHOAL" wait --timeout 30 "$last" >/dev/null
+total=0; after=""; pages=0
+for i in $(seq 1 20); do
+    if [ -n "$after" ]; then
+        "$SHOAL" workflow list --after "$after" >"$TMP/page" 2>"$TMP/pageerr"
+    else
+        "$SHOAL" workflow list >"$TMP/page" 2>"$TMP/pageerr"
+    fi
+    total=$((total + $(grep -c '^run ' "$TMP/page")))
+    pages=$((pages + 1))
+    grep -q "$last" "$TMP/page" && seen_last=1
+    after=$(sed -n 's/^more: shoal workflow list --after \([0-9a-f]*\)$/\1/p' "$TMP/pageerr")
+    [ -z "$after" ] && break
+done
+expect_rc "list --json ends a page with next" 0 "$SHOAL" workflow list --json
+check "a page's JSON ends with its next" sh -c "tail -n 1 '$TMP/out' | grep -q '^{\"next\":\"[0-9a-f]*\"}$'"
+check "listing pages ($pages) reach the newest run" test "${seen_last:-0}" = 1 -a "$pages" -gt 1
+expect_rc "list --after a bad id: usage" 1 "$SHOAL" workflow list --after zz
+
 # Node events on the monitor: started, ended (with the edges that
 # fired), skipped.
 cat > "$TMP/ev.json" <<'JSON'
