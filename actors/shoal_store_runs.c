@@ -1464,9 +1464,10 @@ store_run_flush_routes (self_t *self)
 static shoal_err_t
 s_after_step (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
 {
-    shoal_err_t rc = s_maybe_finish (self, r, wf, now);
+    /* progress first: its last event comes before run.succeeded */
+    shoal_err_t rc = s_note_progress (self, r, wf, now);
     if (rc == SHOAL_OK) {
-        rc = s_note_progress (self, r, wf, now);
+        rc = s_maybe_finish (self, r, wf, now);
     }
     if (rc == SHOAL_OK) {
         rc = s_run_put (self, r);

@@ -446,8 +446,15 @@ cat > "$TMP/brk.json" <<'JSON'
  "edges": [{"from": "call", "to": "after"}, {"from": "call", "to": "failed", "on": "fail"}]}
 JSON
 "$SHOAL" workflow define "$TMP/brk.json" >/dev/null
-"$SHOAL" monitor --topic breaker. --json --count 1 >"$TMP/bmon" 2>/dev/null &
+# The monitor subscribes to "b" (batch. and breaker.): a batch event
+# proves the subscription is live before the one-shot breaker event.
+"$SHOAL" monitor --topic b --json --count 1000 >"$TMP/bmon" 2>/dev/null &
 bmon=$!
+echo '[{"type":"noop"}]' >"$TMP/warm.json"
+for i in $(seq 1 100); do
+    "$SHOAL" batch submit "$TMP/warm.json" >/dev/null
+    grep -q '"topic":"batch\.' "$TMP/bmon" && break
+done
 for i in 1 2; do
     run=$("$SHOAL" workflow run brk | tail -n 1)
     expect_rc "breaker run $i: the failure is handled" 0 "$SHOAL" wait --timeout 30 --json "$run"
@@ -461,7 +468,7 @@ check "the fallback shows its run" grep -q '"id":"cached","type":"echo","state":
 check "the complete edge routed the fallback's output" \
     grep -q '"id":"after","type":"echo","state":"succeeded".*"output":{"cached":true}' "$TMP/out"
 for i in $(seq 1 100); do
-    [ -s "$TMP/bmon" ] && break
+    grep -q '"topic":"breaker\.opened"' "$TMP/bmon" && break
     "$SHOAL" ping >/dev/null
 done
 kill "$bmon" 2>/dev/null
