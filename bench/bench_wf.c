@@ -30,8 +30,9 @@
     executor (real leases in LMDB). Then kill -9 shoald and its
     executors, start it again with thread executors, and time from just
     before the fork: the first STATS answer; every run progressing again
-    (a run.progress event, sent after the commit of a step, seen for
-    every run: a SUB with no receive limit connected before the fork);
+    (a run.node.succeeded event, sent after the commit of a node's step,
+    seen for every run: a SUB with no receive limit connected before the
+    fork);
     every run finished (STATS, as above). The log line "recovery
     requeued N" must say the leased count, and STATUS every run
     succeeded afterwards.
@@ -433,7 +434,7 @@ typedef struct {
     double serve_ms, all_ms, done_ms;
     uint64_t leased;
     long long requeued;
-    uint32_t progressed; /* runs with a run.progress after the restart */
+    uint32_t progressed; /* runs with a node step after the restart */
 } s_rec_t;
 
 static int
@@ -483,7 +484,8 @@ s_take_leases (bench_daemon_t *d, uint32_t runs, s_ids_t *ids, uint64_t *leased)
     return -1;
 }
 
-/*  Takes the run.progress events waiting on sub: marks their runs. */
+/*  Takes the run.node.succeeded events waiting on sub: marks their
+    runs. */
 static void
 s_read_progress (zsock_t *sub, const s_ids_t *ids, bool *seen, s_rec_t *out)
 {
@@ -497,7 +499,7 @@ s_read_progress (zsock_t *sub, const s_ids_t *ids, bool *seen, s_rec_t *out)
         const uint8_t *id;
         uint32_t len;
         if (topic && body &&
-            shoal_map_bin (zframe_data (body), zframe_size (body), "id", &id,
+            shoal_map_bin (zframe_data (body), zframe_size (body), "run", &id,
                            &len) == SHOAL_OK &&
             len == 16) {
             shoal_id_t *k =
@@ -526,7 +528,7 @@ s_restart (bench_daemon_t *d, const s_ids_t *ids, const bench_counts_t *c0,
     }
     zsock_set_rcvhwm (sub, 0); /* keep every event until read */
     zsock_set_reconnect_ivl (sub, 1);
-    zsock_set_subscribe (sub, "run.progress");
+    zsock_set_subscribe (sub, "run.node.succeeded");
     zsock_connect (sub, "%s", d->monitor);
     long log_at = bench_daemon_log_size (d);
     bench_daemon_kill (d);
