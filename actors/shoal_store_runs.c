@@ -1285,10 +1285,11 @@ s_maybe_finish (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint64_t now)
 
 /*  Decides the outgoing edges of the nodes in work, node by node: each
     target learns whether its edge fired, and starts, waits or is skipped
-    (skipping pushes the target in turn). */
+    (skipping pushes the target in turn). first: the first work node's
+    record as the caller holds it (taken over), or NULL. */
 static shoal_err_t
 s_route (self_t *self, s_run_t *r, const shoal_wf_t *wf, zlistx_t *work,
-         uint64_t now)
+         uint64_t now, s_node_t *first)
 {
     shoal_err_t rc = SHOAL_OK;
     s_work_t *w;
@@ -1300,7 +1301,11 @@ s_route (self_t *self, s_run_t *r, const shoal_wf_t *wf, zlistx_t *work,
         uint32_t from = w->node;
         free (w);
         s_node_t src;
-        if ((rc = s_node_get (self, &r->id, from, &src))) {
+        if (first) {
+            src = *first; /* taken over: the caller's copy is emptied */
+            memset (first, 0, sizeof *first);
+            first = NULL;
+        } else if ((rc = s_node_get (self, &r->id, from, &src))) {
             break;
         }
         bool handled = false;
@@ -1724,7 +1729,7 @@ s_step_item (self_t *self, const uint8_t *body, size_t body_len, uint64_t now)
         if (rc == SHOAL_OK) {
             r.undecided -= r.undecided > 0;
             if ((rc = s_push (work, i)) == SHOAL_OK) {
-                rc = s_route (self, &r, wf, work, now);
+                rc = s_route (self, &r, wf, work, now, &n);
             }
         }
         zlistx_destroy (&work);
