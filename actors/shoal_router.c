@@ -249,9 +249,12 @@ s_route_item (self_t *self, const uint8_t *b, size_t len, uint32_t *n)
     }
     memset (self->bits, 0, nbytes);
     bool ok = state == SHOAL_JOB_SUCCEEDED, dead = state == SHOAL_JOB_DEAD;
+    bool big = false; /* output and input too big to send: conditions */
+    shoal_map_bool (b, len, "big", &big); /* cannot be evaluated */
     for (uint32_t k = 0; k < n_out; k++) {
-        if (shoal_wf_fires (shoal_wf_out (wf, (uint32_t) node, k), ok, dead,
-                            port, out, out_len, input, in_len)) {
+        const shoal_wf_edge_t *e = shoal_wf_out (wf, (uint32_t) node, k);
+        if ((!big || !e->cond) &&
+            shoal_wf_fires (e, ok, dead, port, out, out_len, input, in_len)) {
             self->bits[k / 8] |= (uint8_t) (1u << (k % 8));
         }
     }

@@ -67,6 +67,10 @@
 #define S_VIEW_EDGES_MAX (256u << 10) /* the edges array, else its size */
 #define S_LIST_MAX       (512u << 10)
 #define S_LIST_RUNS      1000 /* runs per page of a listing */
+/*  Output, input and definition in one ROUTE item, at most (an internal
+    frame is 4 MiB; each of them is bounded under 1 MiB, so this is a
+    guard): beyond, conditions are not evaluated (ROUTE "big"). */
+#define S_ROUTE_VALUES_MAX (SHOAL_BUS_FRAME_MAX - (512u << 10))
 
 enum {
     R_RUNNING,
@@ -1406,11 +1410,27 @@ s_send_route (self_t *self, const s_run_t *r, const shoal_wf_t *wf, uint32_t i,
             return rc == SHOAL_ERR_NOT_FOUND ? SHOAL_OK : rc;
         }
     }
-    shoal_wr_t *w = self->routes;
     /* The port goes as a name; the output and input only when a
-       condition reads them (an item stays small, whatever the output). */
+       condition reads them (an item stays small, whatever the output),
+       and only when they fit a frame with the rest: if not, "big" and
+       the conditions cannot be evaluated (their edges do not fire). */
+    size_t values = (n->output ? n->output_len : 0) +
+                    (r->input ? r->input_len : 0) + def_len;
+    bool big = cond && values > S_ROUTE_VALUES_MAX;
+    cond = cond && !big;
+    if (self->nroutes > 0 &&
+        shoal_wr_size (self->routes) + values > S_ROUTES_FLUSH) {
+        shoal_err_t rc = store_run_flush_routes (self); /* a big one alone */
+        if (rc) {
+            return rc;
+        }
+    }
+    shoal_wr_t *w = self->routes;
     shoal_wr_map (w, 7 + n->has_job + (cond && n->output) + (cond && r->input) +
-                         (def != NULL) + 4 * tk + only);
+                         (def != NULL) + 4 * tk + only + big);
+    if (big) {
+        shoal_wr_kv_bool (w, "big", true);
+    }
     shoal_wr_kv_bin (w, "run", r->id.b, 16);
     shoal_wr_kv_uint (w, "node", i);
     shoal_wr_kv_str (w, "n", r->name);
