@@ -334,9 +334,10 @@ s_apply_result (self_t *self, const char *from, const uint8_t *item,
         char text[SHOAL_ID_TEXT];
         shoal_id_format (&id, text);
         shoal_warn ("store: stale result for job %s from %s (epoch %llu, "
-                    "current %llu)",
+                    "current %llu, job %s)",
                     text, from, (unsigned long long) epoch,
-                    (unsigned long long) job.epoch);
+                    (unsigned long long) job.epoch,
+                    shoal_job_state_name (job.state));
         return SHOAL_OK;
     }
     uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));

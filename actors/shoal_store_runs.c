@@ -1541,6 +1541,7 @@ s_end_put (self_t *self, const s_run_t *r, uint32_t i, const s_node_t *n)
         s_node_t f;
         if ((rc = s_node_get (self, &r->id, n->via - 1, &f)) == SHOAL_OK) {
             f.state = n->state;
+            f.started_us = n->started_us;
             f.finished_us = n->finished_us;
             free (f.output);
             f.output = n->output ? s_dup (n->output, n->output_len) : NULL;
@@ -2263,12 +2264,14 @@ s_start (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
     if (rc == SHOAL_OK) {
         rc = store_runlim_deadline (self, &r.id, wf, now); /* LIMITS HOOK */
     }
+    if (rc == SHOAL_OK) {
+        s_note_run_event (self, "run.started", &r); /* before its nodes' */
+    }
     for (uint32_t k = 0; k < shoal_wf_entry_count (wf) && rc == SHOAL_OK; k++) {
         rc = s_activate (self, &r, wf, shoal_wf_entry (wf, k), r.input,
                          r.input_len, now, NULL);
     }
     if (rc == SHOAL_OK) {
-        s_note_run_event (self, "run.started", &r);
         rc = s_maybe_finish (self, &r, wf, now); /* nothing to run at all */
     }
     if (rc == SHOAL_OK) {
