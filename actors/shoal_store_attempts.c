@@ -80,9 +80,9 @@ store_end_attempt (self_t *self, shoal_job_t *job, bool ok, uint64_t now)
 
 /*  Collects up to S_TIMER_BATCH (time, id) entries due at now from a time
     index. The caller changes that index, so it reads first, acts after. */
-static shoal_err_t
-s_collect_due (self_t *self, shoal_dbi_t dbi, uint64_t now, uint8_t *keys,
-               size_t *count)
+shoal_err_t
+store_collect_due (self_t *self, shoal_dbi_t dbi, uint64_t now, uint8_t *keys,
+                   size_t max, size_t *count)
 {
     shoal_cursor_t *cur;
     shoal_err_t rc = shoal_cursor_open (self->txn, dbi, &cur);
@@ -92,8 +92,7 @@ s_collect_due (self_t *self, shoal_dbi_t dbi, uint64_t now, uint8_t *keys,
     *count = 0;
     shoal_kv_t kv;
     for (rc = shoal_cursor_seek (cur, NULL, 0, &kv);
-         rc == SHOAL_OK && *count < S_TIMER_BATCH;
-         rc = shoal_cursor_next (cur, &kv)) {
+         rc == SHOAL_OK && *count < max; rc = shoal_cursor_next (cur, &kv)) {
         if (kv.key_len != SHOAL_TIME_KEY) {
             continue;
         }
@@ -173,7 +172,8 @@ s_prune (self_t *self, uint64_t cutoff)
         return SHOAL_ERR_NOMEM;
     }
     size_t n = 0;
-    shoal_err_t rc = s_collect_due (self, SHOAL_DBI_FINISHED, cutoff, keys, &n);
+    shoal_err_t rc = store_collect_due (self, SHOAL_DBI_FINISHED, cutoff, keys,
+                                        S_TIMER_BATCH, &n);
     for (size_t i = 0; rc == SHOAL_OK && i < n; i++) {
         const uint8_t *key = keys + i * SHOAL_TIME_KEY;
         shoal_id_t id;
@@ -209,12 +209,14 @@ store_run_timers (self_t *self, uint64_t now)
         return SHOAL_ERR_NOMEM;
     }
     size_t n = 0;
-    shoal_err_t rc = s_collect_due (self, SHOAL_DBI_DELAYED, now, keys, &n);
+    shoal_err_t rc = store_collect_due (self, SHOAL_DBI_DELAYED, now, keys,
+                                        S_TIMER_BATCH, &n);
     for (size_t i = 0; rc == SHOAL_OK && i < n; i++) {
         rc = s_release (self, keys + i * SHOAL_TIME_KEY, now);
     }
     if (rc == SHOAL_OK) {
-        rc = s_collect_due (self, SHOAL_DBI_EXPIRY, now, keys, &n);
+        rc = store_collect_due (self, SHOAL_DBI_EXPIRY, now, keys,
+                                S_TIMER_BATCH, &n);
     }
     for (size_t i = 0; rc == SHOAL_OK && i < n; i++) {
         rc = s_expire (self, keys + i * SHOAL_TIME_KEY, now);
@@ -228,6 +230,9 @@ store_run_timers (self_t *self, uint64_t now)
     }
     if (rc == SHOAL_OK && self->retention_us && now > self->retention_us) {
         rc = s_prune (self, now - self->retention_us);
+    }
+    if (rc == SHOAL_OK && self->retention_us && now > self->retention_us) {
+        rc = store_run_prune (self, now - self->retention_us);
     }
     return rc;
 }

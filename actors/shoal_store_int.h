@@ -196,6 +196,10 @@ shoal_err_t store_end_attempt (self_t *self, shoal_job_t *job, bool ok,
                                uint64_t now);
 /*  Releases due delayed jobs and takes back expired leases. */
 shoal_err_t store_run_timers (self_t *self, uint64_t now);
+/*  Up to max of dbi's time keys (SHOAL_TIME_KEY bytes each, into keys,
+    which holds max) whose time is at or before now, in time order. */
+shoal_err_t store_collect_due (self_t *self, shoal_dbi_t dbi, uint64_t now,
+                               uint8_t *keys, size_t max, size_t *count);
 
 /*  shoal_store_intents.c */
 shoal_err_t store_apply (self_t *self, shoal_in_t *in);
@@ -258,6 +262,9 @@ shoal_err_t store_run_router_boot (self_t *self, shoal_in_t *in);
 /*  Puts the ROUTE items this pass gathered into the outbox (one message;
     sent after the commit). Called once the batch is applied. */
 shoal_err_t store_run_flush_routes (self_t *self);
+/*  Deletes the runs that ended at or before cutoff (retention): record,
+    node records, gate; a timer batch at a time. */
+shoal_err_t store_run_prune (self_t *self, uint64_t cutoff);
 /*  STATUS/WAIT of a run id (*found false when id is no run). */
 shoal_err_t store_run_status (self_t *self, shoal_in_t *in,
                               const shoal_id_t *id, bool wait, bool *found);

@@ -409,9 +409,10 @@ store_next_due (self_t *self, uint64_t *due_us)
             *due_us = t;
         }
     }
-    if (self->retention_us) {
+    shoal_dbi_t kept[] = {SHOAL_DBI_FINISHED, SHOAL_DBI_RUN_FIN};
+    for (size_t i = 0; self->retention_us && i < 2; i++) {
         uint64_t t;
-        shoal_err_t rc = s_first_time (self, SHOAL_DBI_FINISHED, &t);
+        shoal_err_t rc = s_first_time (self, kept[i], &t);
         if (rc) {
             return rc;
         }

@@ -62,11 +62,12 @@
 #define S_PROGRESS_PER_S 1000   /* and at most this many a second, ends aside */
 /*  Views stay well inside a client frame (1 MiB): an input or output
     bigger than this shows as its size; a listing stops at S_LIST_MAX. */
-#define S_VIEW_VALUE_MAX (16u << 10)
-#define S_VIEW_TOTAL     (768u << 10)
-#define S_VIEW_EDGES_MAX (256u << 10) /* the edges array, else its size */
-#define S_LIST_MAX       (512u << 10)
-#define S_LIST_RUNS      1000 /* runs per page of a listing */
+#define S_VIEW_VALUE_MAX  (16u << 10)
+#define S_VIEW_TOTAL      (768u << 10)
+#define S_VIEW_EDGES_MAX  (256u << 10) /* the edges array, else its size */
+#define S_LIST_MAX        (512u << 10)
+#define S_LIST_RUNS       1000 /* runs per page of a listing */
+#define S_RUN_PRUNE_BATCH 64   /* ended runs deleted per commit, at most */
 /*  Output, input and definition in one ROUTE item, at most (an internal
     frame is 4 MiB; each of them is bounded under 1 MiB, so this is a
     guard): beyond, conditions are not evaluated (ROUTE "big"). */
@@ -195,6 +196,13 @@ s_run_put (self_t *self, const s_run_t *r)
                             shoal_wr_data (w), shoal_wr_size (w));
     }
     shoal_wr_destroy (&w);
+    if (rc == SHOAL_OK && s_final (r->state) && r->finished_us) {
+        /* ended: retention deletes it store/retention later */
+        uint8_t key[SHOAL_TIME_KEY];
+        shoal_time_key (r->finished_us, r->id.b, key);
+        rc = shoal_txn_put (self->txn, SHOAL_DBI_RUN_FIN, key, sizeof key, "",
+                            0);
+    }
     return rc;
 }
 
@@ -2606,5 +2614,91 @@ store_run_expire (self_t *self, const shoal_id_t *id, uint64_t now)
         rc = s_wake_run (self, &r);
     }
     s_run_clear (&r);
+    return rc;
+}
+
+/*  ---------------------------------------------------------------------
+    Retention */
+
+/*  Deletes run id's node records (keys: run id + index). */
+static shoal_err_t
+s_forget_nodes (self_t *self, const shoal_id_t *id)
+{
+    shoal_cursor_t *cur;
+    shoal_err_t rc = shoal_cursor_open (self->txn, SHOAL_DBI_RUN_NODES, &cur);
+    if (rc) {
+        return rc;
+    }
+    uint8_t *keys = NULL;
+    size_t n = 0, cap = 0;
+    shoal_kv_t kv;
+    for (rc = shoal_cursor_seek (cur, id->b, 16, &kv); rc == SHOAL_OK;
+         rc = shoal_cursor_next (cur, &kv)) {
+        if (kv.key_len != S_NKEY || memcmp (kv.key, id->b, 16) != 0) {
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            uint8_t *more = realloc (keys, cap * S_NKEY);
+            if (!more) {
+                rc = SHOAL_ERR_NOMEM;
+                break;
+            }
+            keys = more;
+        }
+        memcpy (keys + n * S_NKEY, kv.key, S_NKEY);
+        n++;
+    }
+    shoal_cursor_close (&cur);
+    if (rc == SHOAL_ERR_NOT_FOUND) {
+        rc = SHOAL_OK;
+    }
+    for (size_t i = 0; rc == SHOAL_OK && i < n; i++) {
+        rc = shoal_txn_del (self->txn, SHOAL_DBI_RUN_NODES, keys + i * S_NKEY,
+                            S_NKEY);
+    }
+    free (keys);
+    return rc;
+}
+
+shoal_err_t
+store_run_prune (self_t *self, uint64_t cutoff)
+{
+    uint8_t *keys = malloc ((size_t) S_RUN_PRUNE_BATCH * SHOAL_TIME_KEY);
+    if (!keys) {
+        return SHOAL_ERR_NOMEM;
+    }
+    size_t n = 0;
+    shoal_err_t rc = store_collect_due (self, SHOAL_DBI_RUN_FIN, cutoff, keys,
+                                        S_RUN_PRUNE_BATCH, &n);
+    for (size_t i = 0; rc == SHOAL_OK && i < n; i++) {
+        const uint8_t *key = keys + i * SHOAL_TIME_KEY;
+        shoal_id_t id;
+        memcpy (id.b, key + 8, 16);
+        s_run_t r;
+        shoal_err_t e = s_run_get (self, &id, &r);
+        /* only a run that is still ended, at that time, goes */
+        bool gone = e == SHOAL_OK && s_final (r.state) &&
+                    r.finished_us == shoal_time_key_time (key);
+        s_run_clear (&r);
+        if (e && e != SHOAL_ERR_NOT_FOUND && e != SHOAL_ERR_CORRUPT) {
+            rc = e;
+            break;
+        }
+        if (gone) {
+            rc = s_forget_nodes (self, &id);
+            if (rc == SHOAL_OK) {
+                rc = store_runlim_forget (self, &id);
+            }
+            if (rc == SHOAL_OK) {
+                rc = shoal_txn_del (self->txn, SHOAL_DBI_RUNS, id.b, 16);
+            }
+        }
+        if (rc == SHOAL_OK) {
+            rc = shoal_txn_del (self->txn, SHOAL_DBI_RUN_FIN, key,
+                                SHOAL_TIME_KEY);
+        }
+    }
+    free (keys);
     return rc;
 }

@@ -22,7 +22,7 @@ static const char *const s_dbi_names[SHOAL_DBI__COUNT] = {
     "meta",      "jobs",    "ready",      "leases",    "delayed",   "expiry",
     "idem",      "dead",    "queues",     "schedules", "sched_due", "finished",
     "waits",     "batches", "batch_jobs", "fin_queue", "wf_defs",   "runs",
-    "run_nodes", "run_due", "run_gate"};
+    "run_nodes", "run_due", "run_gate",   "run_fin"};
 
 struct _shoal_db_t {
     MDB_env *env;

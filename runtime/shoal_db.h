@@ -51,6 +51,7 @@ typedef enum {
     SHOAL_DBI_RUN_NODES,  /* run id, node index(be32) -> node record */
     SHOAL_DBI_RUN_DUE,    /* deadline(be64) run id -> (empty): run timeouts */
     SHOAL_DBI_RUN_GATE,   /* run id [, tag, ...] -> max_concurrency gate */
+    SHOAL_DBI_RUN_FIN,    /* ended(be64) run id -> (empty): run retention */
     SHOAL_DBI__COUNT
 } shoal_dbi_t;
 

@@ -551,4 +551,24 @@ check "with error timeout" grep -q '"state":"failed".*"error":"timeout"' "$TMP/o
 check "its node was cancelled" grep -q '"id":"nap","type":"sleep","state":"cancelled".*"error":"run timed out"' "$TMP/out"
 check "final shutdown" stop_shoald
 
+# Retention: a run that ended store/retention ago is deleted with its
+# node records (a fresh folder, retention 300 ms); one still running
+# stays.
+DATA="$TMP/data-retention"
+start_shoald --set store/retention=300 || exit 1
+"$SHOAL" workflow define "$TMP/two.json" >/dev/null
+old=$("$SHOAL" workflow run two | tail -n 1)
+expect_rc "a run to forget" 0 "$SHOAL" wait --timeout 30 "$old"
+held=$("$SHOAL" workflow run "$TMP/slow.json" --input '{"x": 9}' | tail -n 1)
+"$SHOAL" workflow pause "$held" >/dev/null
+for i in $(seq 1 300); do
+    "$SHOAL" workflow show "$old" >/dev/null 2>&1 || break
+    sleep 0.02
+done
+expect_rc "an ended run is gone after retention" 1 "$SHOAL" workflow show "$old"
+check "not found" grep -q "NOT_FOUND" "$TMP/err"
+expect_rc "a paused run stays" 0 "$SHOAL" workflow show "$held"
+"$SHOAL" workflow cancel "$held" >/dev/null
+check "retention shutdown" stop_shoald
+
 finish
