@@ -15,4 +15,10 @@
     PATH right now. False for any other endpoint or a stale socket file. */
 bool shoal_endpoint_in_use (const char *endpoint);
 
+/*  True if endpoint can be reached from this host only: ipc://, inproc://,
+    or tcp:// on a loopback address (127.0.0.0/8, [::1], localhost). False
+    for every other tcp:// address, a wildcard (*, 0.0.0.0, [::]) or an
+    interface name - which other hosts may reach - and for anything else. */
+bool shoal_endpoint_local (const char *endpoint);
+
 #endif

@@ -15,6 +15,7 @@
 #include "shoal_clock.h"
 #include "shoal_duration.h"
 #include "shoal_graph.h"
+#include "shoal_keygen.h"
 #include "shoal_job.h"
 #include "shoal_json.h"
 #include "shoal_log.h"
@@ -117,6 +118,10 @@ s_usage (FILE *out)
         "  monitor [--topic PREFIX] [--json] [--count N] [--monitor EP]\n"
         "                                stream events\n"
         "  shutdown                      stop shoald in order\n"
+        "  keygen DIR [--name N] [--force]\n"
+        "                                a CURVE certificate pair: "
+        "DIR/N.key,\n"
+        "                                DIR/N.key_secret (local)\n"
         "  workflow define [--types T,T...] FILE|-\n"
         "                                store a definition in shoald (the\n"
         "                                next revision of its name)\n"
@@ -2544,6 +2549,14 @@ s_cmd_workflow (s_cli_t *cli, int argc, char **argv)
                           "");
 }
 
+/*  keygen DIR [--name NAME] [--force]: local (shoal_keygen.h). */
+static int
+s_cmd_keygen (s_cli_t *cli, int argc, char **argv)
+{
+    (void) cli;
+    return shoal_keygen_main (argc, argv);
+}
+
 static const s_cmd_t s_cmds[] = {
     {"list", s_cmd_list},         {"dlq", s_cmd_dlq},
     {"pause", s_cmd_pause},       {"resume", s_cmd_pause},
@@ -2554,15 +2567,16 @@ static const s_cmd_t s_cmds[] = {
     {"status", s_cmd_status},     {"wait", s_cmd_wait},
     {"stats", s_cmd_stats},       {"monitor", s_cmd_monitor},
     {"shutdown", s_cmd_shutdown}, {"batch", s_cmd_batch},
-    {"workflow", s_cmd_workflow},
+    {"workflow", s_cmd_workflow}, {"keygen", s_cmd_keygen},
 };
 
 /*  Commands that work on local files only: no endpoint, no socket. */
 static bool
 s_cmd_local (const s_cmd_t *cmd, int argc, char **argv)
 {
-    return cmd->fn == s_cmd_workflow &&
-           (argc < 2 || streq (argv[1], "validate"));
+    return cmd->fn == s_cmd_keygen ||
+           (cmd->fn == s_cmd_workflow &&
+            (argc < 2 || streq (argv[1], "validate")));
 }
 
 int

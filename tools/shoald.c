@@ -13,6 +13,7 @@
 #include "shoal_bus.h"
 #include "shoal_config.h"
 #include "shoal_control.h"
+#include "shoal_endpoint.h"
 #include "shoal_log.h"
 #include "shoal_monitor.h"
 #include "shoal_router.h"
@@ -174,6 +175,37 @@ s_lock_data (const char *dir)
                  strerror (errno));
     }
     return fd;
+}
+
+/*  The control and monitor endpoints are reachable from this host only
+    (ipc, loopback) unless shoald/insecure_bind says otherwise: they carry
+    no CURVE yet, and the control endpoint can cancel, purge and shut
+    down. 0, or EXIT_USAGE with the reason on stderr. */
+static int
+s_check_binds (const shoal_config_t *cfg)
+{
+    int64_t insecure = 0;
+    shoal_config_int (cfg, "shoald/insecure_bind", 0, 1, &insecure);
+    const char *keys[] = {"shoald/control", "shoald/monitor"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *ep = shoal_config_get (cfg, keys[i]);
+        if (shoal_endpoint_local (ep)) {
+            continue;
+        }
+        if (!insecure) {
+            fprintf (stderr,
+                     "shoald: refusing to bind %s %s: it is reachable from "
+                     "other hosts and has no CURVE security; use ipc:// or a "
+                     "loopback address (127.0.0.1, [::1]), or force it with "
+                     "--set shoald/insecure_bind=1\n",
+                     keys[i] + 7, ep);
+            return EXIT_USAGE;
+        }
+        shoal_warn ("shoald: %s %s is reachable from other hosts without "
+                    "security (shoald/insecure_bind=1)",
+                    keys[i] + 7, ep);
+    }
+    return 0;
 }
 
 static int
@@ -471,7 +503,7 @@ main (int argc, char **argv)
             };
             code = shoal_proc_run (fn, &args, o.parent, sigfd);
         }
-    } else {
+    } else if ((code = s_check_binds (cfg)) == 0) {
         code = s_run_host (cfg, sigfd, verbose);
     }
     shoal_plugins_destroy (&loaded);

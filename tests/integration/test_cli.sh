@@ -10,6 +10,32 @@ expect_rc "submit without --type: 2" 2 "$SHOAL" submit
 expect_rc "bad priority: 2" 2 "$SHOAL" submit --type noop --priority urgent
 expect_rc "bad payload JSON: 2" 2 "$SHOAL" submit --type noop --payload '{x'
 expect_rc "bad job id: 2" 2 "$SHOAL" status not-an-id
+
+# keygen: a CURVE pair on disk, no daemon needed; the secret is 0600.
+expect_rc "keygen" 0 "$SHOAL" keygen "$TMP/certs" --name hostA
+check "prints the public key" grep -q "^public key  .\{40\}$" "$TMP/out"
+check "public certificate" grep -q 'public-key = "' "$TMP/certs/hostA.key"
+check "secret certificate" grep -q 'secret-key = "' "$TMP/certs/hostA.key_secret"
+check "secret is the owner's only" test "$(stat -c %a "$TMP/certs/hostA.key_secret")" = 600
+expect_rc "keygen keeps an existing pair" 1 "$SHOAL" keygen "$TMP/certs" --name hostA
+check "says so" grep -q "already has a certificate named hostA" "$TMP/err"
+expect_rc "keygen --force replaces it" 0 "$SHOAL" keygen "$TMP/certs" --name hostA --force
+expect_rc "keygen bad name: 2" 2 "$SHOAL" keygen "$TMP/certs" --name ../x
+expect_rc "keygen without a folder: 2" 2 "$SHOAL" keygen
+
+# shoald binds its control and monitor endpoints to ipc or loopback
+# only (no CURVE on them yet): anything else is refused before binding.
+expect_rc "control on 0.0.0.0: refused" 2 "$SHOALD" --data "$TMP/nobind" \
+    --control tcp://0.0.0.0:5999 --monitor "ipc://$TMP/nobind-m.sock"
+check "says why and how to force it" grep -q "refusing to bind control tcp://0.0.0.0:5999.*insecure_bind=1" "$TMP/err"
+expect_rc "monitor on a wildcard: refused" 2 "$SHOALD" --data "$TMP/nobind" \
+    --control "ipc://$TMP/nobind-c.sock" --monitor 'tcp://*:5998'
+# forced: the check lets it through (TEST-NET-1 is not on this host, so
+# the bind itself then fails: no socket is opened)
+expect_rc "forced: past the check, to the bind" 3 "$SHOALD" --data "$TMP/nobind" \
+    --control tcp://192.0.2.1:5999 --monitor "ipc://$TMP/nobind-m.sock" \
+    --set shoald/insecure_bind=1
+check "warned, then could not bind" sh -c "grep -q 'reachable from other hosts without security' '$TMP/err' && grep -q 'cannot bind tcp://192.0.2.1:5999' '$TMP/err'"
 expect_rc "shoald bad option: 2" 2 "$SHOALD" --bogus
 expect_rc "shoald bad sync: 2" 2 "$SHOALD" --data "$DATA" --sync sometimes
 
