@@ -31,6 +31,11 @@
 #include <errno.h>
 #include <string.h>
 
+/*  A DRAFT option in libzmq 4.3 (set only where supported: checked). */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
 #define S_DRAIN       1024
 #define S_IDENT_MAX   255
 #define S_SWEEP_MS    500
@@ -976,6 +981,30 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     zsock_set_rcvhwm (self->router, 100000);
     const char *ep = shoal_config_get (args->config, "shoald/control");
     snprintf (self->endpoint, sizeof self->endpoint, "%s", ep);
+    const char *cert_path =
+        shoal_config_get (args->config, "shoald/curve_cert");
+    if (cert_path && cert_path[0]) {
+        /* CURVE server: only keys in the allowlist (the zauth actor
+           shoald runs) get in; with no answer from ZAP, nobody does. */
+        zcert_t *cert = zcert_load (cert_path);
+        if (!cert || streq (zcert_secret_txt (cert),
+                            "0000000000000000000000000000000000000000")) {
+            shoal_error ("control: %s is not a secret certificate", cert_path);
+            zcert_destroy (&cert);
+            return SHOAL_ERR_CONFIG;
+        }
+        zcert_apply (cert, self->router);
+        zcert_destroy (&cert);
+        zsock_set_curve_server (self->router, 1);
+        zsock_set_zap_domain (self->router, "shoal");
+        int one = 1;
+        if (zmq_setsockopt (zsock_resolve (self->router),
+                            ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one)) {
+            shoal_error ("control: this libzmq cannot enforce ZAP: %s",
+                         zmq_strerror (zmq_errno ()));
+            return SHOAL_ERR_CONFIG;
+        }
+    }
     if (shoal_endpoint_in_use (ep)) {
         shoal_error ("control: %s is in use by another process", ep);
         return SHOAL_ERR_CONFIG;

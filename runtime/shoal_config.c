@@ -24,6 +24,8 @@ static const s_key_t s_keys[] = {
     {"shoald/log", "stderr", 1, 0},
     {"shoald/verbose", "0", 0, 1},
     {"shoald/insecure_bind", "0", 0, 1},
+    {"shoald/curve_cert", "", 1, 0},
+    {"shoald/curve_allow", "", 1, 0},
     {"store/sync", "full", 1, 0},
     {"store/map_size", "268435456", 1 << 20, (int64_t) 1 << 40},
     {"store/batch_max", "4096", 1, 65536},

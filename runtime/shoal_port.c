@@ -25,7 +25,8 @@ struct _shoal_port_t {
 
 static shoal_port_t *
 s_port_new (const char *bus_endpoint, const char *name,
-            const shoal_clock_t *clock, bool identity)
+            const shoal_clock_t *clock, bool identity, zcert_t *cert,
+            const char *server_key)
 {
     if (strlen (name) > SHOAL_NAME_MAX) {
         shoal_error ("port: name too long: %s", name);
@@ -51,6 +52,11 @@ s_port_new (const char *bus_endpoint, const char *name,
     if (identity) {
         zsock_set_identity (self->sock, name);
     }
+    if (cert && server_key) {
+        /* CURVE client: set before connecting */
+        zcert_apply (cert, self->sock);
+        zsock_set_curve_serverkey (self->sock, server_key);
+    }
     zsock_set_sndhwm (self->sock, 0);
     zsock_set_rcvhwm (self->sock, 0);
     /* Messages sent just before closing (a stopping actor hands work
@@ -74,17 +80,30 @@ shoal_port_t *
 shoal_port_new (const char *bus_endpoint, const char *name,
                 const shoal_clock_t *clock)
 {
-    return s_port_new (bus_endpoint, name, clock, true);
+    return s_port_new (bus_endpoint, name, clock, true, NULL, NULL);
 }
 
 shoal_port_t *
 shoal_port_new_client (const char *endpoint, const char *from,
                        const shoal_clock_t *clock)
 {
-    shoal_port_t *self = s_port_new (endpoint, from, clock, false);
+    shoal_port_t *self = s_port_new (endpoint, from, clock, false, NULL, NULL);
     if (self) {
         /* A client that gave up on an answer must not hang at exit
            trying to deliver a request nobody takes. */
+        zsock_set_linger (self->sock, 0);
+    }
+    return self;
+}
+
+shoal_port_t *
+shoal_port_new_client_curve (const char *endpoint, const char *from,
+                             const shoal_clock_t *clock, zcert_t *cert,
+                             const char *server_key)
+{
+    shoal_port_t *self =
+        s_port_new (endpoint, from, clock, false, cert, server_key);
+    if (self) {
         zsock_set_linger (self->sock, 0);
     }
     return self;

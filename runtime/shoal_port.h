@@ -51,6 +51,15 @@ shoal_port_t *shoal_port_new (const char *bus_endpoint, const char *name,
 shoal_port_t *shoal_port_new_client (const char *endpoint, const char *from,
                                      const shoal_clock_t *clock);
 
+/*  The same over CURVE: cert (borrowed; its secret key must be loaded)
+    is this client's, server_key the server's public key (Z85, 40
+    characters). */
+shoal_port_t *shoal_port_new_client_curve (const char *endpoint,
+                                           const char *from,
+                                           const shoal_clock_t *clock,
+                                           zcert_t *cert,
+                                           const char *server_key);
+
 /*  Closes the port and sets *self_p to NULL. Accepts NULL. */
 void shoal_port_destroy (shoal_port_t **self_p);
 

@@ -57,9 +57,14 @@ s_usage (FILE *out)
 {
     fprintf (
         out,
-        "usage: shoal [-e ENDPOINT] COMMAND [ARGS]\n"
+        "usage: shoal [-e ENDPOINT] [--cert FILE --server-key KEY] COMMAND "
+        "[ARGS]\n"
         "  -e, --endpoint EP   control endpoint (default $SHOAL_ENDPOINT "
         "or " S_DEFAULT_EP ")\n"
+        "  --cert FILE         this client's secret certificate (CURVE; "
+        "$SHOAL_CERT)\n"
+        "  --server-key KEY    shoald's public key, Z85 or its .key file "
+        "($SHOAL_SERVER_KEY)\n"
         "\n"
         "commands:\n"
         "  ping                          check that shoald answers\n"
@@ -149,7 +154,8 @@ s_usage (FILE *out)
         "exit codes: 0 ok, 1 refused by shoald (or an invalid workflow\n"
         "            file), 2 usage, 3 no answer,\n"
         "            4 job failed, 5 wait timed out\n"
-        "environment: SHOAL_ENDPOINT (control endpoint), SHOAL_TIMEOUT\n"
+        "environment: SHOAL_ENDPOINT (control endpoint), SHOAL_CERT,\n"
+        "             SHOAL_SERVER_KEY (CURVE), SHOAL_TIMEOUT\n"
         "             (seconds to wait for an answer, default 10)\n");
 }
 
@@ -2582,6 +2588,8 @@ s_cmd_local (const s_cmd_t *cmd, int argc, char **argv)
 int
 main (int argc, char **argv)
 {
+    const char *cert_path = getenv ("SHOAL_CERT"),
+               *server_key = getenv ("SHOAL_SERVER_KEY");
     s_cli_t cli = {.endpoint = getenv ("SHOAL_ENDPOINT"),
                    .clock = shoal_clock_real (),
                    .timeout_ms = S_REQ_TIMEOUT_MS};
@@ -2609,6 +2617,12 @@ main (int argc, char **argv)
         }
         if (strncmp (argv[i], "--endpoint=", 11) == 0) {
             cli.endpoint = argv[i] + 11;
+        } else if ((streq (argv[i], "--cert") ||
+                    streq (argv[i], "--server-key")) &&
+                   i + 1 < argc) {
+            *(streq (argv[i], "--cert") ? &cert_path : &server_key) =
+                argv[i + 1];
+            i++;
         } else if (streq (argv[i], "-e") || streq (argv[i], "--endpoint")) {
             if (i + 1 >= argc) {
                 return s_usage_error ("%s needs an endpoint", argv[i]);
@@ -2636,7 +2650,39 @@ main (int argc, char **argv)
     }
     zsys_init ();
     shoal_log_setup ("shoal", false);
-    cli.port = shoal_port_new_client (cli.endpoint, "shoal-cli", &cli.clock);
+    if ((cert_path && cert_path[0]) != (server_key && server_key[0])) {
+        return s_usage_error ("CURVE needs both --cert and --server-key%s", "");
+    }
+    if (cert_path && cert_path[0]) {
+        zcert_t *cert = zcert_load (cert_path);
+        if (!cert || streq (zcert_secret_txt (cert),
+                            "0000000000000000000000000000000000000000")) {
+            zcert_destroy (&cert);
+            return s_usage_error ("--cert %s is not a secret certificate "
+                                  "(shoal keygen writes NAME.key_secret)",
+                                  cert_path);
+        }
+        char key[41];
+        if (strlen (server_key) == 40) {
+            snprintf (key, sizeof key, "%s", server_key);
+        } else {
+            zcert_t *srv = zcert_load (server_key);
+            snprintf (key, sizeof key, "%s", srv ? zcert_public_txt (srv) : "");
+            zcert_destroy (&srv);
+        }
+        if (strlen (key) != 40) {
+            zcert_destroy (&cert);
+            return s_usage_error ("--server-key: '%s' is neither a 40 "
+                                  "character Z85 key nor a certificate file",
+                                  server_key);
+        }
+        cli.port = shoal_port_new_client_curve (cli.endpoint, "shoal-cli",
+                                                &cli.clock, cert, key);
+        zcert_destroy (&cert);
+    } else {
+        cli.port =
+            shoal_port_new_client (cli.endpoint, "shoal-cli", &cli.clock);
+    }
     if (!cli.port) {
         fprintf (stderr, "shoal: bad endpoint '%s'\n", cli.endpoint);
         return EXIT_USAGE;

@@ -186,11 +186,36 @@ s_check_binds (const shoal_config_t *cfg)
 {
     int64_t insecure = 0;
     shoal_config_int (cfg, "shoald/insecure_bind", 0, 1, &insecure);
+    const char *cert = shoal_config_get (cfg, "shoald/curve_cert");
+    const char *allow = shoal_config_get (cfg, "shoald/curve_allow");
+    bool curve = cert && cert[0];
+    if (curve) {
+        struct stat st;
+        if (!allow || !allow[0] || stat (allow, &st) != 0 ||
+            !S_ISDIR (st.st_mode)) {
+            fprintf (stderr,
+                     "shoald: shoald/curve_cert needs shoald/curve_allow, a "
+                     "folder of the public certificates let in (got '%s')\n",
+                     allow ? allow : "");
+            return EXIT_USAGE;
+        }
+        zcert_t *c = zcert_load (cert);
+        bool secret = c && !streq (zcert_secret_txt (c),
+                                   "0000000000000000000000000000000000000000");
+        zcert_destroy (&c);
+        if (!secret) {
+            fprintf (stderr,
+                     "shoald: shoald/curve_cert %s is not a secret "
+                     "certificate (shoal keygen writes NAME.key_secret)\n",
+                     cert);
+            return EXIT_USAGE;
+        }
+    }
     const char *keys[] = {"shoald/control", "shoald/monitor"};
     for (size_t i = 0; i < 2; i++) {
         const char *ep = shoal_config_get (cfg, keys[i]);
-        if (shoal_endpoint_local (ep)) {
-            continue;
+        if (shoal_endpoint_local (ep) || (i == 0 && curve)) {
+            continue; /* CURVE guards the control endpoint */
         }
         if (!insecure) {
             fprintf (stderr,
@@ -239,10 +264,28 @@ s_run_host (shoal_config_t *cfg, int sigfd, bool verbose)
     ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = '\0';
 
+    /* The ZAP handler for a CURVE control endpoint: keys in the
+       allowlist folder get in (it is read again when it changes). */
+    zactor_t *auth = NULL;
+    const char *allow = shoal_config_get (cfg, "shoald/curve_allow");
+    const char *cert = shoal_config_get (cfg, "shoald/curve_cert");
+    if (cert && cert[0]) {
+        auth = zactor_new (zauth, NULL);
+        if (!auth || zstr_sendx (auth, "CURVE", allow, NULL) ||
+            zsock_wait (auth) != 0) {
+            fprintf (stderr, "shoald: the ZAP handler did not start\n");
+            zactor_destroy (&auth);
+            close (lock);
+            return EXIT_STARTUP;
+        }
+        shoal_info ("shoald: control endpoint uses CURVE; keys allowed from %s",
+                    allow);
+    }
     shoal_bus_args_t bus_args = {inproc, process ? ipc : NULL, verbose};
     shoal_err_t rc;
     zactor_t *bus = shoal_actor_start (shoal_bus_actor, &bus_args, &rc);
     if (!bus) {
+        zactor_destroy (&auth);
         close (lock);
         return EXIT_STARTUP;
     }
@@ -299,6 +342,7 @@ s_run_host (shoal_config_t *cfg, int sigfd, bool verbose)
 done:
     shoal_supervisor_destroy (&sup);
     zactor_destroy (&bus);
+    zactor_destroy (&auth);
     close (lock);
     if (code == EXIT_STARTUP) {
         shoal_error ("shoald: could not start; see the messages above");
