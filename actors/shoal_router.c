@@ -277,7 +277,7 @@ s_route (self_t *self, shoal_in_t *in)
     self->acc_broken = false;
     for (uint32_t k = 0; k < count && !self->acc_broken; k++) {
         const uint8_t *item = rd.p;
-        if (shoal_rd_skip (&rd, 64)) {
+        if (shoal_rd_skip (&rd, SHOAL_DEPTH_MAX)) {
             break;
         }
         s_route_item (self, item, (size_t) (rd.p - item), &n);

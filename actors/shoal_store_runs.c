@@ -2334,9 +2334,11 @@ s_list (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
        after: the last id of the previous page. */
     char after_text[SHOAL_ID_TEXT + 1] = "";
     shoal_id_t after;
-    bool paged = shoal_map_strcpy (args, len, "after", after_text,
-                                   sizeof after_text) == SHOAL_OK;
-    if (paged && shoal_id_parse (after_text, strlen (after_text), &after)) {
+    shoal_err_t e =
+        shoal_map_strcpy (args, len, "after", after_text, sizeof after_text);
+    bool paged = e != SHOAL_ERR_NOT_FOUND;
+    if (paged &&
+        (e || shoal_id_parse (after_text, strlen (after_text), &after))) {
         return store_reply_code (self, in->hdr.from, &in->hdr.id,
                                  SHOAL_ERR_INVALID, "after: not a run id");
     }
@@ -2417,6 +2419,51 @@ s_run_open (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len,
     return rc;
 }
 
+/*  A run ends before its nodes do (cancel: timed_out false; timeout:
+    true): every node not ended is cancelled - its job stopped if it is
+    under way - and decided here (no router step comes for it); a breaker
+    ticket it holds is given back. A timeout leaves the fallback and
+    compensation nodes to the saga, and marks the nodes that were under
+    way as where their branches failed (compensation "branch"). */
+static shoal_err_t
+s_stop_nodes (self_t *self, const s_run_t *r, const shoal_wf_t *wf,
+              uint64_t now, bool timed_out)
+{
+    uint32_t nn = shoal_wf_node_count (wf);
+    shoal_err_t rc = SHOAL_OK;
+    for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
+        if (timed_out && shoal_wf_node (wf, i)->handler) {
+            continue;
+        }
+        s_node_t n;
+        if ((rc = s_node_get (self, &r->id, i, &n))) {
+            break;
+        }
+        if (!shoal_job_state_final (n.state)) {
+            shoal_job_t job;
+            if (n.has_job && store_get_job (self, &n.job, &job) == SHOAL_OK &&
+                !shoal_job_state_final (job.state)) {
+                rc = store_cancel_job (self, &job, now);
+            }
+            n.state = SHOAL_JOB_CANCELLED;
+            n.finished_us = now;
+            n.unhandled = timed_out && n.has_job;
+            n.pending = n.gating = false;
+            n.routed = true;
+            snprintf (n.error, sizeof n.error, "%s",
+                      timed_out ? "run timed out" : "run cancelled");
+            if (rc == SHOAL_OK) {
+                rc = s_node_put (self, &r->id, i, &n);
+            }
+            if (rc == SHOAL_OK && n.has_ticket && !n.via) {
+                rc = s_send_route (self, r, wf, i, &n, true, false);
+            }
+        }
+        s_node_clear (&n);
+    }
+    return rc;
+}
+
 /*  cancel {id}: the run ends cancelled; its nodes under way are
     cancelled (running ones are stopped), those not reached never run. */
 static shoal_err_t
@@ -2443,32 +2490,8 @@ s_cancel (self_t *self, shoal_in_t *in, const uint8_t *args, size_t len)
     if (rc == SHOAL_OK) {
         rc = s_def_load (self, r.name, &rev, &wf, err, sizeof err);
     }
-    uint32_t nn = wf ? shoal_wf_node_count (wf) : 0;
-    for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
-        s_node_t n;
-        if ((rc = s_node_get (self, &r.id, i, &n))) {
-            break;
-        }
-        if (!shoal_job_state_final (n.state)) {
-            shoal_job_t job;
-            if (n.has_job && store_get_job (self, &n.job, &job) == SHOAL_OK &&
-                !shoal_job_state_final (job.state)) {
-                rc = store_cancel_job (self, &job, now);
-            }
-            n.state = SHOAL_JOB_CANCELLED;
-            n.finished_us = now;
-            n.pending = n.gating = false;
-            n.routed = true;
-            snprintf (n.error, sizeof n.error, "run cancelled");
-            if (rc == SHOAL_OK) {
-                rc = s_node_put (self, &r.id, i, &n);
-            }
-            if (rc == SHOAL_OK && n.has_ticket && !n.via) {
-                /* its breaker frees the trial slot it may hold */
-                rc = s_send_route (self, &r, wf, i, &n, true, false);
-            }
-        }
-        s_node_clear (&n);
+    if (rc == SHOAL_OK && wf) {
+        rc = s_stop_nodes (self, &r, wf, now, false);
     }
     if (rc == SHOAL_OK) {
         s_note_run_event (self, "run.cancelled", &r);
@@ -2566,52 +2589,14 @@ store_run_expire (self_t *self, const shoal_id_t *id, uint64_t now)
     /* Nodes waiting in the gate's line are cancelled below with the rest;
        the compensation nodes start with every slot free. */
     rc = store_runlim_forget (self, &r.id);
-    uint32_t nn = shoal_wf_node_count (wf);
-    for (uint32_t i = 0; i < nn && rc == SHOAL_OK; i++) {
-        if (shoal_wf_node (wf, i)->handler) {
-            continue; /* not reached while running: left for the saga */
-        }
-        s_node_t n;
-        if ((rc = s_node_get (self, &r.id, i, &n))) {
-            break;
-        }
-        if (!shoal_job_state_final (n.state)) {
-            shoal_job_t job;
-            if (n.has_job && store_get_job (self, &n.job, &job) == SHOAL_OK &&
-                !shoal_job_state_final (job.state)) {
-                rc = store_cancel_job (self, &job, now);
-            }
-            n.state = SHOAL_JOB_CANCELLED;
-            n.finished_us = now;
-            n.unhandled = n.has_job; /* where it was under way: its
-                                        branch is undone (compensation
-                                        "branch") */
-            n.pending = n.gating = false;
-            n.routed = true; /* decided here: no router step to come */
-            snprintf (n.error, sizeof n.error, "run timed out");
-            if (rc == SHOAL_OK) {
-                rc = s_node_put (self, &r.id, i, &n);
-            }
-            if (rc == SHOAL_OK && n.has_ticket && !n.via) {
-                rc = s_send_route (self, &r, wf, i, &n, true, false);
-            }
-        }
-        s_node_clear (&n);
+    if (rc == SHOAL_OK) {
+        rc = s_stop_nodes (self, &r, wf, now, true);
     }
     if (rc == SHOAL_OK) {
         r.undecided = 0;
         r.unhandled++;
         snprintf (r.error, sizeof r.error, "timeout");
-        rc = s_maybe_finish (self, &r, wf, now); /* saga, then failed */
-    }
-    if (rc == SHOAL_OK) {
-        rc = s_run_put (self, &r);
-    }
-    if (rc == SHOAL_OK) {
-        rc = s_note_progress (self, &r, wf, now);
-    }
-    if (rc == SHOAL_OK) {
-        rc = s_wake_run (self, &r);
+        rc = s_after_step (self, &r, wf, now); /* saga, then failed */
     }
     s_run_clear (&r);
     return rc;

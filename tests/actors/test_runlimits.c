@@ -5,56 +5,9 @@
     (retries, then its fail edge). The test plays the only executor
     (host_node_join), so it decides when each node job ends; nothing
     sleeps: it moves the clock and pokes the store and scheduler. */
-#include "host.h"
-#include "shoal_job.h"
-#include "shoal_test.h"
-#include "shoal_wf.h"
+#include "wf_host.h" /* wh_define, wh_run; WH_EXEC */
 
-#define S_EXEC "fake"
-
-/*  Defines the workflow written as JSON; true when stored. */
-static bool
-s_define (host_t *h, const char *json)
-{
-    shoal_wf_t *wf = NULL;
-    char err[SHOAL_WF_ERR_MAX];
-    if (shoal_wf_parse (json, strlen (json), "test", NULL, &wf, err,
-                        sizeof err)) {
-        fprintf (stderr, "%s\n", err);
-        return false;
-    }
-    shoal_wr_t *enc = shoal_wr_new ();
-    shoal_wf_encode (wf, enc);
-    shoal_wf_destroy (&wf);
-    shoal_id_t id;
-    shoal_wr_t *w = host_begin (h, SHOAL_M_WORKFLOW, &id);
-    shoal_wr_map (w, 2);
-    shoal_wr_kv_str (w, "op", "define");
-    shoal_wr_kv_bin (w, "def", shoal_wr_data (enc),
-                     (uint32_t) shoal_wr_size (enc));
-    shoal_wr_destroy (&enc);
-    return host_call_type (h, &id) == SHOAL_M_OK;
-}
-
-/*  Starts a run of name; its id into run. */
-static bool
-s_run (host_t *h, const char *name, char run[SHOAL_ID_TEXT])
-{
-    shoal_id_t id;
-    shoal_wr_t *w = host_begin (h, SHOAL_M_WORKFLOW, &id);
-    shoal_wr_map (w, 2);
-    shoal_wr_kv_str (w, "op", "run");
-    shoal_wr_kv_str (w, "name", name);
-    shoal_in_t in;
-    if (!host_call (h, &id, &in)) {
-        return false;
-    }
-    bool ok = in.hdr.type == SHOAL_M_OK &&
-              shoal_map_strcpy (in.body, in.body_len, "id", run,
-                                SHOAL_ID_TEXT) == SHOAL_OK;
-    shoal_in_close (&in);
-    return ok;
-}
+#define S_EXEC WH_EXEC
 
 /*  Reads the run's view: its field (state, error) into out when field is
     not NULL; node i's field (state, job, error) into out otherwise. */
@@ -176,11 +129,11 @@ SHOAL_TEST (node_max_concurrent_holds_across_runs)
     CHECK (h);
     shoal_port_t *x = host_node_join (h, S_EXEC, 16);
     CHECK (x);
-    CHECK (s_define (h, "{\"name\": \"lim\", \"nodes\": [{\"id\": \"a\", "
-                        "\"type\": \"noop\", \"max_concurrent\": 2}]}"));
+    CHECK (wh_define (h, "{\"name\": \"lim\", \"nodes\": [{\"id\": \"a\", "
+                         "\"type\": \"noop\", \"max_concurrent\": 2}]}"));
     char runs[5][SHOAL_ID_TEXT];
     for (int r = 0; r < 5; r++) {
-        CHECK (s_run (h, "lim", runs[r]));
+        CHECK (wh_run (h, "lim", NULL, runs[r]));
     }
     shoal_id_t jobs[5];
     uint64_t epochs[5];
@@ -216,11 +169,11 @@ SHOAL_TEST (node_rate_limit_follows_the_clock)
     CHECK (h);
     shoal_port_t *x = host_node_join (h, S_EXEC, 16);
     CHECK (x);
-    CHECK (s_define (h, "{\"name\": \"rl\", \"nodes\": [{\"id\": \"a\", "
-                        "\"type\": \"noop\", \"rate\": \"1/10s\"}]}"));
+    CHECK (wh_define (h, "{\"name\": \"rl\", \"nodes\": [{\"id\": \"a\", "
+                         "\"type\": \"noop\", \"rate\": \"1/10s\"}]}"));
     char runs[3][SHOAL_ID_TEXT];
     for (int r = 0; r < 3; r++) {
-        CHECK (s_run (h, "rl", runs[r]));
+        CHECK (wh_run (h, "rl", NULL, runs[r]));
     }
     shoal_id_t job;
     uint64_t epoch;
@@ -262,14 +215,14 @@ SHOAL_TEST (run_max_concurrency_lines_nodes_up_across_a_restart)
     CHECK (h);
     shoal_port_t *x = host_node_join (h, S_EXEC, 16);
     CHECK (x);
-    CHECK (s_define (h, "{\"name\": \"mc\", \"max_concurrency\": 2, "
-                        "\"nodes\": [{\"id\": \"a\", \"type\": \"noop\"}, "
-                        "{\"id\": \"b\", \"type\": \"noop\"}, "
-                        "{\"id\": \"c\", \"type\": \"noop\"}, "
-                        "{\"id\": \"d\", \"type\": \"noop\"}]}"));
+    CHECK (wh_define (h, "{\"name\": \"mc\", \"max_concurrency\": 2, "
+                         "\"nodes\": [{\"id\": \"a\", \"type\": \"noop\"}, "
+                         "{\"id\": \"b\", \"type\": \"noop\"}, "
+                         "{\"id\": \"c\", \"type\": \"noop\"}, "
+                         "{\"id\": \"d\", \"type\": \"noop\"}]}"));
     char runs[2][SHOAL_ID_TEXT];
-    CHECK (s_run (h, "mc", runs[0]));
-    CHECK (s_run (h, "mc", runs[1])); /* the limit is per run */
+    CHECK (wh_run (h, "mc", NULL, runs[0]));
+    CHECK (wh_run (h, "mc", NULL, runs[1])); /* the limit is per run */
     shoal_id_t job;
     for (int k = 0; k < 4; k++) {
         CHECK (host_node_run (x, &job) > 0);
@@ -329,7 +282,7 @@ SHOAL_TEST (run_timeout_cancels_then_compensates)
     CHECK (h);
     shoal_port_t *x = host_node_join (h, S_EXEC, 16);
     CHECK (x);
-    CHECK (s_define (
+    CHECK (wh_define (
         h, "{\"name\": \"to\", \"timeout\": \"10s\", \"nodes\": ["
            "{\"id\": \"a\", \"type\": \"noop\", \"compensate\": \"undo\"},"
            "{\"id\": \"b\", \"type\": \"noop\"},"
@@ -338,7 +291,7 @@ SHOAL_TEST (run_timeout_cancels_then_compensates)
            "{\"from\": \"a\", \"to\": \"b\"}, {\"from\": \"b\", \"to\": "
            "\"c\"}]}"));
     char run[SHOAL_ID_TEXT], bjob[SHOAL_ID_TEXT];
-    CHECK (s_run (h, "to", run));
+    CHECK (wh_run (h, "to", NULL, run));
     shoal_id_t job;
     uint64_t e = host_node_run (x, &job);
     CHECK (e > 0);
@@ -373,14 +326,15 @@ SHOAL_TEST (run_timeout_holds_across_a_restart)
     CHECK (h);
     shoal_port_t *x = host_node_join (h, S_EXEC, 16);
     CHECK (x);
-    CHECK (s_define (h, "{\"name\": \"to2\", \"timeout\": \"5s\", "
-                        "\"nodes\": [{\"id\": \"a\", \"type\": \"noop\"}]}"));
+    CHECK (wh_define (h, "{\"name\": \"to2\", \"timeout\": \"5s\", "
+                         "\"nodes\": [{\"id\": \"a\", \"type\": \"noop\"}]}"));
     char run[SHOAL_ID_TEXT], other[SHOAL_ID_TEXT];
-    CHECK (s_run (h, "to2", run));
+    CHECK (wh_run (h, "to2", NULL, run));
     shoal_id_t job;
     uint64_t e = host_node_run (x, &job);
     CHECK (e > 0);
-    CHECK (s_run (h, "to2", other)); /* ends in time: its entry is moot */
+    CHECK (
+        wh_run (h, "to2", NULL, other)); /* ends in time: its entry is moot */
     shoal_id_t job2;
     uint64_t e2 = host_node_run (x, &job2);
     CHECK (e2 > 0);
@@ -411,14 +365,14 @@ SHOAL_TEST (node_timeout_retries_then_takes_its_fail_edge)
     CHECK (h);
     shoal_port_t *x = host_node_join (h, S_EXEC, 16);
     CHECK (x);
-    CHECK (s_define (
+    CHECK (wh_define (
         h, "{\"name\": \"nt\", \"nodes\": ["
            "{\"id\": \"a\", \"type\": \"noop\", \"timeout\": \"2s\", "
            "\"retry\": \"fixed:max=2,delay=1s\"},"
            "{\"id\": \"alert\", \"type\": \"noop\"}], \"edges\": ["
            "{\"from\": \"a\", \"to\": \"alert\", \"on\": \"fail\"}]}"));
     char run[SHOAL_ID_TEXT], ajob[SHOAL_ID_TEXT];
-    CHECK (s_run (h, "nt", run));
+    CHECK (wh_run (h, "nt", NULL, run));
     shoal_id_t job;
     int attempts = 0;
     uint64_t e = 0;
@@ -460,12 +414,12 @@ SHOAL_TEST (queue_names_fit_and_do_not_collide)
               "\"noop\", \"max_concurrent\": 1}]}",
               "a-very-long-workflow-name-that-goes-on-and-on-for-sixty-chars",
               "node:with:colons");
-    CHECK (s_define (h, json));
+    CHECK (wh_define (h, json));
     char run[SHOAL_ID_TEXT], job[SHOAL_ID_TEXT], queue[SHOAL_NAME_MAX + 1];
-    CHECK (s_run (h,
-                  "a-very-long-workflow-name-that-goes-on-and-on-for-sixty-"
-                  "chars",
-                  run));
+    CHECK (wh_run (h,
+                   "a-very-long-workflow-name-that-goes-on-and-on-for-sixty-"
+                   "chars",
+                   NULL, run));
     shoal_id_t id;
     CHECK (host_node_run (x, &id) > 0);
     CHECK (s_node_job (h, run, 0, job));

@@ -324,7 +324,9 @@ done
 expect_rc "list --json ends a page with next" 0 "$SHOAL" workflow list --json
 check "a page's JSON ends with its next" sh -c "tail -n 1 '$TMP/out' | grep -q '^{\"next\":\"[0-9a-f]*\"}$'"
 check "listing pages ($pages) reach the newest run" test "${seen_last:-0}" = 1 -a "$pages" -gt 1
-expect_rc "list --after a bad id: usage" 1 "$SHOAL" workflow list --after zz
+expect_rc "list --after a bad id: refused" 1 "$SHOAL" workflow list --after zz
+expect_rc "list --after an id too long: refused, not ignored" 1 \
+    "$SHOAL" workflow list --after "$(printf '%064d' 0)"
 
 # Node events on the monitor: started, ended (with the edges that
 # fired), skipped.
