@@ -14,10 +14,12 @@
     reply, so one slow request cannot stall others.
 */
 #include "shoal_control.h"
+#include "shoal_registry.h"
 #include "shoal_scheduler.h"
 #include "shoal_store.h"
 
 #include "shoal_actor.h"
+#include "shoal_curve.h"
 #include "shoal_endpoint.h"
 #include "shoal_event.h"
 #include "shoal_job.h"
@@ -30,11 +32,6 @@
 
 #include <errno.h>
 #include <string.h>
-
-/*  A DRAFT option in libzmq 4.3 (set only where supported: checked). */
-#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
-#define ZMQ_ZAP_ENFORCE_DOMAIN 93
-#endif
 
 #define S_DRAIN       1024
 #define S_IDENT_MAX   255
@@ -670,12 +667,13 @@ s_handle_passthrough (self_t *self, const s_env_t *env, uint32_t type,
     char op[24] = "list";
     if (type == SHOAL_M_QUEUE || type == SHOAL_M_BACKUP ||
         type == SHOAL_M_CANCEL || type == SHOAL_M_SCHEDULE ||
-        type == SHOAL_M_WORKFLOW) {
+        type == SHOAL_M_WORKFLOW || type == SHOAL_M_CLUSTER) {
         snprintf (op, sizeof op, "%s",
                   type == SHOAL_M_QUEUE      ? "queue"
                   : type == SHOAL_M_BACKUP   ? "backup"
                   : type == SHOAL_M_CANCEL   ? "cancel"
                   : type == SHOAL_M_WORKFLOW ? "workflow"
+                  : type == SHOAL_M_CLUSTER  ? "cluster"
                                              : "schedule");
     } else if (type == SHOAL_M_DLQ) {
         char sub[16];
@@ -697,7 +695,9 @@ s_handle_passthrough (self_t *self, const s_env_t *env, uint32_t type,
     memset (&hdr, 0, sizeof hdr);
     hdr.type = SHOAL_M_QUERY;
     shoal_port_new_id (self->port, &hdr.id);
-    strcpy (hdr.to, SHOAL_STORE_NAME);
+    /* The cluster table is the registry's; everything else the store's. */
+    strcpy (hdr.to,
+            type == SHOAL_M_CLUSTER ? SHOAL_REGISTRY_NAME : SHOAL_STORE_NAME);
     shoal_id_t msg_id = hdr.id;
     shoal_wr_t *w = shoal_port_begin_hdr (self->port, &hdr);
     shoal_wr_map (w, 2);
@@ -768,6 +768,7 @@ s_handle_request (self_t *self, s_env_t *env, const uint8_t *data, size_t size)
         case SHOAL_M_CANCEL:
         case SHOAL_M_SCHEDULE:
         case SHOAL_M_WORKFLOW:
+        case SHOAL_M_CLUSTER:
             s_handle_passthrough (self, env, hdr.type, body, len);
             break;
         case SHOAL_M_SHUTDOWN: {
@@ -986,23 +987,10 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
     if (cert_path && cert_path[0]) {
         /* CURVE server: only keys in the allowlist (the zauth actor
            shoald runs) get in; with no answer from ZAP, nobody does. */
-        zcert_t *cert = zcert_load (cert_path);
-        if (!cert || streq (zcert_secret_txt (cert),
-                            "0000000000000000000000000000000000000000")) {
-            shoal_error ("control: %s is not a secret certificate", cert_path);
-            zcert_destroy (&cert);
-            return SHOAL_ERR_CONFIG;
-        }
-        zcert_apply (cert, self->router);
-        zcert_destroy (&cert);
-        zsock_set_curve_server (self->router, 1);
-        zsock_set_zap_domain (self->router, "shoal");
-        int one = 1;
-        if (zmq_setsockopt (zsock_resolve (self->router),
-                            ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one)) {
-            shoal_error ("control: this libzmq cannot enforce ZAP: %s",
-                         zmq_strerror (zmq_errno ()));
-            return SHOAL_ERR_CONFIG;
+        shoal_err_t crc =
+            shoal_curve_server (self->router, cert_path, "control");
+        if (crc) {
+            return crc;
         }
     }
     if (shoal_endpoint_in_use (ep)) {

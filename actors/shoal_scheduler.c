@@ -60,6 +60,7 @@ typedef struct {
     char name[SHOAL_NAME_MAX + 1];
     uint32_t capacity;
     uint32_t inflight;
+    bool lost; /* declared dead by the registry until it speaks again */
 } s_node_t;
 
 typedef struct {
@@ -619,13 +620,15 @@ s_handle_credit (self_t *self, shoal_in_t *in)
     }
     shoal_map_uint (in->body, in->body_len, "busy", &busy);
     shoal_map_bool (in->body, in->body_len, "boot", &boot);
-    bool known = s_node (self, in->hdr.from, false) != NULL;
-    s_node_t *nd = s_node (self, in->hdr.from, true);
+    s_node_t *nd = s_node (self, in->hdr.from, false);
+    bool known = nd && !nd->lost;
+    nd = nd ? nd : s_node (self, in->hdr.from, true);
     if (!nd) {
         shoal_warn ("scheduler: too many executors; ignoring %s", in->hdr.from);
         return;
     }
     nd->capacity = (uint32_t) capacity;
+    nd->lost = false;
     if (!known || boot) {
         nd->inflight = (uint32_t) busy;
         shoal_debug (self->verbose, "scheduler: executor %s capacity %u",
@@ -633,10 +636,100 @@ s_handle_credit (self_t *self, shoal_in_t *in)
     }
 }
 
+/*  NODE_LOST {executors: [name...], host?}: the registry declared these
+    executors (or every "*@host") dead. Their slots are gone and their
+    leases are no longer counted: the store requeues them. A lost
+    executor that speaks again (CREDIT) starts afresh. */
+static bool
+s_lost_match (const s_node_t *n, const char *host, const shoal_in_t *in)
+{
+    size_t hl = strlen (host), nl = strlen (n->name);
+    if (hl && nl > hl + 1 && n->name[nl - hl - 1] == '@' &&
+        streq (n->name + nl - hl, host)) {
+        return true;
+    }
+    shoal_rd_t rd;
+    uint32_t count;
+    if (shoal_map_array (in->body, in->body_len, "executors", &rd, &count)) {
+        return false;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        const char *s;
+        uint32_t len;
+        if (shoal_rd_str (&rd, &s, &len)) {
+            return false;
+        }
+        if (len == nl && memcmp (s, n->name, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+s_handle_node_lost (self_t *self, shoal_in_t *in)
+{
+    char host[SHOAL_NAME_MAX + 1] = "";
+    shoal_map_strcpy (in->body, in->body_len, "host", host, sizeof host);
+    for (size_t i = 0; i < self->nnodes; i++) {
+        s_node_t *n = &self->nodes[i];
+        if (n->lost || !s_lost_match (n, host, in)) {
+            continue;
+        }
+        n->lost = true;
+        n->capacity = 0;
+        n->inflight = 0;
+        /* Collect first: the table may not change while walked. */
+        size_t nkeys = 0, cap = zhashx_size (self->leases);
+        shoal_id_t *keys = cap ? malloc (cap * sizeof *keys) : NULL;
+        for (s_lease_t *l = zhashx_first (self->leases); l && keys;
+             l = zhashx_next (self->leases)) {
+            if (l->node == n) {
+                memcpy (keys[nkeys++].b, zhashx_cursor (self->leases), 16);
+                if (l->queue->inflight > 0) {
+                    l->queue->inflight--;
+                }
+            }
+        }
+        for (size_t k = 0; k < nkeys; k++) {
+            zhashx_delete (self->leases, keys[k].b);
+        }
+        free (keys);
+        shoal_info ("scheduler: executor %s lost", n->name);
+    }
+}
+
+/*  QUERY {op: "executors"}: every executor's slots, for the registry. */
+static void
+s_query_executors (self_t *self, shoal_in_t *in)
+{
+    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
+                                      in->hdr.from, &in->hdr.id);
+    shoal_wr_map (w, 2);
+    shoal_wr_kv_uint (w, "code", SHOAL_OK);
+    shoal_wr_str (w, "executors");
+    shoal_wr_array (w, (uint32_t) self->nnodes);
+    for (size_t i = 0; i < self->nnodes; i++) {
+        const s_node_t *n = &self->nodes[i];
+        shoal_wr_map (w, 4);
+        shoal_wr_kv_str (w, "name", n->name);
+        shoal_wr_kv_uint (w, "capacity", n->capacity);
+        shoal_wr_kv_uint (w, "inflight", n->inflight);
+        shoal_wr_kv_bool (w, "lost", n->lost);
+    }
+    shoal_port_send (self->port);
+}
+
 /*  QUERY {op: "queues"}: per-queue depth and activity, from memory. */
 static void
 s_handle_query (self_t *self, shoal_in_t *in)
 {
+    char op[16] = "";
+    shoal_map_strcpy (in->body, in->body_len, "op", op, sizeof op);
+    if (streq (op, "executors")) {
+        s_query_executors (self, in);
+        return;
+    }
     uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
     shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
                                       in->hdr.from, &in->hdr.id);
@@ -684,6 +777,9 @@ s_self_handle_port (self_t *self)
                 break;
             case SHOAL_M_CREDIT:
                 s_handle_credit (self, &in);
+                break;
+            case SHOAL_M_NODE_LOST:
+                s_handle_node_lost (self, &in);
                 break;
             case SHOAL_M_QUEUE_CONF:
                 s_handle_queue_conf (self, &in);

@@ -81,6 +81,7 @@ typedef struct {
     uint64_t stale_extends; /* EXTEND for a lease that is over */
     uint64_t lease_extends; /* EXTEND that moved a lease */
     uint64_t expired_leases;
+    uint64_t lost_requeued; /* leases of executors the registry lost */
     uint64_t commits;
 
     /* time */

@@ -434,10 +434,13 @@ s_requeue (self_t *self, const shoal_id_t *id, bool crashed)
     return store_del_lease (self, id);
 }
 
-/*  Requeues every lease held by node (all of them when node is NULL). */
+/*  Requeues every lease held by node (all of them when node is NULL;
+    every executor of host H when node is "@H": a lost host). */
 shoal_err_t
 store_requeue_leases (self_t *self, const char *node, uint64_t *count)
 {
+    size_t nlen = node ? strlen (node) : 0;
+    bool host = node && node[0] == '@';
     zlistx_t *ids = store_list_new ();
     if (!ids) {
         return SHOAL_ERR_NOMEM;
@@ -448,8 +451,12 @@ store_requeue_leases (self_t *self, const char *node, uint64_t *count)
         shoal_kv_t kv;
         for (rc = shoal_cursor_seek (cur, NULL, 0, &kv); rc == SHOAL_OK;
              rc = shoal_cursor_next (cur, &kv)) {
-            bool mine = !node || (kv.val_len == strlen (node) &&
-                                  memcmp (kv.val, node, kv.val_len) == 0);
+            bool mine =
+                !node ||
+                (host ? kv.val_len > nlen &&
+                            memcmp ((const char *) kv.val + kv.val_len - nlen,
+                                    node, nlen) == 0
+                      : kv.val_len == nlen && memcmp (kv.val, node, nlen) == 0);
             if (mine && kv.key_len == 16) {
                 shoal_id_t *id = malloc (sizeof *id);
                 if (!id) {
@@ -467,7 +474,8 @@ store_requeue_leases (self_t *self, const char *node, uint64_t *count)
     }
     for (shoal_id_t *id = zlistx_first (ids); id && rc == SHOAL_OK;
          id = zlistx_next (ids)) {
-        rc = s_requeue (self, id, node != NULL);
+        /* A lost host is no fault of the job: no attempt is charged. */
+        rc = s_requeue (self, id, node != NULL && !host);
     }
     *count = zlistx_size (ids);
     zlistx_destroy (&ids);
@@ -661,6 +669,55 @@ s_apply_node_boot (self_t *self, shoal_in_t *in)
     return shoal_port_defer (self->port);
 }
 
+/*  NODE_LOST {executors: [name...], host?}: the registry declared them
+    (or every executor "*@host") dead. Their leases go back to their
+    queues now; the next lease of each job has a new epoch, so a result
+    the lost executor sends later is refused as stale. */
+static shoal_err_t
+s_apply_node_lost (self_t *self, shoal_in_t *in)
+{
+    uint64_t total = 0, n = 0;
+    char name[SHOAL_NAME_MAX + 2];
+    shoal_err_t rc = SHOAL_OK;
+    if (shoal_map_strcpy (in->body, in->body_len, "host", name + 1,
+                          sizeof name - 1) == SHOAL_OK &&
+        name[1]) {
+        name[0] = '@';
+        rc = store_requeue_leases (self, name, &n);
+        total += n;
+    }
+    shoal_rd_t rd;
+    uint32_t count = 0;
+    if (rc == SHOAL_OK && shoal_map_array (in->body, in->body_len, "executors",
+                                           &rd, &count) == SHOAL_OK) {
+        for (uint32_t i = 0; i < count && rc == SHOAL_OK; i++) {
+            const char *s;
+            uint32_t len;
+            if (shoal_rd_str (&rd, &s, &len) || len == 0 ||
+                len > SHOAL_NAME_MAX) {
+                break;
+            }
+            memcpy (name, s, len);
+            name[len] = '\0';
+            rc = store_requeue_leases (self, name, &n);
+            total += n;
+        }
+    }
+    if (rc) {
+        return rc;
+    }
+    self->lost_requeued += total;
+    if (total > 0) {
+        shoal_info ("store: %llu lease(s) of lost executors requeued",
+                    (unsigned long long) total);
+    }
+    shoal_wr_t *w =
+        shoal_port_begin (self->port, SHOAL_M_OK, in->hdr.from, &in->hdr.id);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_uint (w, "requeued", total);
+    return shoal_port_defer (self->port);
+}
+
 static shoal_err_t
 s_apply_query (self_t *self, shoal_in_t *in)
 {
@@ -672,7 +729,7 @@ s_apply_query (self_t *self, shoal_in_t *in)
     if (streq (op, "stats")) {
         shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
                                           in->hdr.from, &in->hdr.id);
-        shoal_wr_map (w, 10);
+        shoal_wr_map (w, 11);
         shoal_wr_kv_uint (w, "code", SHOAL_OK);
         shoal_wr_str (w, "ready");
         store_depth_write (self, w);
@@ -687,6 +744,7 @@ s_apply_query (self_t *self, shoal_in_t *in)
         shoal_wr_kv_uint (w, "stale_extends", self->stale_extends);
         shoal_wr_kv_uint (w, "lease_extends", self->lease_extends);
         shoal_wr_kv_uint (w, "expired_leases", self->expired_leases);
+        shoal_wr_kv_uint (w, "lost_requeued", self->lost_requeued);
         shoal_wr_kv_uint (w, "commits", self->commits);
         shoal_wr_kv_uint (w, "map_size", shoal_db_map_size (self->db));
         return shoal_port_defer (self->port);
@@ -795,6 +853,8 @@ store_apply (self_t *self, shoal_in_t *in)
         }
         case SHOAL_M_NODE_BOOT:
             return s_apply_node_boot (self, in);
+        case SHOAL_M_NODE_LOST:
+            return s_apply_node_lost (self, in);
         case SHOAL_M_STEP:
             return store_run_step (self, in);
         case SHOAL_M_ADMIT:

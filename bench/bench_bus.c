@@ -151,7 +151,7 @@ s_rig_start (s_rig_t *r, bench_fmt_t fmt, bool bus_actor, bench_far_t far,
     snprintf (ipc, sizeof ipc, "ipc://%s/fwd-%d.sock", tmpdir, tag);
     bool use_ipc = far == BENCH_PROCESS;
     if (bus_actor) {
-        shoal_bus_args_t args = {inproc, use_ipc ? ipc : NULL, false};
+        shoal_bus_args_t args = {.inproc = inproc, .ipc = use_ipc ? ipc : NULL};
         shoal_err_t rc;
         r->bus = shoal_actor_start (shoal_bus_actor, &args, &rc);
         if (!r->bus) {

@@ -127,7 +127,7 @@ bench_host_start (bench_host_t *h, const char *sync, int executors, int tag,
         fprintf (stderr, "shoal_bench: configuration refused\n");
         goto fail;
     }
-    shoal_bus_args_t bus_args = {inproc, NULL, false};
+    shoal_bus_args_t bus_args = {.inproc = inproc, .ipc = NULL};
     h->bus = shoal_actor_start (shoal_bus_actor, &bus_args, &rc);
     if (!h->bus) {
         fprintf (stderr, "shoal_bench: bus did not start\n");

@@ -95,6 +95,12 @@ shoal_mtype_name (uint32_t type)
             return "ADMIT";
         case SHOAL_M_ROUTER_BOOT:
             return "ROUTER_BOOT";
+        case SHOAL_M_CLUSTER:
+            return "CLUSTER";
+        case SHOAL_M_LINK_HB:
+            return "LINK_HB";
+        case SHOAL_M_NODE_LOST:
+            return "NODE_LOST";
         default:
             return "?";
     }

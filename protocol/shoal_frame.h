@@ -50,6 +50,7 @@ typedef enum {
     SHOAL_M_SCHEDULE = 20, /* client -> control: {op: add|list|rm, ...} */
     SHOAL_M_BATCH = 21,    /* client -> control: {jobs: [...], key?} */
     SHOAL_M_WORKFLOW = 22, /* client -> control: {op: define|defs, ...} */
+    SHOAL_M_CLUSTER = 23,  /* client -> control: {op: hosts|workers} */
     /* internal, between actors of one host */
     SHOAL_M_STORE_SUBMIT = 40, /* control -> store: {items:[job...]} */
     SHOAL_M_STORE_ACKS = 41,   /* store -> control: {items:[...]} */
@@ -75,6 +76,9 @@ typedef enum {
     SHOAL_M_GATE = 61,         /* store -> router: may this node start? */
     SHOAL_M_ADMIT = 62,        /* router -> store: its breaker's decision */
     SHOAL_M_ROUTER_BOOT = 63,  /* router -> store: re-send what is pending */
+    /* between hosts (links) */
+    SHOAL_M_LINK_HB = 64,   /* peer <-> registry: liveness and capabilities */
+    SHOAL_M_NODE_LOST = 65, /* registry -> store, scheduler: executors died */
     SHOAL_M__MAX
 } shoal_mtype_t;
 

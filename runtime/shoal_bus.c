@@ -24,6 +24,10 @@ typedef struct {
     uint64_t forwarded;
     uint64_t unroutable;
     uint64_t malformed;
+    uint64_t remote;                      /* frames handed to the registry */
+    char remote_name[SHOAL_NAME_MAX + 1]; /* "" = one host */
+    size_t remote_len;
+    bool uplink;
     shoal_wr_t *wr;
     shoal_idgen_t ids;
 } self_t;
@@ -37,6 +41,12 @@ s_self_new (zsock_t *pipe, const shoal_bus_args_t *args)
     }
     self->pipe = pipe;
     self->verbose = args->verbose;
+    if (args->remote) {
+        snprintf (self->remote_name, sizeof self->remote_name, "%s",
+                  args->remote);
+        self->remote_len = strlen (self->remote_name);
+        self->uplink = args->uplink;
+    }
     self->router = zsock_new (ZMQ_ROUTER);
     self->wr = shoal_wr_new ();
     if (!self->router || !self->wr || shoal_idgen_init (&self->ids)) {
@@ -156,7 +166,21 @@ s_forward_one (self_t *self, int flags)
         shoal_debug (self->verbose, "bus: dropped malformed frame");
         goto done;
     }
-    if (zmq_send (self->handle, to, to_len, ZMQ_SNDMORE) < 0) {
+    if (self->remote_len && memchr (to, '@', to_len)) {
+        /* Another host's actor: the registry carries it over a link. */
+        to = self->remote_name;
+        to_len = (uint32_t) self->remote_len;
+        self->remote++;
+    }
+    int sent = zmq_send (self->handle, to, to_len, ZMQ_SNDMORE);
+    if (sent < 0 && zmq_errno () == EHOSTUNREACH && self->uplink &&
+        to != self->remote_name) {
+        /* Not here: the host this one joined serves it (e.g. "store"). */
+        self->remote++;
+        sent = zmq_send (self->handle, self->remote_name, self->remote_len,
+                         ZMQ_SNDMORE);
+    }
+    if (sent < 0) {
         if (zmq_errno () == EHOSTUNREACH) {
             self->unroutable++;
             shoal_debug (self->verbose, "bus: no route to %.*s", (int) to_len,
@@ -185,10 +209,12 @@ s_self_handle_pipe (self_t *self)
     if (streq (cmd, "$TERM")) {
         self->terminated = true;
     } else if (streq (cmd, "STATS")) {
-        zstr_sendf (self->pipe, "forwarded=%llu unroutable=%llu malformed=%llu",
+        zstr_sendf (self->pipe,
+                    "forwarded=%llu unroutable=%llu malformed=%llu remote=%llu",
                     (unsigned long long) self->forwarded,
                     (unsigned long long) self->unroutable,
-                    (unsigned long long) self->malformed);
+                    (unsigned long long) self->malformed,
+                    (unsigned long long) self->remote);
     } else {
         shoal_warn ("bus: unknown pipe command %s", cmd);
     }

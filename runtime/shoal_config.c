@@ -4,6 +4,7 @@
     "store/snyc" would otherwise leave fsync settings other than intended.
 */
 #include "shoal_config.h"
+#include "shoal_job.h"
 #include "shoal_log.h"
 
 #include <errno.h>
@@ -38,6 +39,13 @@ static const s_key_t s_keys[] = {
     {"executors/prefetch", "1024", 1, 65536},
     {"executors/heartbeat", "0", 0, 86400000},
     {"executors/plugins", "", 1, 0},
+    {"executors/labels", "", 1, 0},
+    {"cluster/name", "", 1, 0},
+    {"cluster/bind", "", 1, 0},
+    {"cluster/join", "", 1, 0},
+    {"cluster/server_key", "", 1, 0},
+    {"cluster/heartbeat", "500", 10, 60000},
+    {"cluster/liveness", "4", 2, 100},
     {"supervisor/max_restarts", "5", 0, 1000},
     {"supervisor/period", "10000", 1, 3600000},
     {"supervisor/heartbeat", "1000", 10, 60000},
@@ -236,6 +244,31 @@ shoal_config_check (const shoal_config_t *self)
     if (!s_one_of (v, "thread", "process", NULL)) {
         shoal_error ("config: executors/mode = '%s': use thread or process", v);
         rc = SHOAL_ERR_CONFIG;
+    }
+    v = shoal_config_get (self, "cluster/name");
+    if (v[0] && (strlen (v) > 32 || !shoal_name_valid (v, strlen (v)))) {
+        shoal_error ("config: cluster/name = '%s': 1..32 characters of "
+                     "[A-Za-z0-9._:-]",
+                     v);
+        rc = SHOAL_ERR_CONFIG;
+    }
+    if (shoal_config_get (self, "cluster/bind")[0] &&
+        shoal_config_get (self, "cluster/join")[0]) {
+        shoal_error ("config: cluster/bind and cluster/join are exclusive: a "
+                     "host either owns the queues or serves the owner's");
+        rc = SHOAL_ERR_CONFIG;
+    }
+    v = shoal_config_get (self, "executors/labels");
+    for (const char *l = v; *l;) {
+        size_t n = strcspn (l, ",");
+        if (n == 0 || n > 32 || !shoal_name_valid (l, n)) {
+            shoal_error ("config: executors/labels = '%s': comma-separated "
+                         "names of 1..32 characters of [A-Za-z0-9._:-]",
+                         v);
+            rc = SHOAL_ERR_CONFIG;
+            break;
+        }
+        l += n + (l[n] == ',');
     }
     v = shoal_config_get (self, "shoald/log");
     if (!s_one_of (v, "stderr", "syslog", NULL)) {

@@ -13,6 +13,8 @@
         5  wait: the job did not finish within --timeout
 */
 #include "shoal_clock.h"
+#include "shoal_cluster.h"
+#include "shoal_curve.h"
 #include "shoal_duration.h"
 #include "shoal_graph.h"
 #include "shoal_keygen.h"
@@ -122,6 +124,11 @@ s_usage (FILE *out)
         "                                ready by priority, in flight, totals\n"
         "  monitor [--topic PREFIX] [--json] [--count N] [--monitor EP]\n"
         "                                stream events\n"
+        "  hosts [--json]                this host and the hosts that joined\n"
+        "                                it: role, state, executors, slots,\n"
+        "                                leases in flight, load, heartbeat\n"
+        "  workers [--json]              the workers that joined it\n"
+        "                                (shoal-worker, external workers)\n"
         "  shutdown                      stop shoald in order\n"
         "  keygen DIR [--name N] [--force]\n"
         "                                a CURVE certificate pair: "
@@ -130,17 +137,21 @@ s_usage (FILE *out)
         "  workflow define [--types T,T...] FILE|-\n"
         "                                store a definition in shoald (the\n"
         "                                next revision of its name)\n"
-        "  workflow defs [--json]        stored definitions, latest revisions\n"
+        "  workflow defs [--json]        stored definitions, latest "
+        "revisions\n"
         "  workflow run NAME|FILE [--input JSON] [--revision N]\n"
         "                                start a run (a FILE is defined\n"
         "                                first); prints the run id; then\n"
         "                                shoal wait RUN works as for jobs\n"
         "  workflow show RUN [--json] [--ascii|--utf8]\n"
         "         [--watch [--timeout S]]\n"
-        "                                the run: its graph with each node's\n"
-        "                                state and the path taken, then each\n"
+        "                                the run: its graph with each "
+        "node's\n"
+        "                                state and the path taken, then "
+        "each\n"
         "                                node's attempts, timings, output;\n"
-        "                                --watch: again as it changes, until\n"
+        "                                --watch: again as it changes, "
+        "until\n"
         "                                the run ends (exit as wait) or S\n"
         "                                seconds (default 60) pass (exit 5)\n"
         "  workflow list [--after RUN] [--json]        runs, oldest first\n"
@@ -996,9 +1007,9 @@ s_cmd_stats (s_cli_t *cli, int argc, char **argv)
             }
         }
         /* Lease health: fenced results and heartbeats, renewals, expiries */
-        static const char *const counters[] = {"stale_results", "stale_extends",
-                                               "lease_extends",
-                                               "expired_leases"};
+        static const char *const counters[] = {
+            "stale_results", "stale_extends", "lease_extends", "expired_leases",
+            "lost_requeued"};
         for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
             uint64_t n;
             if (shoal_map_uint (in.body, in.body_len, counters[i], &n) ==
@@ -1006,6 +1017,38 @@ s_cmd_stats (s_cli_t *cli, int argc, char **argv)
                 printf ("%-14s %llu\n", counters[i], (unsigned long long) n);
             }
         }
+    }
+    shoal_in_close (&in);
+    return rc;
+}
+
+/*  hosts / workers: the registry's cluster table. */
+static int
+s_cmd_cluster (s_cli_t *cli, int argc, char **argv)
+{
+    bool as_json = false;
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--json")) {
+            as_json = true;
+        } else {
+            return s_usage_error ("%s takes --json, got '%s'", argv[0],
+                                  argv[i]);
+        }
+    }
+    shoal_id_t id;
+    shoal_wr_t *w = s_begin (cli, SHOAL_M_CLUSTER, &id, 0);
+    shoal_wr_map (w, 1);
+    shoal_wr_kv_str (w, "op", argv[0]);
+    shoal_in_t in;
+    int rc = s_call (cli, &id, cli->timeout_ms, &in);
+    if (rc) {
+        return rc;
+    }
+    if (in.hdr.type != SHOAL_M_OK) {
+        rc = s_refused (&in);
+    } else {
+        rc = shoal_cluster_print (in.body, in.body_len,
+                                  streq (argv[0], "workers"), as_json);
     }
     shoal_in_close (&in);
     return rc;
@@ -2574,6 +2617,7 @@ static const s_cmd_t s_cmds[] = {
     {"stats", s_cmd_stats},       {"monitor", s_cmd_monitor},
     {"shutdown", s_cmd_shutdown}, {"batch", s_cmd_batch},
     {"workflow", s_cmd_workflow}, {"keygen", s_cmd_keygen},
+    {"hosts", s_cmd_cluster},     {"workers", s_cmd_cluster},
 };
 
 /*  Commands that work on local files only: no endpoint, no socket. */
@@ -2663,14 +2707,7 @@ main (int argc, char **argv)
                                   cert_path);
         }
         char key[41];
-        if (strlen (server_key) == 40) {
-            snprintf (key, sizeof key, "%s", server_key);
-        } else {
-            zcert_t *srv = zcert_load (server_key);
-            snprintf (key, sizeof key, "%s", srv ? zcert_public_txt (srv) : "");
-            zcert_destroy (&srv);
-        }
-        if (strlen (key) != 40) {
+        if (shoal_curve_public_key (server_key, key)) {
             zcert_destroy (&cert);
             return s_usage_error ("--server-key: '%s' is neither a 40 "
                                   "character Z85 key nor a certificate file",

@@ -14,12 +14,14 @@
 #include "shoal_config.h"
 #include "shoal_control.h"
 #include "shoal_endpoint.h"
+#include "shoal_host.h"
 #include "shoal_log.h"
 #include "shoal_monitor.h"
 #include "shoal_router.h"
 #include "shoal_node.h"
 #include "shoal_plugins.h"
 #include "shoal_proc.h"
+#include "shoal_registry.h"
 #include "shoal_scheduler.h"
 #include "shoal_store.h"
 #include "shoal_supervisor.h"
@@ -39,9 +41,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define EXIT_USAGE    2
-#define EXIT_STARTUP  3
-#define EXIT_ESCALATE 4
+#define EXIT_USAGE   2
+#define EXIT_STARTUP SHOAL_HOST_EXIT_STARTUP
 
 static void
 s_usage (FILE *out)
@@ -59,6 +60,12 @@ s_usage (FILE *out)
              "      --mode MODE        executors as thread | process\n"
              "      --plugin PATH      load a handler plugin (.so); "
              "repeatable\n"
+             "      --bind EP          accept hosts and workers on EP "
+             "(tcp://ADDR:PORT)\n"
+             "      --join EP          serve the host at EP: run executors "
+             "for its queues\n"
+             "      --host-name NAME   this host's name in the cluster "
+             "(default: hostname)\n"
              "      --set KEY=VALUE    any configuration key, e.g. "
              "store/batch_max=1024\n"
              "      --syslog           log to syslog instead of stderr\n"
@@ -134,49 +141,6 @@ s_actor_fn (const char *kind)
     return NULL;
 }
 
-/*  Takes an exclusive lock on DATA/shoald.lock so that two daemons never
-    write one data folder. Returns the fd (kept open) or -1. */
-static int
-s_lock_data (const char *dir)
-{
-    if (mkdir (dir, 0700) < 0 && errno != EEXIST) {
-        fprintf (stderr, "shoald: cannot create data folder %s: %s\n", dir,
-                 strerror (errno));
-        return -1;
-    }
-    char path[PATH_MAX];
-    if (snprintf (path, sizeof path, "%s/shoald.lock", dir) >=
-        (int) sizeof path) {
-        fprintf (stderr, "shoald: data folder path too long\n");
-        return -1;
-    }
-    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        fprintf (stderr, "shoald: cannot open %s: %s\n", path,
-                 strerror (errno));
-        return -1;
-    }
-    if (flock (fd, LOCK_EX | LOCK_NB) < 0) {
-        char pid[32] = "";
-        ssize_t n = pread (fd, pid, sizeof pid - 1, 0);
-        pid[n > 0 ? n : 0] = '\0';
-        pid[strcspn (pid, "\n")] = '\0';
-        fprintf (stderr,
-                 "shoald: data folder %s is in use by another shoald "
-                 "(pid %s)\n",
-                 dir, pid[0] ? pid : "?");
-        close (fd);
-        return -1;
-    }
-    char pid[32];
-    int len = snprintf (pid, sizeof pid, "%d\n", (int) getpid ());
-    if (ftruncate (fd, 0) < 0 || pwrite (fd, pid, (size_t) len, 0) < 0) {
-        fprintf (stderr, "shoald: cannot write %s: %s\n", path,
-                 strerror (errno));
-    }
-    return fd;
-}
-
 /*  The control and monitor endpoints are reachable from this host only
     (ipc, loopback) unless shoald/insecure_bind says otherwise: they carry
     no CURVE yet, and the control endpoint can cancel, purge and shut
@@ -211,11 +175,21 @@ s_check_binds (const shoal_config_t *cfg)
             return EXIT_USAGE;
         }
     }
-    const char *keys[] = {"shoald/control", "shoald/monitor"};
-    for (size_t i = 0; i < 2; i++) {
+    const char *join = shoal_config_get (cfg, "cluster/join");
+    if (curve && join[0] && !shoal_config_get (cfg, "cluster/server_key")[0]) {
+        fprintf (stderr,
+                 "shoald: joining %s over CURVE needs "
+                 "cluster/server_key, the owner's public key (its "
+                 "NAME.key file or the 40 characters in it)\n",
+                 join);
+        return EXIT_USAGE;
+    }
+    const char *keys[] = {"shoald/control", "shoald/monitor", "cluster/bind"};
+    const char *what[] = {"control", "monitor", "link"};
+    for (size_t i = join[0] ? 2 : 0; i < 3; i++) {
         const char *ep = shoal_config_get (cfg, keys[i]);
-        if (shoal_endpoint_local (ep) || (i == 0 && curve)) {
-            continue; /* CURVE guards the control endpoint */
+        if (!ep[0] || shoal_endpoint_local (ep) || (i != 1 && curve)) {
+            continue; /* CURVE guards the control and link endpoints */
         }
         if (!insecure) {
             fprintf (stderr,
@@ -223,133 +197,14 @@ s_check_binds (const shoal_config_t *cfg)
                      "other hosts and has no CURVE security; use ipc:// or a "
                      "loopback address (127.0.0.1, [::1]), or force it with "
                      "--set shoald/insecure_bind=1\n",
-                     keys[i] + 7, ep);
+                     what[i], ep);
             return EXIT_USAGE;
         }
         shoal_warn ("shoald: %s %s is reachable from other hosts without "
                     "security (shoald/insecure_bind=1)",
-                    keys[i] + 7, ep);
+                    what[i], ep);
     }
     return 0;
-}
-
-static int
-s_run_host (shoal_config_t *cfg, int sigfd, bool verbose)
-{
-    const char *data = shoal_config_get (cfg, "shoald/data");
-    int lock = s_lock_data (data);
-    if (lock < 0) {
-        return EXIT_STARTUP;
-    }
-    int64_t executors, max_restarts, period, beat, liveness;
-    shoal_config_int (cfg, "executors/count", 0, 256, &executors);
-    shoal_config_int (cfg, "supervisor/max_restarts", 0, 1000, &max_restarts);
-    shoal_config_int (cfg, "supervisor/period", 1, 3600000, &period);
-    shoal_config_int (cfg, "supervisor/heartbeat", 10, 60000, &beat);
-    shoal_config_int (cfg, "supervisor/liveness", 50, 600000, &liveness);
-    bool process = streq (shoal_config_get (cfg, "executors/mode"), "process");
-
-    char inproc[64], ipc[PATH_MAX + 8], abs[PATH_MAX], exe[PATH_MAX];
-    snprintf (inproc, sizeof inproc, "inproc://shoal-bus-%d", (int) getpid ());
-    if (!realpath (data, abs)) {
-        snprintf (abs, sizeof abs, "%s", data);
-    }
-    /* ipc paths are limited to 107 bytes by sockaddr_un */
-    if (strlen (abs) + 10 < 100) {
-        snprintf (ipc, sizeof ipc, "ipc://%.100s/bus.sock", abs);
-    } else {
-        snprintf (ipc, sizeof ipc, "ipc:///tmp/shoal-bus-%d.sock",
-                  (int) getpid ());
-    }
-    ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-
-    /* The ZAP handler for a CURVE control endpoint: keys in the
-       allowlist folder get in (it is read again when it changes). */
-    zactor_t *auth = NULL;
-    const char *allow = shoal_config_get (cfg, "shoald/curve_allow");
-    const char *cert = shoal_config_get (cfg, "shoald/curve_cert");
-    if (cert && cert[0]) {
-        auth = zactor_new (zauth, NULL);
-        if (!auth || zstr_sendx (auth, "CURVE", allow, NULL) ||
-            zsock_wait (auth) != 0) {
-            fprintf (stderr, "shoald: the ZAP handler did not start\n");
-            zactor_destroy (&auth);
-            close (lock);
-            return EXIT_STARTUP;
-        }
-        shoal_info ("shoald: control endpoint uses CURVE; keys allowed from %s",
-                    allow);
-    }
-    shoal_bus_args_t bus_args = {inproc, process ? ipc : NULL, verbose};
-    shoal_err_t rc;
-    zactor_t *bus = shoal_actor_start (shoal_bus_actor, &bus_args, &rc);
-    if (!bus) {
-        zactor_destroy (&auth);
-        close (lock);
-        return EXIT_STARTUP;
-    }
-    shoal_supervisor_opts_t opts = {
-        .bus = inproc,
-        .proc_bus = ipc,
-        .exe = exe,
-        .config = cfg,
-        .clock = shoal_clock_real (),
-        .max_restarts = (uint32_t) max_restarts,
-        .period_ms = (uint32_t) period,
-        .heartbeat_ms = (uint32_t) beat,
-        .liveness_ms = (uint32_t) liveness,
-        .verbose = verbose,
-    };
-    int code = EXIT_STARTUP;
-    shoal_supervisor_t *sup = shoal_supervisor_new (&opts);
-    if (!sup) {
-        goto done;
-    }
-    /* The monitor first, so that it sees every other actor start. */
-    if (shoal_supervisor_add_thread (sup, "monitor", shoal_monitor_actor,
-                                     NULL) ||
-        shoal_supervisor_add_thread (sup, "store", shoal_store_actor, NULL) ||
-        shoal_supervisor_add_thread (sup, "scheduler", shoal_scheduler_actor,
-                                     NULL) ||
-        shoal_supervisor_add_thread (sup, SHOAL_ROUTER_NAME, shoal_router_actor,
-                                     NULL)) {
-        goto done;
-    }
-    for (int64_t i = 0; i < executors; i++) {
-        char name[32];
-        snprintf (name, sizeof name, "node.%lld", (long long) i);
-        rc = process ? shoal_supervisor_add_process (sup, name, "node")
-                     : shoal_supervisor_add_thread (sup, name, shoal_node_actor,
-                                                    NULL);
-        if (rc) {
-            goto done;
-        }
-    }
-    if (shoal_supervisor_add_thread (sup, "control", shoal_control_actor,
-                                     NULL)) {
-        goto done;
-    }
-    shoal_info ("shoald %s ready: control=%s monitor=%s data=%s sync=%s "
-                "executors=%lld (%s)",
-                SHOAL_VERSION_STRING, shoal_config_get (cfg, "shoald/control"),
-                shoal_config_get (cfg, "shoald/monitor"), data,
-                shoal_config_get (cfg, "store/sync"), (long long) executors,
-                process ? "process" : "thread");
-    rc = shoal_supervisor_run (sup, sigfd);
-    code = rc == SHOAL_OK ? 0 : EXIT_ESCALATE;
-    shoal_info ("shoald: stopping");
-done:
-    shoal_supervisor_destroy (&sup);
-    zactor_destroy (&bus);
-    zactor_destroy (&auth);
-    close (lock);
-    if (code == EXIT_STARTUP) {
-        shoal_error ("shoald: could not start; see the messages above");
-    } else {
-        shoal_info ("shoald: stopped");
-    }
-    return code;
 }
 
 int
@@ -373,6 +228,9 @@ main (int argc, char **argv)
         {"name", required_argument, NULL, 'N'},
         {"bus", required_argument, NULL, 'B'},
         {"parent", required_argument, NULL, 'P'},
+        {"bind", required_argument, NULL, 'b'},
+        {"join", required_argument, NULL, 'j'},
+        {"host-name", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     s_opts_t o = {0};
     /* Overrides are applied after the file is loaded: remember them. */
@@ -406,6 +264,15 @@ main (int argc, char **argv)
                 break;
             case 'M':
                 key = "executors/mode";
+                break;
+            case 'b':
+                key = "cluster/bind";
+                break;
+            case 'j':
+                key = "cluster/join";
+                break;
+            case 'H':
+                key = "cluster/name";
                 break;
             case 'S':
                 key = "";
@@ -548,7 +415,7 @@ main (int argc, char **argv)
             code = shoal_proc_run (fn, &args, o.parent, sigfd);
         }
     } else if ((code = s_check_binds (cfg)) == 0) {
-        code = s_run_host (cfg, sigfd, verbose);
+        code = shoal_host_run (cfg, sigfd, verbose, "host");
     }
     shoal_plugins_destroy (&loaded);
     shoal_config_destroy (&cfg);

@@ -160,7 +160,7 @@ host_new (int nodes, const char *const *kv)
         snprintf (key, sizeof key, "%.*s", (int) (eq - *kv), *kv);
         shoal_config_set (h->cfg, key, eq + 1);
     }
-    shoal_bus_args_t bargs = {h->bus, NULL, false};
+    shoal_bus_args_t bargs = {.inproc = h->bus, .ipc = NULL};
     h->busa = shoal_actor_start (shoal_bus_actor, &bargs, NULL);
     host_start (h, nodes);
     return h;

@@ -52,7 +52,7 @@ s_fx_setup (s_fx_t *fx)
     rt_endpoint (fx->inproc, sizeof fx->inproc, fx->dir, "bus");
     snprintf (fx->ipc, sizeof fx->ipc, "ipc://%s/bus.ipc", fx->dir);
     fx->clock = shoal_clock_real ();
-    shoal_bus_args_t args = {fx->inproc, fx->ipc, false};
+    shoal_bus_args_t args = {.inproc = fx->inproc, .ipc = fx->ipc};
     shoal_err_t rc = SHOAL_ERR_STATE;
     fx->bus = shoal_actor_start (shoal_bus_actor, &args, &rc);
     if (!fx->bus) {
@@ -438,7 +438,7 @@ BUS_TEST (bus_restarted_port_takes_its_name_back)
 BUS_TEST (bus_second_bind_fails_to_start)
 {
     /* A second bus on the same endpoint reports its error at start. */
-    shoal_bus_args_t args = {fx->inproc, NULL, false};
+    shoal_bus_args_t args = {.inproc = fx->inproc, .ipc = NULL};
     shoal_err_t rc = SHOAL_OK;
     zactor_t *again = shoal_actor_start (shoal_bus_actor, &args, &rc);
     CHECK (again == NULL);

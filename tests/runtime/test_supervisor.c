@@ -152,7 +152,7 @@ s_fx_setup (s_fx_t *fx, uint32_t max_restarts, uint32_t period_ms)
     }
     rt_endpoint (fx->bus_ep, sizeof fx->bus_ep, fx->dir, "bus");
     snprintf (fx->proc_bus, sizeof fx->proc_bus, "ipc://%s/bus.ipc", fx->dir);
-    shoal_bus_args_t bargs = {fx->bus_ep, NULL, false};
+    shoal_bus_args_t bargs = {.inproc = fx->bus_ep, .ipc = NULL};
     shoal_err_t rc = SHOAL_ERR_STATE;
     fx->bus = shoal_actor_start (shoal_bus_actor, &bargs, &rc);
     if (!fx->bus) {
