@@ -615,7 +615,7 @@ s_query (self_t *self, shoal_in_t *in)
     uint64_t slots, inflight, count;
     s_peer_load (self, NULL, &slots, &inflight, &count);
     shoal_wr_str (w, "local");
-    shoal_wr_map (w, 7);
+    shoal_wr_map (w, 6);
     shoal_wr_kv_uint (w, "executors", count);
     shoal_wr_kv_uint (w, "capacity", self->capacity);
     shoal_wr_kv_uint (w, "inflight", inflight);

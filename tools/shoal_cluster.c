@@ -105,7 +105,7 @@ shoal_cluster_print (const uint8_t *body, size_t len, bool workers,
         }
     } else {
         printf ("%-20s %-7s %-6s %5s %6s %8s %5s %7s %5s %8s %-8s %s\n", "NAME",
-                workers ? "KIND" : "ROLE", "STATE", "EXEC", "SLOTS", "INFLIGHT",
+                workers ? "KIND" : "ROLE", "STATE", "EXEC", "CAP", "INFLIGHT",
                 "LOAD", "BEAT", "CORES", "MEMORY", "VERSION", "LABELS");
         json_array_foreach (rows, i, p)
         {

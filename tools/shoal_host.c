@@ -106,7 +106,7 @@ shoal_host_run (shoal_config_t *cfg, int sigfd, bool verbose, const char *kind)
     zactor_t *auth = NULL;
     const char *allow = shoal_config_get (cfg, "shoald/curve_allow");
     const char *cert = shoal_config_get (cfg, "shoald/curve_cert");
-    if (cert && cert[0]) {
+    if (cert && cert[0] && !member) { /* a member binds nothing */
         auth = zactor_new (zauth, NULL);
         if (!auth || zstr_sendx (auth, "CURVE", allow, NULL) ||
             zsock_wait (auth) != 0) {
