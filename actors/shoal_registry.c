@@ -151,9 +151,12 @@ static void
 s_event (self_t *self, const char *topic, const s_peer_t *p)
 {
     shoal_wr_t *w = shoal_event_begin (self->port, 1);
-    shoal_event_head (w, self->port, topic, 2);
+    shoal_event_head (w, self->port, topic, 3);
     shoal_wr_kv_str (w, "peer", p->name);
     shoal_wr_kv_str (w, "kind", p->kind);
+    /* when it last beat, on this host's clock: failover is measured
+       from there */
+    shoal_wr_kv_uint (w, "beat_us", p->beat_us);
     shoal_port_send (self->port);
 }
 

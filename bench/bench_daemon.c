@@ -181,7 +181,30 @@ bench_daemon_spawn (bench_daemon_t *d)
                           "store/lease=3600000",
                           "--set",
                           "store/map_size=4294967296",
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
+                          NULL,
                           NULL};
+    size_t at = 0;
+    while (argv[at]) {
+        at++;
+    }
+    for (size_t i = 0; i < 16 && d->extra[i]; i++) {
+        argv[at++] = d->extra[i];
+    }
     int fd = open (d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
         perror ("shoal_bench: log file");

@@ -32,7 +32,8 @@ typedef struct {
     const char *exe;
     int executors;
     uint32_t prefetch;
-    bool process; /* executors as processes (else threads) */
+    bool process;          /* executors as processes (else threads) */
+    const char *extra[16]; /* more shoald arguments, NULL-terminated */
     pid_t pid;
     shoal_port_t *port;
 } bench_daemon_t;

@@ -1,6 +1,6 @@
 /*  shoal_bench - Shoal against raw libzmq and raw LMDB, in one run.
 
-    usage: shoal_bench [--quick] [--only bus|durable|latency|scale|expr|wf]
+    usage: shoal_bench [--quick] [--only bus|durable|latency|scale|expr|wf|cluster]
                        [--messages N] [--scale-jobs N] [--shoald PATH]
                        [--set KEY=VALUE]...
 
@@ -37,7 +37,7 @@ s_usage (FILE *out)
 {
     fprintf (out,
              "usage: shoal_bench [--quick]"
-             " [--only bus|durable|latency|scale|expr|wf]"
+             " [--only bus|durable|latency|scale|expr|wf|cluster]"
              " [--messages N] [--scale-jobs N] [--shoald PATH]"
              " [--set KEY=VALUE]...\n"
              "  --quick         smaller counts, one run per cell\n"
@@ -66,6 +66,7 @@ main (int argc, char **argv)
         .scale = true,
         .expr = true,
         .wf = true,
+        .cluster = true,
         .wf_runs = 20000,
         .wf_inflight = 10000,
         .lat_jobs = 5000,
@@ -90,8 +91,9 @@ main (int argc, char **argv)
             opts.scale = streq (what, "scale");
             opts.expr = streq (what, "expr");
             opts.wf = streq (what, "wf");
+            opts.cluster = streq (what, "cluster");
             if (!opts.bus && !opts.durable && !opts.latency && !opts.scale &&
-                !opts.expr && !opts.wf) {
+                !opts.expr && !opts.wf && !opts.cluster) {
                 s_usage (stderr);
                 return 2;
             }
@@ -196,6 +198,9 @@ main (int argc, char **argv)
     }
     if (rc == 0 && opts.wf) {
         rc = bench_wf_run (&opts, &res);
+    }
+    if (rc == 0 && opts.cluster) {
+        rc = bench_cluster_run (&opts, &res);
     }
     bench_loadavg (res.load_end, sizeof res.load_end);
     bench_print_summary (&opts, &res);

@@ -36,6 +36,7 @@ typedef struct {
     bool scale;
     bool expr;
     bool wf;
+    bool cluster;
     uint64_t messages;   /* per throughput run */
     uint32_t roundtrips; /* per latency run */
     uint32_t repeats;    /* throughput runs per cell (median taken) */
@@ -244,6 +245,7 @@ int bench_latency_run (const bench_opts_t *opts, bench_results_t *res);
 int bench_scale_run (const bench_opts_t *opts, bench_results_t *res);
 int bench_expr_run (const bench_opts_t *opts, bench_results_t *res);
 int bench_wf_run (const bench_opts_t *opts, bench_results_t *res);
+int bench_cluster_run (const bench_opts_t *opts, bench_results_t *res);
 
 /*  The raw libzmq baseline of the bus section alone (prefix format,
     forwarder and receiver threads, inproc): messages/s of size bytes,

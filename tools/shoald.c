@@ -153,10 +153,12 @@ s_check_binds (const shoal_config_t *cfg)
     const char *cert = shoal_config_get (cfg, "shoald/curve_cert");
     const char *allow = shoal_config_get (cfg, "shoald/curve_allow");
     bool curve = cert && cert[0];
+    bool member = shoal_config_get (cfg, "cluster/join")[0] != '\0';
     if (curve) {
         struct stat st;
-        if (!allow || !allow[0] || stat (allow, &st) != 0 ||
-            !S_ISDIR (st.st_mode)) {
+        /* A member accepts nothing: it needs no allowlist. */
+        if (!member && (!allow || !allow[0] || stat (allow, &st) != 0 ||
+                        !S_ISDIR (st.st_mode))) {
             fprintf (stderr,
                      "shoald: shoald/curve_cert needs shoald/curve_allow, a "
                      "folder of the public certificates let in (got '%s')\n",
@@ -176,7 +178,7 @@ s_check_binds (const shoal_config_t *cfg)
         }
     }
     const char *join = shoal_config_get (cfg, "cluster/join");
-    if (curve && join[0] && !shoal_config_get (cfg, "cluster/server_key")[0]) {
+    if (curve && member && !shoal_config_get (cfg, "cluster/server_key")[0]) {
         fprintf (stderr,
                  "shoald: joining %s over CURVE needs "
                  "cluster/server_key, the owner's public key (its "
@@ -186,7 +188,7 @@ s_check_binds (const shoal_config_t *cfg)
     }
     const char *keys[] = {"shoald/control", "shoald/monitor", "cluster/bind"};
     const char *what[] = {"control", "monitor", "link"};
-    for (size_t i = join[0] ? 2 : 0; i < 3; i++) {
+    for (size_t i = member ? 2 : 0; i < 3; i++) {
         const char *ep = shoal_config_get (cfg, keys[i]);
         if (!ep[0] || shoal_endpoint_local (ep) || (i != 1 && curve)) {
             continue; /* CURVE guards the control and link endpoints */
