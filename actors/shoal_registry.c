@@ -731,13 +731,7 @@ s_send_beat (self_t *self, bool bye)
     }
     shoal_wr_kv_uint (w, "capacity", self->capacity);
     shoal_wr_kv_uint (w, "executors", self->executors);
-    long cores = sysconf (_SC_NPROCESSORS_ONLN);
-    long pages = sysconf (_SC_PHYS_PAGES), psize = sysconf (_SC_PAGESIZE);
-    shoal_wr_kv_uint (w, "cores", cores > 0 ? (uint64_t) cores : 0);
-    shoal_wr_kv_uint (
-        w, "memory_mb",
-        pages > 0 && psize > 0 ? (uint64_t) pages * (uint64_t) psize >> 20 : 0);
-    shoal_wr_kv_str (w, "version", SHOAL_VERSION_STRING);
+    s_write_machine (w);
     shoal_wr_kv_bool (w, "bye", bye);
     if (!self->fault &&
         s_encode (self, &h, shoal_wr_data (w), shoal_wr_size (w))) {

@@ -17,12 +17,30 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+int
+shoal_host_signals (void)
+{
+    sigset_t mask;
+    sigemptyset (&mask);
+    sigaddset (&mask, SIGINT);
+    sigaddset (&mask, SIGTERM);
+    sigaddset (&mask, SIGCHLD);
+    pthread_sigmask (SIG_BLOCK, &mask, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    int fd = signalfd (-1, &mask, SFD_CLOEXEC);
+    zsys_handler_set (NULL);
+    return fd;
+}
 
 /*  Takes an exclusive lock on DATA/shoald.lock so that two daemons never
     write one data folder. Returns the fd (kept open) or -1. */

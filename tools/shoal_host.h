@@ -16,6 +16,12 @@
 #define SHOAL_HOST_EXIT_STARTUP  3
 #define SHOAL_HOST_EXIT_ESCALATE 4
 
+/*  Blocks SIGINT, SIGTERM and SIGCHLD in this thread and every thread
+    it starts (call it first in main), ignores SIGPIPE, turns CZMQ's
+    handler off, and returns a signalfd that reads them: main drives an
+    ordered stop. -1 (with errno) on failure. */
+int shoal_host_signals (void);
+
 /*  Runs the host until a signal on sigfd (SIGINT, SIGTERM) or a
     SHUTDOWN request stops it. kind: what a member announces to its owner,
     "host" or "worker". Returns the process exit status: 0 after an

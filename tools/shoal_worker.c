@@ -222,20 +222,12 @@ main (int argc, char **argv)
         return code;
     }
     /* Signals belong to main (see shoald). */
-    sigset_t mask;
-    sigemptyset (&mask);
-    sigaddset (&mask, SIGINT);
-    sigaddset (&mask, SIGTERM);
-    sigaddset (&mask, SIGCHLD);
-    pthread_sigmask (SIG_BLOCK, &mask, NULL);
-    signal (SIGPIPE, SIG_IGN);
-    int sigfd = signalfd (-1, &mask, SFD_CLOEXEC);
+    int sigfd = shoal_host_signals ();
     if (sigfd < 0) {
         fprintf (stderr, "shoal-worker: signalfd: %s\n", strerror (errno));
         shoal_config_destroy (&cfg);
         return SHOAL_HOST_EXIT_STARTUP;
     }
-    zsys_handler_set (NULL);
     shoal_log_setup ("shoal-worker", false);
     char why[512];
     shoal_plugins_t *loaded = shoal_plugins_load (

@@ -329,21 +329,13 @@ main (int argc, char **argv)
         s_usage (stderr);
         return EXIT_USAGE;
     }
-    /* Signals belong to main: block them in every thread to come and read
-       them from a signalfd in the supervisor's loop. */
-    sigset_t mask;
-    sigemptyset (&mask);
-    sigaddset (&mask, SIGINT);
-    sigaddset (&mask, SIGTERM);
-    sigaddset (&mask, SIGCHLD);
-    pthread_sigmask (SIG_BLOCK, &mask, NULL);
-    signal (SIGPIPE, SIG_IGN);
-    int sigfd = signalfd (-1, &mask, SFD_CLOEXEC);
+    /* Signals belong to main: blocked in every thread to come, read from
+       a signalfd in the supervisor's loop. */
+    int sigfd = shoal_host_signals ();
     if (sigfd < 0) {
         fprintf (stderr, "shoald: signalfd: %s\n", strerror (errno));
         return EXIT_STARTUP;
     }
-    zsys_handler_set (NULL);
     char ident[96];
     snprintf (ident, sizeof ident, "shoald%s%s", o.actor_name ? "/" : "",
               o.actor_name ? o.actor_name : "");
