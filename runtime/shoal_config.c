@@ -4,6 +4,7 @@
     "store/snyc" would otherwise leave fsync settings other than intended.
 */
 #include "shoal_config.h"
+#include "shoal_labels.h"
 #include "shoal_log.h"
 
 #include <errno.h>
@@ -38,6 +39,8 @@ static const s_key_t s_keys[] = {
     {"executors/prefetch", "1024", 1, 65536},
     {"executors/heartbeat", "0", 0, 86400000},
     {"executors/plugins", "", 1, 0},
+    {"executors/labels", "", 1, 0},
+    {"executors/weight", "1", 1, 1000},
     {"supervisor/max_restarts", "5", 0, 1000},
     {"supervisor/period", "10000", 1, 3600000},
     {"supervisor/heartbeat", "1000", 10, 60000},
@@ -235,6 +238,13 @@ shoal_config_check (const shoal_config_t *self)
     v = shoal_config_get (self, "executors/mode");
     if (!s_one_of (v, "thread", "process", NULL)) {
         shoal_error ("config: executors/mode = '%s': use thread or process", v);
+        rc = SHOAL_ERR_CONFIG;
+    }
+    v = shoal_config_get (self, "executors/labels");
+    char labels[SHOAL_LABELS_TEXT_MAX], why[128];
+    if (shoal_labels_parse (v, SHOAL_LABELS_MAX, labels, sizeof labels, why,
+                            sizeof why)) {
+        shoal_error ("config: executors/labels = '%s': %s", v, why);
         rc = SHOAL_ERR_CONFIG;
     }
     v = shoal_config_get (self, "shoald/log");
