@@ -24,6 +24,7 @@
 #include "shoal_event.h"
 #include "shoal_job.h"
 #include "shoal_json.h"
+#include "shoal_labels.h"
 #include "shoal_log.h"
 #include "shoal_mp.h"
 #include "shoal_port.h"
@@ -422,6 +423,18 @@ s_encode_job (self_t *self, const uint8_t *body, size_t len, bool in_batch,
     if (s_submit_opts (self, body, len, &o, why, why_cap)) {
         return SHOAL_ERR_INVALID;
     }
+    /* Labels an executor must have to run the job: checked here, so the
+       store and the scheduler see only canonical lists. */
+    char require[SHOAL_REQUIRE_TEXT_MAX];
+    rc = shoal_labels_from_map (body, len, "require", SHOAL_REQUIRE_MAX,
+                                require, sizeof require);
+    if (rc && rc != SHOAL_ERR_NOT_FOUND) {
+        snprintf (why, why_cap,
+                  "\"require\" must be an array of at most %d labels, each "
+                  "1-%d characters of A-Z a-z 0-9 . _ -",
+                  SHOAL_REQUIRE_MAX, SHOAL_LABEL_MAX);
+        return SHOAL_ERR_INVALID;
+    }
     if (in_batch && (o.key[0] || o.has_after)) {
         snprintf (why, why_cap,
                   "a job in a batch takes no \"key\" or \"after\" (give the "
@@ -432,7 +445,7 @@ s_encode_job (self_t *self, const uint8_t *body, size_t len, bool in_batch,
                       shoal_clock_now_ms (shoal_port_clock (self->port)), id);
     shoal_wr_map (wr, 4 + (pl != NULL) + (o.key[0] != '\0') +
                           (o.run_at_us != 0) + (o.timeout_ms != 0) +
-                          o.has_retry + 2 * o.has_after);
+                          o.has_retry + 2 * o.has_after + (require[0] != '\0'));
     shoal_wr_kv_bin (wr, "id", id->b, 16);
     shoal_wr_kv_str (wr, "q", queue);
     shoal_wr_kv_str (wr, "t", type);
@@ -456,6 +469,9 @@ s_encode_job (self_t *self, const uint8_t *body, size_t len, bool in_batch,
     if (o.has_after) {
         shoal_wr_kv_bin (wr, "af", o.after.b, 16);
         shoal_wr_kv_uint (wr, "am", o.after_mode);
+    }
+    if (require[0]) {
+        shoal_wr_kv_str (wr, "rq", require);
     }
     return SHOAL_OK;
 }

@@ -21,6 +21,7 @@
 #include "shoal_job.h"
 #include "shoal_log.h"
 #include "shoal_mp.h"
+#include "shoal_place.h"
 #include "shoal_plugins.h"
 #include "shoal_port.h"
 
@@ -42,8 +43,10 @@ typedef struct {
     bool verbose;
     bool terminated;
     uint32_t capacity;
-    zlistx_t *runs;      /* shoal_in_t * (RUN messages) */
-    shoal_wr_t *results; /* RESULT items not yet sent */
+    uint32_t weight;                    /* executors/weight */
+    char labels[SHOAL_LABELS_TEXT_MAX]; /* executors/labels, canonical */
+    zlistx_t *runs;                     /* shoal_in_t * (RUN messages) */
+    shoal_wr_t *results;                /* RESULT items not yet sent */
     uint32_t nresults;
     uint64_t batch_started_us;
     uint64_t next_credit_ms;
@@ -81,11 +84,16 @@ s_send_credit (self_t *self, bool boot)
 {
     shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_CREDIT,
                                       SHOAL_SCHEDULER_NAME, NULL);
-    shoal_wr_map (w, 3);
+    shoal_wr_map (w, 5);
     /* While a blocking handler runs, take no new work: 0 slots. */
     shoal_wr_kv_uint (w, "capacity", self->blocking ? 0 : self->capacity);
     shoal_wr_kv_uint (w, "busy", zlistx_size (self->runs));
     shoal_wr_kv_bool (w, "boot", boot);
+    /* What the scheduler places by: labels jobs may require, and the
+       share of the weighted policy. */
+    shoal_wr_str (w, "labels");
+    shoal_labels_write (w, self->labels);
+    shoal_wr_kv_uint (w, "weight", self->weight);
     shoal_port_send (self->port);
     self->next_credit_ms = (uint64_t) zclock_mono () + S_CREDIT_MS;
 }
@@ -700,6 +708,19 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
         return SHOAL_ERR_CONFIG;
     }
     self->capacity = (uint32_t) prefetch;
+    int64_t weight;
+    char why[512];
+    if (shoal_config_int (args->config, "executors/weight", 1, SHOAL_WEIGHT_MAX,
+                          &weight)) {
+        return SHOAL_ERR_CONFIG;
+    }
+    self->weight = (uint32_t) weight;
+    if (shoal_labels_parse (shoal_config_get (args->config, "executors/labels"),
+                            SHOAL_LABELS_MAX, self->labels, sizeof self->labels,
+                            why, sizeof why)) {
+        shoal_error ("%s: executors/labels: %s", args->name, why);
+        return SHOAL_ERR_CONFIG;
+    }
     self->exec_opts = shoal_exec_opts_default ();
     /* A run without a timeout of its own ends before its lease does
        (store/lease), so it is never run twice while still running. */
@@ -721,7 +742,6 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
         beat_ms = lease_ms / 3 > 0 ? lease_ms / 3 : 1;
     }
     self->beat_us = (uint64_t) beat_ms * 1000;
-    char why[512];
     shoal_err_t rc;
     self->plugins = shoal_plugins_load (
         shoal_config_get (args->config, "executors/plugins"), s_builtins, why,

@@ -24,6 +24,18 @@
     next ids after the cursor (FILL). New ready jobs announced by the store
     join the window only while nothing is waiting behind it, so order is
     kept and memory is bounded whatever the depth of the queue.
+
+    Placement. Executors advertise labels and a weight with their credit;
+    a ready job may require labels (its ready entry carries them). Label
+    names become bits of a table of this scheduler's (shoal_place.h), so
+    "does this executor fit" is one mask test. A job is leased only to an
+    executor with a free slot and every label it requires, chosen by its
+    queue's policy (least-loaded, round-robin, weighted, random). A job
+    nothing free fits does not hold up its queue: dispatch looks at up to
+    S_SCAN entries from the head of a FIFO and takes the first that fits,
+    so jobs with the same requirement keep their order; one that no
+    executor fits stays in the window (queued) until one appears. More
+    than S_SCAN such jobs at the head do hold the queue and priority up.
 */
 #include "shoal_scheduler.h"
 #include "shoal_store.h"
@@ -34,6 +46,7 @@
 #include "shoal_job.h"
 #include "shoal_log.h"
 #include "shoal_mp.h"
+#include "shoal_place.h"
 #include "shoal_port.h"
 #include "shoal_rate.h"
 
@@ -42,13 +55,21 @@
 #define S_NODES_MAX  256
 #define S_QUEUES_MAX 4096
 #define S_LEASE_MAX  4096 /* leases per LEASE message */
+#define S_SCAN       64   /* FIFO entries dispatch looks at for a fit */
 
 /*  8:4:2:1, interleaved so no priority waits a whole cycle. */
 static const uint8_t s_wheel[] = {0, 1, 0, 2, 0, 1, 0, 3, 0, 1, 0, 2, 0, 1, 0};
 #define S_WHEEL (sizeof s_wheel / sizeof s_wheel[0])
 
+/*  A ready job as the scheduler holds it. */
 typedef struct {
-    shoal_id_t *ids;
+    shoal_id_t id;
+    uint64_t need; /* labels it requires: bits of self->labels */
+    bool lost;     /* it requires a label the table had no room for */
+} s_entry_t;
+
+typedef struct {
+    s_entry_t *e;
     size_t cap, head, len;
     uint64_t cursor; /* highest seq admitted */
     bool more;       /* the store has ready ids after cursor */
@@ -56,11 +77,12 @@ typedef struct {
     bool overflow;   /* a fill answer held more than fits */
 } s_fifo_t;
 
+/*  An executor's name; its slots, weight and labels are the placement
+    view at the same index (self->place). */
 typedef struct {
     char name[SHOAL_NAME_MAX + 1];
-    uint32_t capacity;
-    uint32_t inflight;
-    bool lost; /* declared dead by the registry until it speaks again */
+    bool warned; /* told the log about its bad labels */
+    bool lost;   /* declared dead by the registry until it speaks again */
 } s_node_t;
 
 typedef struct {
@@ -75,10 +97,12 @@ typedef struct {
     shoal_rate_t done_rate;
     bool rated;
     shoal_gcra_t rate;
+    uint8_t policy;            /* shoal_policy_t */
+    shoal_place_state_t place; /* the policy's memory */
 } s_queue_t;
 
 typedef struct {
-    s_node_t *node;
+    uint32_t node; /* index into nodes and place */
     s_queue_t *queue;
 } s_lease_t;
 
@@ -89,7 +113,11 @@ typedef struct {
     bool terminated;
     bool host_paused;
     s_node_t nodes[S_NODES_MAX];
+    shoal_place_node_t place[S_NODES_MAX];
     size_t nnodes;
+    shoal_labeltab_t labels; /* label names -> bits */
+    bool labels_warned;      /* told the log the table is full */
+    uint64_t seed;           /* for the random policy */
     s_queue_t **queues;
     size_t nqueues;
     size_t rr[SHOAL_PRIO__COUNT]; /* round-robin position per priority */
@@ -107,31 +135,42 @@ typedef struct {
     FIFOs */
 
 static bool
-s_fifo_push (s_fifo_t *f, const shoal_id_t *id)
+s_fifo_push (s_fifo_t *f, const s_entry_t *entry)
 {
     if (f->len == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 64;
-        shoal_id_t *ids = malloc (cap * sizeof *ids);
-        if (!ids) {
+        s_entry_t *e = malloc (cap * sizeof *e);
+        if (!e) {
             return false;
         }
         for (size_t i = 0; i < f->len; i++) {
-            ids[i] = f->ids[(f->head + i) % f->cap];
+            e[i] = f->e[(f->head + i) % f->cap];
         }
-        free (f->ids);
-        f->ids = ids;
+        free (f->e);
+        f->e = e;
         f->cap = cap;
         f->head = 0;
     }
-    f->ids[(f->head + f->len) % f->cap] = *id;
+    f->e[(f->head + f->len) % f->cap] = *entry;
     f->len++;
     return true;
 }
 
-static void
-s_fifo_pop (s_fifo_t *f, shoal_id_t *id)
+static s_entry_t *
+s_fifo_at (s_fifo_t *f, size_t k)
 {
-    *id = f->ids[f->head];
+    return &f->e[(f->head + k) % f->cap];
+}
+
+/*  Takes the k-th entry from the head out; the ones before it move up
+    one place (k < S_SCAN), so the rest keep their order. */
+static void
+s_fifo_take (s_fifo_t *f, size_t k, s_entry_t *out)
+{
+    *out = *s_fifo_at (f, k);
+    for (size_t i = k; i > 0; i--) {
+        *s_fifo_at (f, i) = *s_fifo_at (f, i - 1);
+    }
     f->head = (f->head + 1) % f->cap;
     f->len--;
 }
@@ -164,42 +203,60 @@ s_queue (self_t *self, const char *name, size_t len, bool create)
         return NULL;
     }
     memcpy (q->name, name, len);
+    q->place.rng = self->seed + (self->nqueues + 1) * 0x9e3779b97f4a7c15ull;
     self->queues[self->nqueues++] = q;
     return q;
 }
 
-static s_node_t *
+/*  The index of executor name, or -1 (create: added when new and there
+    is room). */
+static int
 s_node (self_t *self, const char *name, bool create)
 {
     for (size_t i = 0; i < self->nnodes; i++) {
         if (streq (self->nodes[i].name, name)) {
-            return &self->nodes[i];
+            return (int) i;
         }
     }
     if (!create || self->nnodes == S_NODES_MAX) {
-        return NULL;
+        return -1;
     }
-    s_node_t *n = &self->nodes[self->nnodes++];
-    memset (n, 0, sizeof *n);
-    snprintf (n->name, sizeof n->name, "%s", name);
-    return n;
+    size_t i = self->nnodes++;
+    memset (&self->nodes[i], 0, sizeof self->nodes[i]);
+    memset (&self->place[i], 0, sizeof self->place[i]);
+    snprintf (self->nodes[i].name, sizeof self->nodes[i].name, "%s", name);
+    return (int) i;
 }
 
-static s_node_t *
-s_freest (self_t *self)
+/*  Whether any executor has a free slot; *labels is then every label
+    the free ones have between them (a job needing more fits none). */
+static bool
+s_free_labels (self_t *self, uint64_t *labels)
 {
-    s_node_t *best = NULL;
-    uint32_t best_free = 0;
+    bool any = false;
+    *labels = 0;
     for (size_t i = 0; i < self->nnodes; i++) {
-        s_node_t *n = &self->nodes[i];
-        uint32_t free_slots =
-            n->capacity > n->inflight ? n->capacity - n->inflight : 0;
-        if (free_slots > best_free) {
-            best = n;
-            best_free = free_slots;
+        if (self->place[i].inflight < self->place[i].capacity) {
+            any = true;
+            *labels |= self->place[i].labels;
         }
     }
-    return best;
+    return any;
+}
+
+/*  The mask of a comma list of labels; says once in the log when the
+    label table is full. false when a label could not be given a bit. */
+static bool
+s_mask (self_t *self, const char *list, size_t len, uint64_t *mask)
+{
+    shoal_err_t rc = shoal_labeltab_mask (&self->labels, list, len, mask);
+    if (rc == SHOAL_ERR_TOO_LARGE && !self->labels_warned) {
+        shoal_warn ("scheduler: more than %d distinct labels; jobs that "
+                    "require the others stay queued",
+                    SHOAL_PLACE_LABELS_MAX);
+        self->labels_warned = true;
+    }
+    return rc == SHOAL_OK;
 }
 
 static size_t
@@ -286,7 +343,7 @@ s_reset (self_t *self)
 {
     zhashx_purge (self->leases);
     for (size_t i = 0; i < self->nnodes; i++) {
-        self->nodes[i].inflight = 0;
+        self->place[i].inflight = 0;
     }
     for (size_t i = 0; i < self->nqueues; i++) {
         self->queues[i]->inflight = 0;
@@ -298,16 +355,18 @@ s_reset (self_t *self)
     Dispatch */
 
 /*  Whether q may start one more job at now; sets *wake when a rate limit
-    says later. Takes the rate token when it says yes. */
+    says later. With a rate, *g is the limiter as it will be once the job
+    starts (the caller keeps it only if it does). */
 static bool
-s_queue_may_start (self_t *self, s_queue_t *q, uint64_t now)
+s_queue_open (self_t *self, s_queue_t *q, uint64_t now, shoal_gcra_t *g)
 {
     if (q->paused || (q->limit && q->inflight >= q->limit)) {
         return false;
     }
     if (q->rated) {
         uint64_t after = 0;
-        if (!shoal_gcra_take (&q->rate, now, &after)) {
+        *g = q->rate;
+        if (!shoal_gcra_take (g, now, &after)) {
             uint64_t at = now + (after ? after : 1);
             if (!self->wake_us || at < self->wake_us) {
                 self->wake_us = at;
@@ -318,14 +377,45 @@ s_queue_may_start (self_t *self, s_queue_t *q, uint64_t now)
     return true;
 }
 
-/*  Picks the next job of priority p in round-robin order over queues. */
-static s_queue_t *
-s_pick (self_t *self, int p, uint64_t now)
+/*  The first of the first S_SCAN jobs of f that an executor with a free
+    slot fits: its position in *k, the executor chosen by q's policy in
+    *node. offered: the labels of the free executors (see s_free_labels). */
+static bool
+s_place (self_t *self, s_queue_t *q, s_fifo_t *f, uint64_t offered, size_t *k,
+         uint32_t *node)
 {
-    for (size_t k = 0; k < self->nqueues; k++) {
-        size_t i = (self->rr[p] + k) % self->nqueues;
+    size_t scan = f->len < S_SCAN ? f->len : S_SCAN;
+    for (size_t i = 0; i < scan; i++) {
+        const s_entry_t *e = s_fifo_at (f, i);
+        if (e->lost || (e->need & ~offered)) {
+            continue; /* no free executor has all it needs */
+        }
+        int nd = shoal_place_pick (&q->place, q->policy, self->place,
+                                   self->nnodes, e->need);
+        if (nd >= 0) {
+            *k = i;
+            *node = (uint32_t) nd;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*  Picks the next job of priority p in round-robin order over queues,
+    and the executor for it. */
+static s_queue_t *
+s_pick (self_t *self, int p, uint64_t now, uint64_t offered, size_t *k,
+        uint32_t *node)
+{
+    for (size_t j = 0; j < self->nqueues; j++) {
+        size_t i = (self->rr[p] + j) % self->nqueues;
         s_queue_t *q = self->queues[i];
-        if (q->ready[p].len > 0 && s_queue_may_start (self, q, now)) {
+        shoal_gcra_t g;
+        if (q->ready[p].len > 0 && s_queue_open (self, q, now, &g) &&
+            s_place (self, q, &q->ready[p], offered, k, node)) {
+            if (q->rated) {
+                q->rate = g; /* the job starts: it takes its token */
+            }
             self->rr[p] = i + 1;
             return q;
         }
@@ -338,19 +428,21 @@ s_pick (self_t *self, int p, uint64_t now)
     next turn in wheel order, so whatever priorities are waiting share the
     slots in the ratio of their weights (critical and low alone: 8:1).
     The wheel moves only past the turn that leased: a dispatch that leases
-    nothing (limits, pause) does not skip anyone's turn. */
+    nothing (limits, pause, no executor fits) does not skip anyone's
+    turn. */
 static s_queue_t *
-s_next (self_t *self, uint64_t now, int *prio)
+s_next (self_t *self, uint64_t now, uint64_t offered, int *prio, size_t *k,
+        uint32_t *node)
 {
     bool tried[SHOAL_PRIO__COUNT] = {false};
-    for (size_t k = 0; k < S_WHEEL; k++) {
-        size_t pos = (self->wheel + k) % S_WHEEL;
+    for (size_t j = 0; j < S_WHEEL; j++) {
+        size_t pos = (self->wheel + j) % S_WHEEL;
         int want = s_wheel[pos];
         if (tried[want]) {
             continue;
         }
         tried[want] = true;
-        s_queue_t *q = s_pick (self, want, now);
+        s_queue_t *q = s_pick (self, want, now, offered, k, node);
         if (q) {
             self->wheel = (pos + 1) % S_WHEEL;
             *prio = want;
@@ -360,7 +452,8 @@ s_next (self_t *self, uint64_t now, int *prio)
     return NULL;
 }
 
-/*  Leases as many ready jobs as there are free slots, in batches. */
+/*  Leases as many ready jobs as there are free slots that fit them, in
+    batches. An executor never holds more leases than its capacity. */
 static void
 s_dispatch (self_t *self)
 {
@@ -376,35 +469,37 @@ s_dispatch (self_t *self)
     for (bool more = true; more;) {
         uint32_t n = 0;
         shoal_wr_reset (items);
-        s_node_t *nd;
-        while (n < S_LEASE_MAX && (nd = s_freest (self))) {
-            int p;
-            s_queue_t *q = s_next (self, now, &p);
-            if (!q) {
-                break;
-            }
-            shoal_id_t id;
-            s_fifo_pop (&q->ready[p], &id);
-            s_maybe_fill (self, q, p);
+        uint64_t offered;
+        while (n < S_LEASE_MAX && s_free_labels (self, &offered)) {
             s_lease_t *l = malloc (sizeof *l);
             if (!l) {
-                s_fifo_push (&q->ready[p], &id); /* try again later */
+                break; /* try again at the next dispatch */
+            }
+            int p;
+            size_t k;
+            uint32_t nd;
+            s_queue_t *q = s_next (self, now, offered, &p, &k, &nd);
+            if (!q) {
+                free (l);
                 break;
             }
+            s_entry_t e;
+            s_fifo_take (&q->ready[p], k, &e);
+            s_maybe_fill (self, q, p);
             l->node = nd;
             l->queue = q;
-            if (zhashx_insert (self->leases, id.b, l) != 0) {
+            if (zhashx_insert (self->leases, e.id.b, l) != 0) {
                 free (l); /* already leased: a duplicate notification */
                 continue;
             }
-            nd->inflight++;
+            self->place[nd].inflight++;
             q->inflight++;
             q->leased++;
             shoal_rate_add (&q->started_rate, now);
             self->leased++;
             shoal_wr_array (items, 2);
-            shoal_wr_bin (items, id.b, 16);
-            shoal_wr_str (items, nd->name);
+            shoal_wr_bin (items, e.id.b, 16);
+            shoal_wr_str (items, self->nodes[nd].name);
             n++;
         }
         if (n > 0) {
@@ -425,10 +520,12 @@ s_dispatch (self_t *self)
     Messages */
 
 /*  One ready id from the store: a fill answer (fill) or news of a job
-    that just became ready. */
+    that just became ready. req: the labels it requires (rlen bytes of a
+    comma list). */
 static void
 s_admit (self_t *self, const char *qname, uint32_t qlen, uint8_t prio,
-         uint64_t seq, const shoal_id_t *id, bool fill)
+         uint64_t seq, const shoal_id_t *id, const char *req, uint32_t rlen,
+         bool fill)
 {
     if (!fill && self->filling_all) {
         return; /* the fill on its way has it, or a later message will */
@@ -445,7 +542,9 @@ s_admit (self_t *self, const char *qname, uint32_t qlen, uint8_t prio,
     if (!fill && f->more) {
         return; /* older ids wait in the store: keep the order */
     }
-    if (f->len >= self->window || !s_fifo_push (f, id)) {
+    s_entry_t e = {.id = *id};
+    e.lost = rlen > 0 && !s_mask (self, req, rlen, &e.need);
+    if (f->len >= self->window || !s_fifo_push (f, &e)) {
         /* Full (or no memory): the store keeps it; fetch it later. */
         if (fill) {
             f->overflow = true;
@@ -476,21 +575,22 @@ s_handle_ready (self_t *self, shoal_in_t *in)
         return;
     }
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t four, idlen, qlen;
+        uint32_t items, idlen, qlen, rlen = 0;
         const uint8_t *idp;
-        const char *qname;
+        const char *qname, *req = NULL;
         uint64_t prio, seq;
-        if (shoal_rd_array (&rd, &four) || four != 4 ||
+        if (shoal_rd_array (&rd, &items) || (items != 4 && items != 5) ||
             shoal_rd_bin (&rd, &idp, &idlen) || idlen != 16 ||
             shoal_rd_str (&rd, &qname, &qlen) || shoal_rd_uint (&rd, &prio) ||
-            shoal_rd_uint (&rd, &seq) || prio >= SHOAL_PRIO__COUNT) {
+            shoal_rd_uint (&rd, &seq) || prio >= SHOAL_PRIO__COUNT ||
+            (items == 5 && shoal_rd_str (&rd, &req, &rlen))) {
             shoal_warn ("scheduler: malformed JOBS_READY from %s",
                         in->hdr.from);
             return;
         }
         shoal_id_t id;
         memcpy (id.b, idp, 16);
-        s_admit (self, qname, qlen, (uint8_t) prio, seq, &id, fill);
+        s_admit (self, qname, qlen, (uint8_t) prio, seq, &id, req, rlen, fill);
     }
     if (!fill) {
         return;
@@ -529,8 +629,8 @@ s_handle_ready (self_t *self, shoal_in_t *in)
     }
 }
 
-/*  Settings of queues: [[name, paused, concurrency, interval_us, burst]]
-    ("*" = the whole host). */
+/*  Settings of queues: [[name, paused, concurrency, interval_us, burst,
+    policy?]] ("*" = the whole host). */
 static void
 s_handle_queue_conf (self_t *self, shoal_in_t *in)
 {
@@ -540,14 +640,15 @@ s_handle_queue_conf (self_t *self, shoal_in_t *in)
         return;
     }
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t five, len;
+        uint32_t items, len;
         const char *name;
         shoal_mp_val_t paused;
-        uint64_t limit, interval, burst;
-        if (shoal_rd_array (&rd, &five) || five != 5 ||
+        uint64_t limit, interval, burst, policy = SHOAL_POLICY_LEAST_LOADED;
+        if (shoal_rd_array (&rd, &items) || items < 5 || items > 6 ||
             shoal_rd_str (&rd, &name, &len) || shoal_rd_next (&rd, &paused) ||
             paused.type != SHOAL_MP_BOOL || shoal_rd_uint (&rd, &limit) ||
             shoal_rd_uint (&rd, &interval) || shoal_rd_uint (&rd, &burst) ||
+            (items == 6 && shoal_rd_uint (&rd, &policy)) ||
             limit > UINT32_MAX || burst > UINT32_MAX) {
             shoal_warn ("scheduler: malformed QUEUE_CONF");
             return;
@@ -562,6 +663,8 @@ s_handle_queue_conf (self_t *self, shoal_in_t *in)
         }
         q->paused = paused.b;
         q->limit = (uint32_t) limit;
+        q->policy = policy < SHOAL_POLICY__COUNT ? (uint8_t) policy
+                                                 : SHOAL_POLICY_LEAST_LOADED;
         bool rated = interval > 0;
         if (rated && (!q->rated || q->rate.interval_us != interval ||
                       q->rate.burst != burst)) {
@@ -596,8 +699,8 @@ s_handle_lease_done (self_t *self, shoal_in_t *in)
         if (!l) {
             continue; /* not ours (a restarted scheduler): nothing held */
         }
-        if (l->node->inflight > 0) {
-            l->node->inflight--;
+        if (self->place[l->node].inflight > 0) {
+            self->place[l->node].inflight--;
         }
         if (l->queue->inflight > 0) {
             l->queue->inflight--;
@@ -609,10 +712,11 @@ s_handle_lease_done (self_t *self, shoal_in_t *in)
     }
 }
 
+/*  CREDIT {capacity, busy, boot, labels?, weight?} from an executor. */
 static void
 s_handle_credit (self_t *self, shoal_in_t *in)
 {
-    uint64_t capacity = 0, busy = 0;
+    uint64_t capacity = 0, busy = 0, weight = 1;
     bool boot = false;
     if (shoal_map_uint (in->body, in->body_len, "capacity", &capacity) ||
         capacity > 65536) {
@@ -620,19 +724,44 @@ s_handle_credit (self_t *self, shoal_in_t *in)
     }
     shoal_map_uint (in->body, in->body_len, "busy", &busy);
     shoal_map_bool (in->body, in->body_len, "boot", &boot);
-    s_node_t *nd = s_node (self, in->hdr.from, false);
-    bool known = nd && !nd->lost;
-    nd = nd ? nd : s_node (self, in->hdr.from, true);
-    if (!nd) {
+    if (shoal_map_uint (in->body, in->body_len, "weight", &weight) ||
+        weight < 1 || weight > SHOAL_WEIGHT_MAX) {
+        weight = 1;
+    }
+    int was = s_node (self, in->hdr.from, false);
+    bool known = was >= 0 && !self->nodes[was].lost;
+    int i = s_node (self, in->hdr.from, true);
+    if (i < 0) {
         shoal_warn ("scheduler: too many executors; ignoring %s", in->hdr.from);
         return;
     }
-    nd->capacity = (uint32_t) capacity;
+    s_node_t *nd = &self->nodes[i];
+    shoal_place_node_t *pl = &self->place[i];
+    char labels[SHOAL_LABELS_TEXT_MAX];
+    shoal_err_t rc =
+        shoal_labels_from_map (in->body, in->body_len, "labels",
+                               SHOAL_LABELS_MAX, labels, sizeof labels);
+    if (rc && rc != SHOAL_ERR_NOT_FOUND) {
+        if (!nd->warned) {
+            shoal_warn ("scheduler: executor %s sent labels that are not "
+                        "valid (%s); it gets jobs that require none",
+                        nd->name, shoal_strerror (rc));
+            nd->warned = true;
+        }
+        labels[0] = '\0';
+    }
+    /* A label without a bit is left out: jobs that require it cannot
+       have one either, so they stay queued rather than run elsewhere. */
+    s_mask (self, labels, strlen (labels), &pl->labels);
+    pl->capacity = (uint32_t) capacity;
+    pl->weight = (uint32_t) weight;
     nd->lost = false;
     if (!known || boot) {
-        nd->inflight = (uint32_t) busy;
-        shoal_debug (self->verbose, "scheduler: executor %s capacity %u",
-                     nd->name, nd->capacity);
+        pl->inflight = (uint32_t) busy;
+        shoal_debug (self->verbose,
+                     "scheduler: executor %s capacity %u weight %u labels "
+                     "'%s'",
+                     nd->name, pl->capacity, pl->weight, labels);
     }
 }
 
@@ -677,14 +806,14 @@ s_handle_node_lost (self_t *self, shoal_in_t *in)
             continue;
         }
         n->lost = true;
-        n->capacity = 0;
-        n->inflight = 0;
+        self->place[i].capacity = 0;
+        self->place[i].inflight = 0;
         /* Collect first: the table may not change while walked. */
         size_t nkeys = 0, cap = zhashx_size (self->leases);
         shoal_id_t *keys = cap ? malloc (cap * sizeof *keys) : NULL;
         for (s_lease_t *l = zhashx_first (self->leases); l && keys;
              l = zhashx_next (self->leases)) {
-            if (l->node == n) {
+            if (l->node == i) {
                 memcpy (keys[nkeys++].b, zhashx_cursor (self->leases), 16);
                 if (l->queue->inflight > 0) {
                     l->queue->inflight--;
@@ -699,51 +828,67 @@ s_handle_node_lost (self_t *self, shoal_in_t *in)
     }
 }
 
-/*  QUERY {op: "executors"}: every executor's slots, for the registry. */
+/*  executors: [{name, capacity, inflight, weight, labels: [..], lost}] */
 static void
-s_query_executors (self_t *self, shoal_in_t *in)
+s_write_executors (self_t *self, shoal_wr_t *w)
 {
-    shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
-                                      in->hdr.from, &in->hdr.id);
-    shoal_wr_map (w, 2);
-    shoal_wr_kv_uint (w, "code", SHOAL_OK);
     shoal_wr_str (w, "executors");
     shoal_wr_array (w, (uint32_t) self->nnodes);
     for (size_t i = 0; i < self->nnodes; i++) {
-        const s_node_t *n = &self->nodes[i];
-        shoal_wr_map (w, 4);
-        shoal_wr_kv_str (w, "name", n->name);
-        shoal_wr_kv_uint (w, "capacity", n->capacity);
-        shoal_wr_kv_uint (w, "inflight", n->inflight);
-        shoal_wr_kv_bool (w, "lost", n->lost);
+        const shoal_place_node_t *pl = &self->place[i];
+        shoal_wr_map (w, 6);
+        shoal_wr_kv_str (w, "name", self->nodes[i].name);
+        shoal_wr_kv_uint (w, "capacity", pl->capacity);
+        shoal_wr_kv_uint (w, "inflight", pl->inflight);
+        shoal_wr_kv_uint (w, "weight", pl->weight);
+        uint32_t count = 0;
+        for (uint32_t b = 0; b < SHOAL_PLACE_LABELS_MAX; b++) {
+            count += (pl->labels >> b) & 1;
+        }
+        shoal_wr_str (w, "labels");
+        shoal_wr_array (w, count);
+        for (uint32_t b = 0; b < SHOAL_PLACE_LABELS_MAX; b++) {
+            if ((pl->labels >> b) & 1) {
+                shoal_wr_str (w, shoal_labeltab_name (&self->labels, b));
+            }
+        }
+        shoal_wr_kv_bool (w, "lost", self->nodes[i].lost);
     }
-    shoal_port_send (self->port);
 }
 
-/*  QUERY {op: "queues"}: per-queue depth and activity, from memory. */
+/*  QUERY {op: "queues"}: per-queue depth and activity, from memory, and
+    the executors the scheduler knows. */
 static void
 s_handle_query (self_t *self, shoal_in_t *in)
 {
     char op[16] = "";
     shoal_map_strcpy (in->body, in->body_len, "op", op, sizeof op);
     if (streq (op, "executors")) {
-        s_query_executors (self, in);
+        /* the registry's view of the load on every host */
+        shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
+                                          in->hdr.from, &in->hdr.id);
+        shoal_wr_map (w, 2);
+        shoal_wr_kv_uint (w, "code", SHOAL_OK);
+        s_write_executors (self, w);
+        shoal_port_send (self->port);
         return;
     }
     uint64_t now = shoal_clock_now_us (shoal_port_clock (self->port));
     shoal_wr_t *w = shoal_port_begin (self->port, SHOAL_M_QUERY_REPLY,
                                       in->hdr.from, &in->hdr.id);
-    shoal_wr_map (w, 5);
+    shoal_wr_map (w, 6);
     shoal_wr_kv_uint (w, "code", SHOAL_OK);
     shoal_wr_kv_bool (w, "host_paused", self->host_paused);
+    s_write_executors (self, w);
     shoal_wr_kv_uint (w, "window", self->window);
     shoal_wr_kv_uint (w, "fills", self->fills);
     shoal_wr_str (w, "queues");
     shoal_wr_array (w, (uint32_t) self->nqueues);
     for (size_t i = 0; i < self->nqueues; i++) {
         s_queue_t *q = self->queues[i];
-        shoal_wr_map (w, 9);
+        shoal_wr_map (w, 10);
         shoal_wr_kv_str (w, "name", q->name);
+        shoal_wr_kv_str (w, "policy", shoal_policy_name (q->policy));
         shoal_wr_str (w, "started_per_s");
         shoal_wr_double (w, shoal_rate_per_s (&q->started_rate, now));
         shoal_wr_str (w, "done_per_s");
@@ -813,8 +958,9 @@ s_self_destroy (self_t **self_p)
     if (self) {
         for (size_t i = 0; i < self->nqueues; i++) {
             for (int p = 0; p < SHOAL_PRIO__COUNT; p++) {
-                free (self->queues[i]->ready[p].ids);
+                free (self->queues[i]->ready[p].e);
             }
+            shoal_place_state_clear (&self->queues[i]->place);
             free (self->queues[i]);
         }
         free (self->queues);
@@ -840,6 +986,7 @@ shoal_scheduler_actor (zsock_t *pipe, void *args_)
         zhashx_set_destructor (self->leases, s_free_ptr);
         self->pipe = pipe;
         self->verbose = args->verbose;
+        self->seed = (uint64_t) zclock_time () ^ (uint64_t) (uintptr_t) self;
         int64_t window = 0;
         rc = shoal_config_int (args->config, "scheduler/window", 16, 1 << 20,
                                &window)

@@ -1,20 +1,23 @@
 /*  shoal_scheduler.h - the scheduler actor: ready queues and leases.
 
-    Bus name "scheduler". Keeps the ready jobs of the host in priority
-    FIFOs (critical, high, normal, low; FIFO within a priority) and the
-    executors' capacity; whenever both a job and a free executor slot
-    exist it asks the store to lease jobs to executors, in batches. The
-    store commits each lease (attempt + 1, new epoch) before the executor
-    sees the job.
+    Bus name "scheduler". Keeps a window of the host's ready jobs in
+    priority FIFOs per queue (critical, high, normal, low; FIFO within a
+    priority) and the executors' free slots, labels and weights; whenever
+    a job and a free executor slot that fits it exist it asks the store
+    to lease jobs to executors, in batches. The store commits each lease
+    (attempt + 1, new epoch) before the executor sees the job. A job that
+    requires labels goes only to an executor that has them all, chosen by
+    its queue's policy (shoal_place.h).
 
     Messages it takes:
-        JOBS_READY {jobs:[[id,queue,prio,seq]], done?}  from the store
-        LEASE_DONE {nodes:[[node,count]]} | {reset:true} credits back
-        CREDIT {capacity, busy}                          from executors
-    It sends LEASE {items:[[id,node]]} and, at start, FILL to the store.
-
-    Not yet: per-queue fairness, limits and a bounded window of the ready
-    index (issue [jobs]); today every ready job's id (16 bytes) is held.
+        JOBS_READY {jobs:[[id,queue,prio,seq,require?]], fill?, gen?,
+                    done?, ends?}                        from the store
+        LEASE_DONE {ids:[id]} | {reset:true}             leases over
+        QUEUE_CONF {queues:[[name,paused,concurrency,interval_us,burst,
+                    policy?]]}                           from the store
+        CREDIT {capacity, busy, boot, labels?, weight?}  from executors
+        QUERY {op:"queues"}     queues and executors, for STATS
+    It sends LEASE {items:[[id,node]]} and FILL to the store.
 
     args->extra: unused.
 */

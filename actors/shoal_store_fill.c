@@ -9,7 +9,8 @@
                                          priority (a scheduler starting)
 
     The answer is one or more JOBS_READY {fill: true, gen, done, jobs:
-    [[id, queue, prio, seq]...], ends: [[queue, prio, more]...]}: each
+    [[id, queue, prio, seq, require?]...], ends: [[queue, prio,
+    more]...]}: each
     (queue, prio) read is ended in the message that carries its last ids,
     with more = whether the index holds further ids after them. It is read
     inside the batch's transaction, so it is exact as of the commit: any
@@ -54,11 +55,17 @@ static shoal_err_t
 s_add_job (s_fill_t *f, const shoal_kv_t *kv, const char *queue, uint8_t prio,
            uint64_t seq)
 {
-    shoal_wr_array (f->jobs, 4);
+    /* The value is the id and, since labels exist, what the job
+       requires (a comma list; nothing for most jobs and older entries). */
+    size_t rlen = kv->val_len - 16;
+    shoal_wr_array (f->jobs, 4 + (rlen > 0));
     shoal_wr_bin (f->jobs, kv->val, 16);
     shoal_wr_str (f->jobs, queue);
     shoal_wr_uint (f->jobs, prio);
     shoal_wr_uint (f->jobs, seq);
+    if (rlen > 0) {
+        shoal_wr_strn (f->jobs, (const char *) kv->val + 16, rlen);
+    }
     f->njobs++;
     return f->njobs == S_FILL_CHUNK ? s_flush (f, false) : SHOAL_OK;
 }
@@ -88,7 +95,7 @@ s_fill_one (s_fill_t *f, shoal_cursor_t *cur, shoal_kv_t *kv, shoal_err_t *rc_p,
         uint8_t p;
         uint64_t seq;
         if (shoal_ready_key_parse (kv->key, kv->key_len, q, &p, &seq) ||
-            kv->val_len != 16) {
+            kv->val_len < 16 || kv->val_len >= 16 + SHOAL_REQUIRE_TEXT_MAX) {
             rc = shoal_cursor_next (cur, kv); /* not a ready entry */
             continue;
         }

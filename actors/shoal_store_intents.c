@@ -86,6 +86,8 @@ store_read_item (const uint8_t *item, size_t len, shoal_job_t *job)
         } else if (s_is (&k, "am")) {
             ok = v.type == SHOAL_MP_UINT && v.u < SHOAL_AFTER__COUNT;
             job->after_mode = (uint8_t) v.u;
+        } else if (s_is (&k, "rq")) {
+            ok = s_str (&v, job->require, sizeof job->require);
         }
         if (!ok) {
             return SHOAL_ERR_INVALID;

@@ -4,14 +4,17 @@
     which enforces them; a restarted scheduler gets them all with FILL.
 
     Record (msgpack array): [paused bool, concurrency uint, interval_us
-    uint, burst uint, retry map|nil, keep uint]; 0 means no limit; retry
-    is the queue's default retry policy (a map, shoal_retry_encode) for
-    jobs submitted without one; keep is how many finished jobs the queue
-    keeps (retention by count). Records of 4 or 5 items (no keep) from
-    before still load.
+    uint, burst uint, retry map|nil, keep uint, policy uint]; 0 means no
+    limit; retry is the queue's default retry policy (a map,
+    shoal_retry_encode) for jobs submitted without one; keep is how many
+    finished jobs the queue keeps (retention by count); policy is how the
+    scheduler chooses executors for its jobs (shoal_policy_t). Records of
+    4 to 6 items from before still load (policy least-loaded); a policy
+    this code does not know loads as least-loaded.
 */
 #include "shoal_store_int.h"
 #include "shoal_gcra.h"
+#include "shoal_place.h"
 #include "shoal_retry.h"
 
 typedef struct {
@@ -21,7 +24,8 @@ typedef struct {
     uint64_t burst;
     bool has_retry;
     shoal_retry_t retry;
-    uint64_t keep; /* finished jobs kept; 0 = no count limit */
+    uint64_t keep;  /* finished jobs kept; 0 = no count limit */
+    uint8_t policy; /* shoal_policy_t */
 } s_conf_t;
 
 static shoal_err_t
@@ -39,7 +43,7 @@ s_conf_get (self_t *self, const char *name, s_conf_t *c)
     shoal_rd_init (&rd, v, len);
     uint32_t n;
     shoal_mp_val_t paused;
-    if (shoal_rd_array (&rd, &n) || n < 4 || n > 6 ||
+    if (shoal_rd_array (&rd, &n) || n < 4 || n > 7 ||
         shoal_rd_next (&rd, &paused) || paused.type != SHOAL_MP_BOOL ||
         shoal_rd_uint (&rd, &c->limit) ||
         shoal_rd_uint (&rd, &c->interval_us) ||
@@ -61,9 +65,15 @@ s_conf_get (self_t *self, const char *name, s_conf_t *c)
             c->has_retry = true;
         }
     }
-    if (n == 6 && shoal_rd_uint (&rd, &c->keep)) {
+    if (n >= 6 && shoal_rd_uint (&rd, &c->keep)) {
         return SHOAL_ERR_CORRUPT;
     }
+    uint64_t policy = SHOAL_POLICY_LEAST_LOADED;
+    if (n == 7 && shoal_rd_uint (&rd, &policy)) {
+        return SHOAL_ERR_CORRUPT;
+    }
+    c->policy = policy < SHOAL_POLICY__COUNT ? (uint8_t) policy
+                                             : SHOAL_POLICY_LEAST_LOADED;
     c->paused = paused.b;
     return SHOAL_OK;
 }
@@ -71,12 +81,13 @@ s_conf_get (self_t *self, const char *name, s_conf_t *c)
 static void
 s_conf_write (shoal_wr_t *w, const char *name, const s_conf_t *c)
 {
-    shoal_wr_array (w, 5);
+    shoal_wr_array (w, 6);
     shoal_wr_str (w, name);
     shoal_wr_bool (w, c->paused);
     shoal_wr_uint (w, c->limit);
     shoal_wr_uint (w, c->interval_us);
     shoal_wr_uint (w, c->burst);
+    shoal_wr_uint (w, c->policy);
 }
 
 static void
@@ -86,10 +97,11 @@ s_conf_map (shoal_wr_t *w, const char *name, const s_conf_t *c)
     bool with_retry =
         c->has_retry &&
         shoal_retry_format (&c->retry, retry, sizeof retry) == SHOAL_OK;
-    shoal_wr_map (w, 6 + with_retry);
+    shoal_wr_map (w, 7 + with_retry);
     if (with_retry) {
         shoal_wr_kv_str (w, "retry", retry);
     }
+    shoal_wr_kv_str (w, "policy", shoal_policy_name (c->policy));
     shoal_wr_kv_uint (w, "keep", c->keep);
     shoal_wr_kv_str (w, "name", name);
     shoal_wr_kv_bool (w, "paused", c->paused);
@@ -105,7 +117,7 @@ s_conf_put (self_t *self, const char *name, const s_conf_t *c)
     if (!w) {
         return SHOAL_ERR_NOMEM;
     }
-    shoal_wr_array (w, 6);
+    shoal_wr_array (w, 7);
     shoal_wr_bool (w, c->paused);
     shoal_wr_uint (w, c->limit);
     shoal_wr_uint (w, c->interval_us);
@@ -116,6 +128,7 @@ s_conf_put (self_t *self, const char *name, const s_conf_t *c)
         shoal_wr_nil (w);
     }
     shoal_wr_uint (w, c->keep);
+    shoal_wr_uint (w, c->policy);
     shoal_err_t rc = shoal_wr_error (w);
     if (rc == SHOAL_OK) {
         rc = shoal_txn_put (self->txn, SHOAL_DBI_QUEUES, name, strlen (name),
@@ -304,6 +317,16 @@ store_query_queue (self_t *self, shoal_in_t *in, const uint8_t *args,
             return store_reply_code (self, in->hdr.from, &in->hdr.id,
                                      SHOAL_ERR_INVALID,
                                      "\"keep\" must be 0..1000000000");
+        }
+        const char *pol;
+        uint32_t plen;
+        e = shoal_map_str (args, len, "policy", &pol, &plen);
+        if ((e && e != SHOAL_ERR_NOT_FOUND) ||
+            (e == SHOAL_OK && shoal_policy_parse (pol, plen, &c.policy))) {
+            return store_reply_code (self, in->hdr.from, &in->hdr.id,
+                                     SHOAL_ERR_INVALID,
+                                     "\"policy\" must be least-loaded, "
+                                     "round-robin, weighted or random");
         }
         c.limit = limit;
         c.burst = burst;

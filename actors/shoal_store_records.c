@@ -69,8 +69,14 @@ store_put_ready (self_t *self, const shoal_job_t *job)
 {
     uint8_t key[SHOAL_READY_KEY_MAX];
     size_t klen = shoal_ready_key (job->queue, job->priority, job->seq, key);
+    /* The value is the id, then the labels the job requires (if any):
+       the scheduler must know them before it leases the job. */
+    uint8_t val[16 + SHOAL_REQUIRE_TEXT_MAX];
+    size_t rlen = strnlen (job->require, SHOAL_REQUIRE_TEXT_MAX - 1);
+    memcpy (val, job->id.b, 16);
+    memcpy (val + 16, job->require, rlen);
     shoal_err_t rc =
-        shoal_txn_put (self->txn, SHOAL_DBI_READY, key, klen, job->id.b, 16);
+        shoal_txn_put (self->txn, SHOAL_DBI_READY, key, klen, val, 16 + rlen);
     return rc ? rc : store_depth_add (self, job->queue, job->priority, 1);
 }
 
@@ -120,11 +126,15 @@ store_make_ready (self_t *self, shoal_job_t *job)
 void
 store_note_ready (self_t *self, const shoal_job_t *job)
 {
-    shoal_wr_array (self->ready, 4);
+    bool req = job->require[0] != '\0';
+    shoal_wr_array (self->ready, 4 + req);
     shoal_wr_bin (self->ready, job->id.b, 16);
     shoal_wr_str (self->ready, job->queue);
     shoal_wr_uint (self->ready, job->priority);
     shoal_wr_uint (self->ready, job->seq);
+    if (req) {
+        shoal_wr_str (self->ready, job->require);
+    }
     self->nready++;
 }
 
@@ -171,7 +181,8 @@ store_write_job_view (shoal_wr_t *w, const shoal_job_t *job, bool full)
                  (job->executor[0] != '\0') + (job->run_at_us != 0) +
                  (job->timeout_ms != 0) + (job->key[0] != '\0') +
                  (job->error_class[0] != '\0') + (job->lease_expires_us != 0) +
-                 job->running + 2 * job->has_after + job->in_batch;
+                 job->running + 2 * job->has_after + job->in_batch +
+                 (job->require[0] != '\0');
     shoal_wr_map (w, n);
     shoal_wr_kv_str (w, "id", id);
     shoal_wr_kv_str (w, "queue", job->queue);
@@ -219,6 +230,10 @@ store_write_job_view (shoal_wr_t *w, const shoal_job_t *job, bool full)
         shoal_wr_kv_str (w, "after", id);
         shoal_wr_kv_str (w, "after_mode",
                          shoal_after_mode_name (job->after_mode));
+    }
+    if (job->require[0]) {
+        shoal_wr_str (w, "require");
+        shoal_labels_write (w, job->require);
     }
     if (job->in_batch) {
         shoal_id_format (&job->batch, id);

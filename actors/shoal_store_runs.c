@@ -949,6 +949,9 @@ s_start_job (self_t *self, s_run_t *r, const shoal_wf_t *wf, uint32_t i,
     snprintf (job.type, sizeof job.type, "%s", nd->type);
     job.priority = nd->priority;
     job.timeout_ms = nd->timeout_ms;
+    if (nd->require) {
+        snprintf (job.require, sizeof job.require, "%s", nd->require);
+    }
     job.retry = nd->retry;
     job.retry_len = nd->retry_len;
     job.payload = nd->config ? nd->config : msg;

@@ -5,6 +5,7 @@
 */
 #include "shoal_config.h"
 #include "shoal_job.h"
+#include "shoal_labels.h"
 #include "shoal_log.h"
 
 #include <errno.h>
@@ -40,6 +41,7 @@ static const s_key_t s_keys[] = {
     {"executors/heartbeat", "0", 0, 86400000},
     {"executors/plugins", "", 1, 0},
     {"executors/labels", "", 1, 0},
+    {"executors/weight", "1", 1, 1000},
     {"cluster/name", "", 1, 0},
     {"cluster/bind", "", 1, 0},
     {"cluster/join", "", 1, 0},
@@ -259,16 +261,11 @@ shoal_config_check (const shoal_config_t *self)
         rc = SHOAL_ERR_CONFIG;
     }
     v = shoal_config_get (self, "executors/labels");
-    for (const char *l = v; *l;) {
-        size_t n = strcspn (l, ",");
-        if (n == 0 || n > 32 || !shoal_name_valid (l, n)) {
-            shoal_error ("config: executors/labels = '%s': comma-separated "
-                         "names of 1..32 characters of [A-Za-z0-9._:-]",
-                         v);
-            rc = SHOAL_ERR_CONFIG;
-            break;
-        }
-        l += n + (l[n] == ',');
+    char labels[SHOAL_LABELS_TEXT_MAX], why[128];
+    if (shoal_labels_parse (v, SHOAL_LABELS_MAX, labels, sizeof labels, why,
+                            sizeof why)) {
+        shoal_error ("config: executors/labels = '%s': %s", v, why);
+        rc = SHOAL_ERR_CONFIG;
     }
     v = shoal_config_get (self, "shoald/log");
     if (!s_one_of (v, "stderr", "syslog", NULL)) {

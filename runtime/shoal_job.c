@@ -88,7 +88,8 @@ shoal_job_encode (const shoal_job_t *job, shoal_wr_t *wr)
                  (job->run_at_us ? 1 : 0) + (job->lease_expires_us ? 1 : 0) +
                  (job->timeout_ms ? 1 : 0) + (job->retry ? 1 : 0) +
                  (job->running ? 1 : 0) + (job->has_after ? 2 : 0) +
-                 (job->in_batch ? 1 : 0) + (job->in_run ? 2 : 0);
+                 (job->in_batch ? 1 : 0) + (job->in_run ? 2 : 0) +
+                 (job->require[0] ? 1 : 0);
     shoal_wr_map (wr, n);
     shoal_wr_kv_bin (wr, "id", job->id.b, 16);
     shoal_wr_kv_str (wr, "q", job->queue);
@@ -146,6 +147,9 @@ shoal_job_encode (const shoal_job_t *job, shoal_wr_t *wr)
     if (job->in_run) {
         shoal_wr_kv_bin (wr, "wr", job->run.b, 16);
         shoal_wr_kv_uint (wr, "wn", job->node);
+    }
+    if (job->require[0]) {
+        shoal_wr_kv_str (wr, "rq", job->require);
     }
 }
 
@@ -287,6 +291,8 @@ s_decode (const uint8_t *data, size_t used, const shoal_limits_t *lim,
             rc = s_copy_str (&v, job->error_class, sizeof job->error_class);
         } else if (s_key (&k, "k")) {
             rc = s_copy_str (&v, job->key, sizeof job->key);
+        } else if (s_key (&k, "rq")) {
+            rc = s_copy_str (&v, job->require, sizeof job->require);
         } else if (s_key (&k, "rp")) {
             if (v.type != SHOAL_MP_MAP) {
                 return SHOAL_ERR_MALFORMED;

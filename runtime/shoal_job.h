@@ -11,7 +11,8 @@
         af parent (job or batch) id of a continuation, am its mode
         (0 success, 1 any), b id of the batch the job belongs to,
         wr id of the workflow run the job is a node of, wn that node's
-        index in the run's definition
+        index in the run's definition, rq the labels an executor must
+        have to run it (a canonical comma list, shoal_labels.h)
     Decoding borrows payload/result/strings from the bytes it was given.
 */
 #ifndef SHOAL_JOB_H_INCLUDED
@@ -24,6 +25,7 @@
 #include "../protocol/shoal_id.h"
 #include "../protocol/shoal_limits.h"
 #include "../protocol/shoal_wr.h"
+#include "shoal_labels.h"
 
 typedef enum {
     SHOAL_PRIO_CRITICAL = 0,
@@ -87,6 +89,7 @@ typedef struct {
     bool in_run; /* node `node` of workflow run `run` */
     shoal_id_t run;
     uint32_t node;
+    char require[SHOAL_REQUIRE_TEXT_MAX]; /* labels it needs; "" = none */
 } shoal_job_t;
 
 /*  When a continuation runs: after its parent succeeded (the default;

@@ -173,6 +173,7 @@ shoal_wf_destroy (shoal_wf_t **self_p)
     for (uint32_t i = 0; self->nodes && i < self->n_nodes; i++) {
         free ((void *) self->nodes[i].config);
         free ((void *) self->nodes[i].retry);
+        free ((void *) self->nodes[i].require);
     }
     for (uint32_t i = 0; self->edges && i < self->n_edges; i++) {
         free ((void *) self->edges[i].cond_text);

@@ -101,12 +101,15 @@ typedef struct {
     uint32_t burst;            /* no rate limit; burst >= 1 with a rate */
     bool has_breaker;
     shoal_wf_breaker_t breaker;
-    int32_t fallback;   /* node index, or -1 */
-    int32_t compensate; /* node index, or -1 */
-    uint8_t join;       /* shoal_wf_join_t */
-    bool handler;       /* some node's fallback or compensation node */
-    uint32_t n_in;      /* incoming edges */
-    uint32_t n_out;     /* outgoing edges */
+    int32_t fallback;    /* node index, or -1 */
+    int32_t compensate;  /* node index, or -1 */
+    uint8_t join;        /* shoal_wf_join_t */
+    const char *require; /* labels an executor must have to run the
+                            node's jobs: a canonical comma list
+                            (shoal_labels.h); NULL when none */
+    bool handler;        /* some node's fallback or compensation node */
+    uint32_t n_in;       /* incoming edges */
+    uint32_t n_out;      /* outgoing edges */
 } shoal_wf_node_t;
 
 /*  One edge. Owned by the definition, like nodes. */

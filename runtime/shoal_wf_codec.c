@@ -11,7 +11,8 @@
                   ri?: rate_interval_us, rb?: burst,
                   br?: [failure_rate, min_calls, window_us, open_us,
                         half_open_successes],
-                  fb?: fallback index, cp?: compensate index, j?: join}],
+                  fb?: fallback index, cp?: compensate index, j?: join,
+                  rq?: required labels (a comma list)}],
          edges: [{f: from index, t: to index, pt?: port, on?: trigger,
                   if?: condition text, ic?: compiled condition (bin)}]}
     Nodes are referred to by index, so decoding needs no id lookups.
@@ -47,13 +48,13 @@ s_count (bool a, bool b, bool c, bool d)
 static void
 s_encode_node (const shoal_wf_node_t *n, shoal_wr_t *wr)
 {
-    uint32_t pairs =
-        2 +
-        s_count (n->config, n->timeout_ms, n->priority != SHOAL_PRIO_NORMAL,
-                 n->retry) +
-        s_count (n->max_concurrent, n->rate_interval_us, n->rate_interval_us,
-                 n->has_breaker) +
-        s_count (n->fallback >= 0, n->compensate >= 0, n->join, false);
+    uint32_t pairs = 2 +
+                     s_count (n->config, n->timeout_ms,
+                              n->priority != SHOAL_PRIO_NORMAL, n->retry) +
+                     s_count (n->max_concurrent, n->rate_interval_us,
+                              n->rate_interval_us, n->has_breaker) +
+                     s_count (n->fallback >= 0, n->compensate >= 0, n->join,
+                              n->require != NULL);
     shoal_wr_map (wr, pairs);
     shoal_wr_kv_str (wr, "id", n->id);
     shoal_wr_kv_str (wr, "t", n->type);
@@ -93,6 +94,9 @@ s_encode_node (const shoal_wf_node_t *n, shoal_wr_t *wr)
     }
     if (n->join) {
         shoal_wr_kv_uint (wr, "j", n->join);
+    }
+    if (n->require) {
+        shoal_wr_kv_str (wr, "rq", n->require);
     }
 }
 
@@ -294,7 +298,34 @@ s_breaker (s_dec_t *d, shoal_rd_t *rd, shoal_wf_breaker_t *b)
 
 static const char *const s_node_keys[] = {"id", "t",  "c",  "to", "p",
                                           "rp", "mx", "ri", "rb", "br",
-                                          "fb", "cp", "j",  NULL};
+                                          "fb", "cp", "j",  "rq", NULL};
+
+/*  rq: a list of labels; *out a new canonical copy, NULL when empty. */
+static shoal_err_t
+s_require (s_dec_t *d, shoal_rd_t *rd, const char **out)
+{
+    const char *s;
+    uint32_t len;
+    char text[SHOAL_REQUIRE_TEXT_MAX], list[SHOAL_REQUIRE_TEXT_MAX];
+    if (shoal_rd_str (rd, &s, &len)) {
+        return s_bad (d, SHOAL_ERR_MALFORMED, "rq: not a string");
+    }
+    if (len >= sizeof text) {
+        return s_bad (d, SHOAL_ERR_INVALID, "rq: too many labels");
+    }
+    memcpy (text, s, len);
+    text[len] = '\0';
+    if (memchr (text, '\0', len) ||
+        shoal_labels_parse (text, SHOAL_REQUIRE_MAX, list, sizeof list, NULL,
+                            0)) {
+        return s_bad (d, SHOAL_ERR_INVALID, "rq: not a list of labels");
+    }
+    if (!list[0]) {
+        return SHOAL_OK;
+    }
+    return s_copy (d, (const uint8_t *) list, strlen (list) + 1,
+                   (const uint8_t **) out);
+}
 
 static shoal_err_t
 s_node_field (s_dec_t *d, shoal_rd_t *rd, int k, shoal_wf_node_t *n)
@@ -368,10 +399,12 @@ s_node_field (s_dec_t *d, shoal_rd_t *rd, int k, shoal_wf_node_t *n)
             rc = s_uint (d, rd, k == 10 ? "fb" : "cp", limit, &u);
             *(k == 10 ? &n->fallback : &n->compensate) = (int32_t) u;
             return rc;
-        default:
+        case 12:
             rc = s_uint (d, rd, "j", SHOAL_WF_JOIN__COUNT - 1, &u);
             n->join = (uint8_t) u;
             return rc;
+        default:
+            return s_require (d, rd, &n->require);
     }
 }
 

@@ -229,6 +229,41 @@ s_breaker (s_ctx_t *c, const json_t *v, shoal_wf_breaker_t *b)
     return rc;
 }
 
+/*  "require": an array of labels; *out a new canonical list, or NULL for
+    an empty array. */
+static shoal_err_t
+s_require (s_ctx_t *c, const json_t *v, const char **out)
+{
+    char list[SHOAL_REQUIRE_TEXT_MAX] = "";
+    size_t i;
+    json_t *l;
+    if (!json_is_array (v) || json_array_size (v) > SHOAL_REQUIRE_MAX) {
+        return s_fail (c, SHOAL_ERR_INVALID,
+                       "require: must be an array of at most %d labels",
+                       SHOAL_REQUIRE_MAX);
+    }
+    json_array_foreach (v, i, l)
+    {
+        const char *t = json_string_value (l);
+        if (!t || shoal_labels_add (list, sizeof list, t, strlen (t),
+                                    SHOAL_REQUIRE_MAX)) {
+            return s_fail (c, SHOAL_ERR_INVALID,
+                           "require: \"%.40s\" is not a label (1-%d "
+                           "characters of A-Z a-z 0-9 . _ -)",
+                           t ? t : "(not a string)", SHOAL_LABEL_MAX);
+        }
+    }
+    if (!list[0]) {
+        return SHOAL_OK;
+    }
+    char *copy = strdup (list);
+    if (!copy) {
+        return s_fail (c, SHOAL_ERR_NOMEM, "out of memory");
+    }
+    *out = copy;
+    return SHOAL_OK;
+}
+
 /*  The node's own fields. Fallback and compensate names are resolved
     later, once every id is known. */
 static shoal_err_t
@@ -237,7 +272,7 @@ s_node (s_ctx_t *c, const json_t *v, shoal_wf_node_t *n)
     static const char *const keys[] = {
         "id",       "type",           "config", "timeout", "priority",
         "retry",    "max_concurrent", "rate",   "burst",   "breaker",
-        "fallback", "compensate",     "join",   NULL};
+        "fallback", "compensate",     "join",   "require", NULL};
     shoal_err_t rc = s_keys (c, v, "", keys);
     const char *s;
     if (rc == SHOAL_OK) {
@@ -342,6 +377,10 @@ s_node (s_ctx_t *c, const json_t *v, shoal_wf_node_t *n)
             return s_fail (c, SHOAL_ERR_INVALID,
                            "burst: %u is too large for this rate", n->burst);
         }
+    }
+    json_t *require = json_object_get (v, "require");
+    if (rc == SHOAL_OK && require) {
+        rc = s_require (c, require, &n->require);
     }
     json_t *breaker = json_object_get (v, "breaker");
     if (rc == SHOAL_OK && breaker) {

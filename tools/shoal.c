@@ -22,6 +22,7 @@
 #include "shoal_json.h"
 #include "shoal_log.h"
 #include "shoal_mp.h"
+#include "shoal_place.h"
 #include "shoal_port.h"
 #include "shoal_retry.h"
 #include "shoal_version.h"
@@ -73,12 +74,15 @@ s_usage (FILE *out)
         "  submit --type T [--queue Q] [--priority critical|high|normal|low]\n"
         "         [--payload JSON] [--key K] [--delay DUR | --at TIME]\n"
         "         [--timeout DUR] [--retry POLICY]\n"
-        "         [--after ID [--after-mode success|any]]\n"
+        "         [--after ID [--after-mode success|any]] [--require "
+        "LABEL]...\n"
         "                                submit a job; prints its id last,\n"
         "                                after it is committed; --after: a\n"
         "                                continuation of job or batch ID\n"
         "                                (runs when it succeeded, or with\n"
-        "                                any: when it ended at all)\n"
+        "                                any: when it ended at all);\n"
+        "                                --require: runs only on executors\n"
+        "                                with that label (up to 8)\n"
         "         POLICY: none | fixed|linear|exponential:max=N,delay=D\n"
         "                 [,max_delay=D][,multiplier=X][,jitter=F]\n"
         "                 [,on=CLASS|..][,not_on=CLASS|..]\n"
@@ -89,7 +93,8 @@ s_usage (FILE *out)
         "                                submit jobs atomically as one batch:\n"
         "                                a JSON array or JSON lines of\n"
         "                                {type, queue, priority, payload,\n"
-        "                                delay, at, timeout, retry}; prints\n"
+        "                                delay, at, timeout, retry,\n"
+        "                                require}; prints\n"
         "                                the batch id, then the job ids\n"
         "  batch show ID [--json]        a batch: state, counts, its jobs\n"
         "  list [--state S] [--queue Q] [--type T] [--limit N] [--after C]\n"
@@ -101,9 +106,12 @@ s_usage (FILE *out)
         "  pause [QUEUE] / resume [QUEUE] stop/restart leasing (a queue, or\n"
         "                                the whole host); durable\n"
         "  queue set QUEUE [--concurrency N] [--rate N/s|none] [--burst N]\n"
-        "            [--retry POLICY] [--keep N]\n"
+        "            [--retry POLICY] [--keep N] [--policy P]\n"
         "                                default retry policy; finished\n"
-        "                                jobs kept (0 = by age only)\n"
+        "                                jobs kept (0 = by age only);\n"
+        "                                P: how executors are chosen:\n"
+        "                                least-loaded (default), round-robin,\n"
+        "                                weighted, random\n"
         "  queue list                    per-queue limits, across executors\n"
         "  schedule add NAME --cron EXPR --type T [--queue Q] [--priority P]\n"
         "         [--payload JSON] [--retry POLICY] [--timeout DUR]\n"
@@ -121,7 +129,9 @@ s_usage (FILE *out)
         "                                (exit 0 succeeded, 4 failed, 5 "
         "timeout)\n"
         "  stats [--queues] [--json]     job counts by state; per queue:\n"
-        "                                ready by priority, in flight, totals\n"
+        "                                ready by priority, in flight, "
+        "totals;\n"
+        "                                the executors and their labels\n"
         "  monitor [--topic PREFIX] [--json] [--count N] [--monitor EP]\n"
         "                                stream events\n"
         "  hosts [--json]                this host and the hosts that joined\n"
@@ -393,6 +403,25 @@ s_write_template (shoal_wr_t *w, const char *queue, const char *prio,
     return 0;
 }
 
+/*  Adds label to the --require list; nonzero after saying what is
+    wrong. */
+static int
+s_require_add (char *list, size_t cap, const char *what, const char *label)
+{
+    shoal_err_t rc =
+        shoal_labels_add (list, cap, label, strlen (label), SHOAL_REQUIRE_MAX);
+    if (rc == SHOAL_ERR_INVALID) {
+        fprintf (stderr,
+                 "shoal: %s '%s': a label is 1-%d characters of A-Z a-z 0-9 "
+                 ". _ -\n",
+                 what, label, SHOAL_LABEL_MAX);
+    } else if (rc) {
+        fprintf (stderr, "shoal: %s: at most %d labels\n", what,
+                 SHOAL_REQUIRE_MAX);
+    }
+    return rc != SHOAL_OK;
+}
+
 static int
 s_cmd_submit (s_cli_t *cli, int argc, char **argv)
 {
@@ -408,9 +437,11 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
         {"retry", required_argument, NULL, 'r'},
         {"after", required_argument, NULL, 'A'},
         {"after-mode", required_argument, NULL, 'M'},
+        {"require", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0}};
     const char *type = NULL, *queue = NULL, *prio = NULL, *payload = NULL;
     const char *key = NULL, *retry = NULL, *after = NULL, *mode = NULL;
+    char require[SHOAL_REQUIRE_TEXT_MAX] = "";
     uint64_t delay_us = 0, at_us = 0, timeout_us = 0;
     bool has_delay = false;
     int c;
@@ -440,6 +471,12 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
                 break;
             case 'M':
                 mode = optarg;
+                break;
+            case 'R':
+                if (s_require_add (require, sizeof require, "--require",
+                                   optarg)) {
+                    return EXIT_USAGE;
+                }
                 break;
             case 'd':
                 if (shoal_duration_parse (optarg, &delay_us)) {
@@ -527,8 +564,12 @@ s_cmd_submit (s_cli_t *cli, int argc, char **argv)
     shoal_wr_map (w, 1 + (queue != NULL) + (prio != NULL) + (pj != NULL) +
                          (key != NULL) + (retry != NULL) + has_delay +
                          (at_us != 0) + (timeout_us != 0) + (after != NULL) +
-                         (mode != NULL));
+                         (mode != NULL) + (require[0] != '\0'));
     shoal_wr_kv_str (w, "type", type);
+    if (require[0]) {
+        shoal_wr_str (w, "require");
+        shoal_labels_write (w, require);
+    }
     if (after) {
         shoal_wr_kv_str (w, "after", after);
     }
@@ -711,6 +752,19 @@ s_print_job (const shoal_in_t *in, bool as_json)
         if (shoal_map_str (job, len, text_keys[i], &s, &slen) == SHOAL_OK) {
             printf ("%-10s %.*s\n", text_keys[i], (int) slen, s);
         }
+    }
+    shoal_rd_t rd;
+    uint32_t nreq;
+    if (shoal_map_array (job, len, "require", &rd, &nreq) == SHOAL_OK) {
+        printf ("%-10s ", "require");
+        for (uint32_t i = 0; i < nreq; i++) {
+            const char *l;
+            uint32_t llen;
+            if (shoal_rd_str (&rd, &l, &llen) == SHOAL_OK) {
+                printf ("%s%.*s", i ? "," : "", (int) llen, l);
+            }
+        }
+        printf ("\n");
     }
     uint64_t attempt = 0;
     shoal_map_uint (job, len, "attempt", &attempt);
@@ -958,6 +1012,30 @@ s_stats_queues (s_cli_t *cli, bool as_json)
                 (long long) json_integer_value (json_object_get (q, "done")),
                 json_number_value (json_object_get (q, "started_per_s")),
                 json_number_value (json_object_get (q, "done_per_s")));
+        }
+        json_t *execs = json_object_get (sched, "executors");
+        if (json_array_size (execs) > 0) {
+            printf ("\n%-20s %8s %8s %6s  %s\n", "EXECUTOR", "CAPACITY",
+                    "INFLIGHT", "WEIGHT", "LABELS");
+        }
+        json_t *x;
+        json_array_foreach (execs, i, x)
+        {
+            printf (
+                "%-20s %8lld %8lld %6lld  ",
+                json_string_value (json_object_get (x, "name")),
+                (long long) json_integer_value (
+                    json_object_get (x, "capacity")),
+                (long long) json_integer_value (
+                    json_object_get (x, "inflight")),
+                (long long) json_integer_value (json_object_get (x, "weight")));
+            size_t j;
+            json_t *l;
+            json_array_foreach (json_object_get (x, "labels"), j, l)
+            {
+                printf ("%s%s", j ? "," : "", json_string_value (l));
+            }
+            printf ("\n");
         }
     }
     json_decref (store);
@@ -1474,12 +1552,17 @@ s_cmd_dlq (s_cli_t *cli, int argc, char **argv)
 /*  Sends a QUEUE request {op, queue?, ...}; prints the settings. */
 static int
 s_queue_call (s_cli_t *cli, const char *op, const char *queue, long concurrency,
-              const char *rate, long burst, const char *retry, long keep)
+              const char *rate, long burst, const char *retry, long keep,
+              const char *policy)
 {
     shoal_id_t id;
     shoal_wr_t *w = s_begin (cli, SHOAL_M_QUEUE, &id, 0);
     shoal_wr_map (w, 1 + (queue != NULL) + (concurrency >= 0) + (rate != NULL) +
-                         (burst >= 0) + (retry != NULL) + (keep >= 0));
+                         (burst >= 0) + (retry != NULL) + (keep >= 0) +
+                         (policy != NULL));
+    if (policy) {
+        shoal_wr_kv_str (w, "policy", policy);
+    }
     if (keep >= 0) {
         shoal_wr_kv_uint (w, "keep", (uint64_t) keep);
     }
@@ -1519,7 +1602,7 @@ s_cmd_pause (s_cli_t *cli, int argc, char **argv)
         return s_usage_error ("'%s' is not a queue name", argv[1]);
     }
     return s_queue_call (cli, argv[0], argc == 2 ? argv[1] : NULL, -1, NULL, -1,
-                         NULL, -1);
+                         NULL, -1, NULL);
 }
 
 static long
@@ -1535,12 +1618,13 @@ static int
 s_cmd_queue (s_cli_t *cli, int argc, char **argv)
 {
     if (argc >= 2 && streq (argv[1], "list") && argc == 2) {
-        return s_queue_call (cli, "list", NULL, -1, NULL, -1, NULL, -1);
+        return s_queue_call (cli, "list", NULL, -1, NULL, -1, NULL, -1, NULL);
     }
     if (argc < 3 || !streq (argv[1], "set")) {
         return s_usage_error ("usage: queue list | queue set QUEUE "
                               "[--concurrency N] [--rate N/s|none] "
-                              "[--burst N] [--retry POLICY] [--keep N]%s",
+                              "[--burst N] [--retry POLICY] [--keep N] "
+                              "[--policy P]%s",
                               "");
     }
     const char *queue = argv[2];
@@ -1548,7 +1632,7 @@ s_cmd_queue (s_cli_t *cli, int argc, char **argv)
         return s_usage_error ("'%s' is not a queue name", queue);
     }
     long concurrency = -1, burst = -1, keep = -1;
-    const char *rate = NULL, *retry = NULL;
+    const char *rate = NULL, *retry = NULL, *placing = NULL;
     for (int i = 3; i < argc; i += 2) {
         if (i + 1 >= argc) {
             return s_usage_error ("%s needs a value", argv[i]);
@@ -1571,6 +1655,14 @@ s_cmd_queue (s_cli_t *cli, int argc, char **argv)
             if ((burst = s_long_arg (argv[i + 1], 1, 1000000)) < 0) {
                 return s_usage_error ("--burst: 1 to 1000000%s", "");
             }
+        } else if (streq (argv[i], "--policy")) {
+            placing = argv[i + 1];
+            uint8_t pol;
+            if (shoal_policy_parse (placing, strlen (placing), &pol)) {
+                return s_usage_error ("--policy '%s': least-loaded, "
+                                      "round-robin, weighted or random",
+                                      placing);
+            }
         } else if (streq (argv[i], "--keep")) {
             if ((keep = s_long_arg (argv[i + 1], 0, 1000000000)) < 0) {
                 return s_usage_error ("--keep: 0 (no limit) to 1000000000%s",
@@ -1581,7 +1673,7 @@ s_cmd_queue (s_cli_t *cli, int argc, char **argv)
         }
     }
     return s_queue_call (cli, "set", queue, concurrency, rate, burst, retry,
-                         keep);
+                         keep, placing);
 }
 
 static int
@@ -1745,6 +1837,32 @@ s_cmd_backup (s_cli_t *cli, int argc, char **argv)
 
 #define S_BATCH_FILE_MAX (64u << 20) /* bytes of JSON read from FILE */
 
+/*  Whether v is a JSON array of at most SHOAL_REQUIRE_MAX labels; when
+    w is not NULL, writes "require" and them to it. */
+static bool
+s_require_json (json_t *v, shoal_wr_t *w)
+{
+    char list[SHOAL_REQUIRE_TEXT_MAX] = "";
+    size_t i;
+    json_t *l;
+    if (!json_is_array (v) || json_array_size (v) > SHOAL_REQUIRE_MAX) {
+        return false;
+    }
+    json_array_foreach (v, i, l)
+    {
+        const char *t = json_string_value (l);
+        if (!t || shoal_labels_add (list, sizeof list, t, strlen (t),
+                                    SHOAL_REQUIRE_MAX)) {
+            return false;
+        }
+    }
+    if (w) {
+        shoal_wr_str (w, "require");
+        shoal_labels_write (w, list);
+    }
+    return true;
+}
+
 /*  Appends one job spec (a JSON object with the submit fields) as a
     SUBMIT-shaped map to w. Returns false with why on a bad spec. */
 static bool
@@ -1803,6 +1921,15 @@ s_batch_spec (json_t *spec, shoal_wr_t *w, char *why, size_t cap)
                 return false;
             }
             n++;
+        } else if (streq (k, "require")) {
+            if (!s_require_json (v, NULL)) {
+                snprintf (why, cap,
+                          "\"require\": an array of at most %d labels (1-%d "
+                          "of A-Z a-z 0-9 . _ -)",
+                          SHOAL_REQUIRE_MAX, SHOAL_LABEL_MAX);
+                return false;
+            }
+            n++;
         } else if (streq (k, "key") || streq (k, "after")) {
             snprintf (why, cap,
                       "\"%s\" is not allowed on a job in a batch (use "
@@ -1842,6 +1969,8 @@ s_batch_spec (json_t *spec, shoal_wr_t *w, char *why, size_t cap)
         } else if (streq (k, "at")) {
             s_parse_time (t, &us);
             shoal_wr_kv_uint (w, "run_at_us", us);
+        } else if (streq (k, "require")) {
+            s_require_json (v, w);
         } else {
             shoal_wr_kv_str (w, k, t); /* type, queue, priority, retry */
         }

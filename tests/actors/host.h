@@ -6,8 +6,9 @@
     advances (host_advance). A test then talks to control with a client
     port exactly as the CLI does (host_call), and may join the bus itself
     (host_node_join, host_node_run, host_node_result) to play an executor
-    it fully controls. host_stop and host_start_again restart the actors
-    on the same data folder.
+    it fully controls, or start more real executors with settings of
+    their own (host_node_start: labels, weight). host_stop and
+    host_start_again restart the actors on the same data folder.
 
     Time-based behaviour (delays, lease expiry, retry backoff) happens in
     the store's passes; host_poke makes the store run one pass and waits
@@ -20,6 +21,7 @@
 #include "shoal_bus.h"
 #include "shoal_config.h"
 #include "shoal_control.h"
+#include "shoal_labels.h"
 #include "shoal_monitor.h"
 #include "shoal_mp.h"
 #include "shoal_node.h"
@@ -43,8 +45,11 @@ typedef struct {
     shoal_clock_t clock;
     shoal_config_t *cfg;
     zactor_t *busa;
-    zactor_t *actors[5 + HOST_NODES_MAX]; /* + control and router */
+    /* + control and router, and executors of host_node_start */
+    zactor_t *actors[5 + 2 * HOST_NODES_MAX];
     int nactors;
+    shoal_config_t *node_cfg[HOST_NODES_MAX]; /* of host_node_start */
+    int nnode_cfg;
     int generation; /* of the control and monitor endpoints */
     shoal_port_t *client;
     shoal_port_t *prober; /* on the bus, for host_poke */
@@ -176,6 +181,9 @@ host_destroy (host_t **hp)
     host_stop (h);
     zactor_destroy (&h->busa);
     shoal_config_destroy (&h->cfg);
+    for (int i = 0; i < h->nnode_cfg; i++) {
+        shoal_config_destroy (&h->node_cfg[i]);
+    }
     char cmd[128];
     snprintf (cmd, sizeof cmd, "rm -rf '%s'", h->dir);
     if (system (cmd) != 0) {
@@ -518,25 +526,115 @@ host_stat (host_t *h, const char *map, const char *name)
     A test-driven executor: a port on the bus that offers capacity slots
     to the scheduler, takes RUNs and answers when the test says. */
 
-/*  Joins the bus as executor name with capacity free slots. Returns the
+/*  Joins the bus as executor name with capacity free slots, the labels
+    of a comma list (NULL: none) and weight (0: not said). Returns the
     port (the caller destroys it with shoal_port_destroy), NULL on
     failure. */
 static inline shoal_port_t *
-host_node_join (host_t *h, const char *name, uint64_t capacity)
+host_node_join_ex (host_t *h, const char *name, uint64_t capacity,
+                   const char *labels, uint64_t weight)
 {
     shoal_port_t *port = shoal_port_new (h->bus, name, &h->clock);
     if (!port) {
         return NULL;
     }
     shoal_wr_t *w = shoal_port_begin (port, SHOAL_M_CREDIT, "scheduler", NULL);
-    shoal_wr_map (w, 3);
+    shoal_wr_map (w, 3 + (labels != NULL) + (weight != 0));
     shoal_wr_kv_uint (w, "capacity", capacity);
     shoal_wr_kv_uint (w, "busy", 0);
     shoal_wr_kv_bool (w, "boot", true);
+    if (labels) {
+        shoal_wr_str (w, "labels");
+        shoal_labels_write (w, labels);
+    }
+    if (weight) {
+        shoal_wr_kv_uint (w, "weight", weight);
+    }
     if (shoal_port_send (port)) {
         shoal_port_destroy (&port);
     }
     return port;
+}
+
+static inline shoal_port_t *
+host_node_join (host_t *h, const char *name, uint64_t capacity)
+{
+    return host_node_join_ex (h, name, capacity, NULL, 0);
+}
+
+/*  Starts one more real executor called name, with the host's settings
+    and the "key=value" overrides of kv (NULL-terminated, may be NULL),
+    e.g. executors/labels=gpu. It stops with the host (host_stop). */
+static inline bool
+host_node_start (host_t *h, const char *name, const char *const *kv)
+{
+    int cap = (int) (sizeof h->actors / sizeof h->actors[0]);
+    if (h->nnode_cfg == HOST_NODES_MAX || h->nactors == cap) {
+        return false;
+    }
+    shoal_config_t *cfg = shoal_config_load (NULL, NULL);
+    zlist_t *args = zlist_new ();
+    if (!cfg || !args) {
+        shoal_config_destroy (&cfg);
+        zlist_destroy (&args);
+        return false;
+    }
+    zlist_autofree (args);
+    shoal_config_to_args (h->cfg, args); /* "--set", "key=value", ... */
+    for (char *a = zlist_first (args); a; a = zlist_next (args)) {
+        char *eq = strchr (a, '=');
+        if (eq) {
+            *eq = '\0';
+            shoal_config_set (cfg, a, eq + 1);
+        }
+    }
+    zlist_destroy (&args);
+    for (; kv && *kv; kv++) {
+        char key[64];
+        const char *eq = strchr (*kv, '=');
+        snprintf (key, sizeof key, "%.*s", (int) (eq - *kv), *kv);
+        shoal_config_set (cfg, key, eq + 1);
+    }
+    h->node_cfg[h->nnode_cfg++] = cfg;
+    shoal_actor_args_t args_ = {name, h->bus, h->clock, cfg, false, NULL};
+    h->actors[h->nactors] = shoal_actor_start (shoal_node_actor, &args_, NULL);
+    if (!h->actors[h->nactors]) {
+        return false;
+    }
+    h->nactors++;
+    return true;
+}
+
+/*  How many executors the scheduler knows (STATS queues); -1 when it
+    does not answer. */
+static inline int
+host_executors (host_t *h)
+{
+    shoal_in_t in;
+    if (!host_stats (h, true, &in)) {
+        return -1;
+    }
+    shoal_rd_t rd;
+    uint32_t n = 0;
+    int known = shoal_map_array (in.body, in.body_len, "executors", &rd, &n)
+                    ? -1
+                    : (int) n;
+    shoal_in_close (&in);
+    return known;
+}
+
+/*  Polls (no sleeps) until the scheduler knows at least n executors. */
+static inline bool
+host_await_executors (host_t *h, int n)
+{
+    int64_t until = zclock_mono () + 10000;
+    while (zclock_mono () < until) {
+        if (host_executors (h) >= n) {
+            return true;
+        }
+        host_ping (h, "scheduler");
+    }
+    return false;
 }
 
 /*  Waits for the next RUN (other messages are dropped); copies its job id

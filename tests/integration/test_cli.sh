@@ -220,6 +220,49 @@ kill "$mon" 2>/dev/null
 wait "$mon" 2>/dev/null
 check "job.dead event has the error" grep -q '"error":"kaput"' "$TMP/mon"
 
+# placement: a job that requires labels runs only on an executor that has
+# them all; until there is one it stays queued without holding up the
+# jobs behind it. Bad labels and policies are usage errors.
+expect_rc "--require with a bad label: 2" 2 "$SHOAL" submit --type noop --require 'g p u'
+check "says what a label is" grep -q "a label is 1-32 characters" "$TMP/err"
+expect_rc "--require nine labels: 2" 2 "$SHOAL" submit --type noop \
+    --require a --require b --require c --require d --require e \
+    --require f --require g --require h --require i
+check "says at most 8" grep -q "at most 8 labels" "$TMP/err"
+printf '[{"type":"noop","require":"gpu"}]' >"$TMP/badreq.json"
+expect_rc "batch job with require not an array: 2" 2 "$SHOAL" batch submit "$TMP/badreq.json"
+check "says what require is" grep -q '"require": an array of at most 8 labels' "$TMP/err"
+expect_rc "queue set --policy nonsense: 2" 2 "$SHOAL" queue set placed --policy nonsense
+check "names the policies" grep -q "least-loaded, round-robin, weighted or random" "$TMP/err"
+expect_rc "queue set --policy round-robin" 0 "$SHOAL" queue set placed --policy round-robin
+check "policy shown" grep -q '"policy":"round-robin"' "$TMP/out"
+expect_rc "queue list" 0 "$SHOAL" queue list
+check "queue list shows the policy" grep -q '"policy":"round-robin"' "$TMP/out"
+check "and the default elsewhere" grep -q '"policy":"least-loaded"' "$TMP/out"
+gpu=$("$SHOAL" submit --type noop --queue placed --require gpu --require fast | tail -n 1)
+plain=$("$SHOAL" submit --type noop --queue placed | tail -n 1)
+expect_rc "a plain job behind it runs" 0 "$SHOAL" wait --timeout 30 "$plain"
+expect_rc "status --json of the gpu job" 0 "$SHOAL" status --json "$gpu"
+check "require in --json" grep -q '"require":\["gpu","fast"\]' "$TMP/out"
+check "still enqueued: no executor has gpu" test "$(json_field "$(cat "$TMP/out")" state)" = enqueued
+expect_rc "status of the gpu job" 0 "$SHOAL" status "$gpu"
+check "require in the text view" grep -q "^require *gpu,fast$" "$TMP/out"
+expect_rc "stats --queues --json lists executors" 0 "$SHOAL" stats --queues --json
+check "with weight and labels" grep -q '"name":"node.0","capacity":[0-9]*,"inflight":[0-9]*,"weight":1,"labels":\[\]' "$TMP/out"
+expect_rc "shoald with a bad label: 2" 2 "$SHOALD" --data "$TMP/badlabels" \
+    --control "ipc://$TMP/bl-c.sock" --monitor "ipc://$TMP/bl-m.sock" \
+    --set executors/labels='gpu,a b'
+check "says which label" grep -q "executors/labels.*label \"a b\"" "$TMP/err"
+expect_rc "shoald with weight 0: 2" 2 "$SHOALD" --data "$TMP/badlabels" \
+    --control "ipc://$TMP/bl-c.sock" --monitor "ipc://$TMP/bl-m.sock" \
+    --set executors/weight=0
+check "placement: shutdown" stop_shoald
+start_shoald --set executors/labels=gpu,fast,ssd --set executors/weight=5 || exit 1
+expect_rc "executors with gpu and fast: it runs" 0 "$SHOAL" wait --timeout 30 --json "$gpu"
+check "on one of them" grep -q '"executor":"node\.[0-9]*"' "$TMP/out"
+expect_rc "stats --queues" 0 "$SHOAL" stats --queues
+check "executors table with labels" grep -q "^node.0 .* 5  gpu,fast,ssd$" "$TMP/out"
+
 # retention by count: a queue keeps its newest N finished jobs, across
 # restarts (the limit and the per-queue count are durable)
 expect_rc "queue set --keep" 0 "$SHOAL" queue set kept --keep 2

@@ -301,6 +301,12 @@ SHOAL_TEST (config_check_catches_bad_values)
         {"supervisor/heartbeat", "9", "10"},
         {"supervisor/liveness", "49", "600000"},
         {"control/pending_timeout", "99", "100"},
+        {"executors/labels", "gpu,bad label", "gpu, ssd"},
+        {"executors/labels", "gpu,", ""},
+        {"executors/labels", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", "a,b,c,d"},
+        {"executors/labels", "x:y", "zone-a,x.y,Z_9"},
+        {"executors/weight", "0", "1"},
+        {"executors/weight", "1001", "1000"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         CHECK_OK (shoal_config_set (cfg, cases[i].key, cases[i].bad));

@@ -30,6 +30,7 @@ s_full_job (shoal_job_t *job, shoal_wr_t *pl, shoal_wr_t *res)
     job->started_us = 1700000000000003ull;
     job->finished_us = UINT64_MAX;
     snprintf (job->error, sizeof job->error, "boom: exit 3");
+    snprintf (job->require, sizeof job->require, "gpu,zone-a");
 
     shoal_wr_reset (pl);
     shoal_wr_map (pl, 5);
@@ -84,6 +85,7 @@ SHOAL_TEST (job_round_trip_every_field)
     CHECK (out.started_us == in.started_us);
     CHECK (out.finished_us == in.finished_us);
     CHECK_STR (out.error, in.error);
+    CHECK_STR (out.require, "gpu,zone-a");
     /* Payload and result: the same bytes, borrowed from the record. */
     CHECK (out.payload && out.result);
     CHECK_EQ (out.payload_len, in.payload_len);
@@ -122,6 +124,7 @@ SHOAL_TEST (job_round_trip_minimal)
     CHECK_STR (out.type, "t");
     CHECK_STR (out.executor, "");
     CHECK_STR (out.error, "");
+    CHECK_STR (out.require, ""); /* records without "rq" need nothing */
     CHECK (out.payload == NULL && out.payload_len == 0);
     CHECK (out.result == NULL && out.result_len == 0);
     CHECK (shoal_id_is_zero (&out.id));
@@ -215,7 +218,7 @@ SHOAL_TEST (job_decode_rejects_wrong_types)
         {"a", V_NEG},     {"e", V_STR},   {"e", V_NEG},     {"n", V_STR},
         {"n", V_BOOL},    {"c", V_STR},   {"c", V_NIL},     {"u", V_STR},
         {"u", V_ARRAY},   {"st", V_STR},  {"st", V_NEG},    {"f", V_STR},
-        {"f", V_BIN16},
+        {"f", V_BIN16},   {"rq", V_UINT}, {"rq", V_NIL},
     };
     shoal_wr_t *w = shoal_wr_new ();
     CHECK (w);

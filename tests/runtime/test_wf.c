@@ -361,6 +361,36 @@ SHOAL_TEST (wf_durations_priorities)
     shoal_wf_destroy (&wf);
 }
 
+SHOAL_TEST (wf_require)
+{
+    shoal_wf_t *wf = wf_ok (WF ("{'id': 'a', 'type': 'noop', 'require':"
+                                " ['gpu', 'zone-a', 'gpu']},"
+                                "{'id': 'b', 'type': 'noop', 'require': []}",
+                                ""));
+    CHECK_STR (shoal_wf_node (wf, 0)->require, "gpu,zone-a");
+    CHECK (!shoal_wf_node (wf, 1)->require);
+    shoal_wf_destroy (&wf);
+    CHECK_STR (
+        wf_err (WF ("{'id': 'a', 'type': 'noop', 'require': 'gpu'}", ""),
+                SHOAL_ERR_INVALID),
+        "t.json: node \"a\": require: must be an array of at most 8 labels");
+    CHECK_STR (
+        wf_err (WF ("{'id': 'a', 'type': 'noop', 'require': ['a:b']}", ""),
+                SHOAL_ERR_INVALID),
+        "t.json: node \"a\": require: \"a:b\" is not a label (1-32 "
+        "characters of A-Z a-z 0-9 . _ -)");
+    CHECK_STR (wf_err (WF ("{'id': 'a', 'type': 'noop', 'require':"
+                           " ['a','b','c','d','e','f','g','h','i']}",
+                           ""),
+                       SHOAL_ERR_INVALID),
+               "t.json: node \"a\": require: must be an array of at most 8 "
+               "labels");
+    CHECK_STR (wf_err (WF ("{'id': 'a', 'type': 'noop', 'require': [3]}", ""),
+                       SHOAL_ERR_INVALID),
+               "t.json: node \"a\": require: \"(not a string)\" is not a label "
+               "(1-32 characters of A-Z a-z 0-9 . _ -)");
+}
+
 SHOAL_TEST (wf_retry_policies)
 {
     /* the retry parser's own text, after the node and field */
@@ -661,7 +691,7 @@ SHOAL_TEST (wf_lookups_and_names)
 }
 
 SHOAL_TEST_MAIN (wf_minimal_defaults, wf_every_field, wf_document_shape,
-                 wf_node_ids, wf_node_types, wf_dangling_references,
+                 wf_require, wf_node_ids, wf_node_types, wf_dangling_references,
                  wf_handlers, wf_cycles, wf_durations_priorities,
                  wf_retry_policies, wf_rates, wf_breakers, wf_conditions,
                  wf_edge_fields, wf_limits, wf_error_buffers,

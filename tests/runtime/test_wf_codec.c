@@ -74,6 +74,8 @@ s_same (const shoal_wf_t *x, const shoal_wf_t *y)
             a->breaker.half_open_successes != b->breaker.half_open_successes ||
             a->fallback != b->fallback || a->compensate != b->compensate ||
             a->join != b->join || a->handler != b->handler ||
+            !a->require != !b->require ||
+            (a->require && strcmp (a->require, b->require)) ||
             a->n_in != b->n_in || a->n_out != b->n_out ||
             shoal_wf_topo_order (x)[i] != shoal_wf_topo_order (y)[i]) {
             return false;
@@ -149,7 +151,7 @@ static const char *s_full =
     "   'breaker': {'failure_rate': 0.3, 'min_calls': 7, 'window': '2m',"
     "     'open_for': '45s', 'half_open_successes': 2},"
     "   'fallback': 'fb', 'compensate': 'undo'},"
-    "  {'id': 'b', 'type': 'plug', 'join': 'any'},"
+    "  {'id': 'b', 'type': 'plug', 'join': 'any', 'require': ['gpu', 'ssd']},"
     "  {'id': 'fb', 'type': 'echo'}, {'id': 'undo', 'type': 'echo'}],"
     " 'edges': [{'from': 'a', 'to': 'b', 'port': 'p1',"
     "   'if': 'output.x[0] == 1 && input.y != \\'z\\''},"
@@ -166,6 +168,8 @@ SHOAL_TEST (codec_every_field)
     CHECK (s_same (wf, back));
     CHECK_STR (shoal_wf_edge (back, 0)->cond_text,
                "output.x[0] == 1 && input.y != \"z\"");
+    CHECK_STR (shoal_wf_node (back, 1)->require, "gpu,ssd");
+    CHECK (!shoal_wf_node (back, 0)->require);
     shoal_wf_destroy (&back);
     /* with a type list, types are checked again */
     CHECK_OK (shoal_wf_decode (shoal_wr_data (wr), shoal_wr_size (wr), types,
