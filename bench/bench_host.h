@@ -22,7 +22,9 @@ typedef struct {
     char monitor[128];
     shoal_config_t *cfg;
     zactor_t *bus;
-    zactor_t *actors[4 + BENCH_HOST_EXECUTORS_MAX]; /* in start order */
+    zactor_t *actors[5 + BENCH_HOST_EXECUTORS_MAX]; /* store, scheduler,
+                                                       router, monitor,
+                                                       executors, control */
     int nactors;
     shoal_port_t *stats; /* a client port for STATS */
 } bench_host_t;
