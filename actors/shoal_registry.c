@@ -88,7 +88,9 @@ shoal_registry_host_name (const char *configured, char *out)
     if (len == 0 || len > SHOAL_PEER_NAME_MAX || !shoal_name_valid (h, len)) {
         snprintf (h, sizeof h, "host");
     }
-    snprintf (out, SHOAL_PEER_NAME_MAX + 1, "%s", h);
+    /* len <= SHOAL_PEER_NAME_MAX here; the precision says so to the
+       compiler too (-Wformat-truncation in a Debug build). */
+    snprintf (out, SHOAL_PEER_NAME_MAX + 1, "%.*s", SHOAL_PEER_NAME_MAX, h);
 }
 
 static uint64_t
