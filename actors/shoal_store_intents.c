@@ -392,12 +392,14 @@ s_apply_results (self_t *self, shoal_in_t *in)
 }
 
 /*  Puts one leased job back in its queue (host recovery, executor
-    restart). On an executor restart (crashed true) a run that had
-    reported itself started is what crashed it: that is a failed attempt
-    (class executor_lost), which follows the retry policy, so a job that
-    always crashes its executor ends in the DLQ instead of looping. */
+    restart, lost host). On an executor restart (crashed true) a run that
+    had reported itself started is what crashed it: that is a failed
+    attempt (class executor_lost), which follows the retry policy, so a
+    job that always crashes its executor ends in the DLQ instead of
+    looping. A lost host (lost true) is no fault of the job: the attempt
+    its lease counted is given back, as for a RELEASE. */
 static shoal_err_t
-s_requeue (self_t *self, const shoal_id_t *id, bool crashed)
+s_requeue (self_t *self, const shoal_id_t *id, bool crashed, bool lost)
 {
     shoal_job_t job;
     shoal_err_t rc = store_get_job (self, id, &job);
@@ -420,6 +422,9 @@ s_requeue (self_t *self, const shoal_id_t *id, bool crashed)
         job.running = false;
         if ((rc = store_del_expiry (self, &job))) {
             return rc;
+        }
+        if (lost && job.attempt > 0) {
+            job.attempt--;
         }
         store_move_state (self, &job, SHOAL_JOB_ENQUEUED);
         job.updated_us = shoal_clock_now_us (shoal_port_clock (self->port));
@@ -475,7 +480,7 @@ store_requeue_leases (self_t *self, const char *node, uint64_t *count)
     for (shoal_id_t *id = zlistx_first (ids); id && rc == SHOAL_OK;
          id = zlistx_next (ids)) {
         /* A lost host is no fault of the job: no attempt is charged. */
-        rc = s_requeue (self, id, node != NULL && !host);
+        rc = s_requeue (self, id, node != NULL && !host, host);
     }
     *count = zlistx_size (ids);
     zlistx_destroy (&ids);
