@@ -943,6 +943,16 @@ store_cancel_job (self_t *self, shoal_job_t *job, uint64_t now)
            result that comes later is stale and ignored. */
         char run_port[SHOAL_NAME_MAX + 1] = "x.";
         shoal_id_format (&job->id, run_port + 2);
+        /* An executor of another host ("node.0@beta") has the run's
+           port on that host's bus: "x.<id>@beta". */
+        const char *at = strrchr (job->executor, '@');
+        if (at && strlen (run_port) + strlen (at) <= SHOAL_NAME_MAX) {
+            strcat (run_port, at);
+        } else if (at) {
+            shoal_warn ("store: cannot stop the run of job %s on %s: the "
+                        "host name is too long for its port",
+                        run_port + 2, job->executor);
+        }
         if ((rc = store_del_expiry (self, job)) == SHOAL_OK &&
             (rc = store_del_lease (self, &job->id)) == SHOAL_OK &&
             (rc = s_send_cancel (self, job->executor, &job->id)) == SHOAL_OK) {
