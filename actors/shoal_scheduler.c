@@ -622,6 +622,7 @@ s_handle_credit (self_t *self, shoal_in_t *in)
     shoal_map_bool (in->body, in->body_len, "boot", &boot);
     s_node_t *nd = s_node (self, in->hdr.from, false);
     bool known = nd && !nd->lost;
+    bool revived = nd && nd->lost;
     nd = nd ? nd : s_node (self, in->hdr.from, true);
     if (!nd) {
         shoal_warn ("scheduler: too many executors; ignoring %s", in->hdr.from);
@@ -629,7 +630,13 @@ s_handle_credit (self_t *self, shoal_in_t *in)
     }
     nd->capacity = (uint32_t) capacity;
     nd->lost = false;
-    if (!known || boot) {
+    if (revived) {
+        /* Its leases were dropped when it was lost (the store requeued
+           them): what it is still busy with is none of ours, and no
+           LEASE_DONE would ever free a slot counted for it. */
+        nd->inflight = 0;
+        shoal_debug (self->verbose, "scheduler: executor %s is back", nd->name);
+    } else if (!known || boot) {
         nd->inflight = (uint32_t) busy;
         shoal_debug (self->verbose, "scheduler: executor %s capacity %u",
                      nd->name, nd->capacity);
