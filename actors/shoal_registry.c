@@ -88,7 +88,9 @@ shoal_registry_host_name (const char *configured, char *out)
     if (len == 0 || len > SHOAL_PEER_NAME_MAX || !shoal_name_valid (h, len)) {
         snprintf (h, sizeof h, "host");
     }
-    snprintf (out, SHOAL_PEER_NAME_MAX + 1, "%s", h);
+    /* len <= SHOAL_PEER_NAME_MAX here; the precision says so to the
+       compiler too (-Wformat-truncation in a Debug build). */
+    snprintf (out, SHOAL_PEER_NAME_MAX + 1, "%.*s", SHOAL_PEER_NAME_MAX, h);
 }
 
 static uint64_t
@@ -449,7 +451,11 @@ s_handle_link (self_t *self)
     Frames from the local bus for other hosts */
 
 /*  A RUN that cannot reach its executor goes back to its queue at once:
-    RELEASE in the executor's name (it never started). */
+    RELEASE in the executor's name (it never started). The scheduler is
+    told first that the executor is gone (NODE_LOST {executors}), so that
+    it does not hand the job straight back to it: an executor of a peer
+    declared lost comes back with its next CREDIT, which may arrive
+    before the peer's next beat. */
 static void
 s_release_run (self_t *self, const shoal_in_t *in)
 {
@@ -460,6 +466,13 @@ s_release_run (self_t *self, const shoal_in_t *in)
         idlen != 16 || shoal_map_uint (in->body, in->body_len, "e", &epoch)) {
         return;
     }
+    shoal_wr_t *lost = shoal_port_begin (self->port, SHOAL_M_NODE_LOST,
+                                         SHOAL_SCHEDULER_NAME, NULL);
+    shoal_wr_map (lost, 1);
+    shoal_wr_str (lost, "executors");
+    shoal_wr_array (lost, 1);
+    shoal_wr_str (lost, in->hdr.to);
+    shoal_port_send (self->port);
     shoal_hdr_t h;
     memset (&h, 0, sizeof h);
     h.type = SHOAL_M_RELEASE;

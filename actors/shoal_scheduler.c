@@ -730,6 +730,7 @@ s_handle_credit (self_t *self, shoal_in_t *in)
     }
     int was = s_node (self, in->hdr.from, false);
     bool known = was >= 0 && !self->nodes[was].lost;
+    bool revived = was >= 0 && self->nodes[was].lost;
     int i = s_node (self, in->hdr.from, true);
     if (i < 0) {
         shoal_warn ("scheduler: too many executors; ignoring %s", in->hdr.from);
@@ -756,7 +757,13 @@ s_handle_credit (self_t *self, shoal_in_t *in)
     pl->capacity = (uint32_t) capacity;
     pl->weight = (uint32_t) weight;
     nd->lost = false;
-    if (!known || boot) {
+    if (revived) {
+        /* Its leases were dropped when it was lost (the store requeued
+           them): what it is still busy with is none of ours, and no
+           LEASE_DONE would ever free a slot counted for it. */
+        pl->inflight = 0;
+        shoal_debug (self->verbose, "scheduler: executor %s is back", nd->name);
+    } else if (!known || boot) {
         pl->inflight = (uint32_t) busy;
         shoal_debug (self->verbose,
                      "scheduler: executor %s capacity %u weight %u labels "

@@ -394,12 +394,14 @@ s_apply_results (self_t *self, shoal_in_t *in)
 }
 
 /*  Puts one leased job back in its queue (host recovery, executor
-    restart). On an executor restart (crashed true) a run that had
-    reported itself started is what crashed it: that is a failed attempt
-    (class executor_lost), which follows the retry policy, so a job that
-    always crashes its executor ends in the DLQ instead of looping. */
+    restart, lost host). On an executor restart (crashed true) a run that
+    had reported itself started is what crashed it: that is a failed
+    attempt (class executor_lost), which follows the retry policy, so a
+    job that always crashes its executor ends in the DLQ instead of
+    looping. A lost host (lost true) is no fault of the job: the attempt
+    its lease counted is given back, as for a RELEASE. */
 static shoal_err_t
-s_requeue (self_t *self, const shoal_id_t *id, bool crashed)
+s_requeue (self_t *self, const shoal_id_t *id, bool crashed, bool lost)
 {
     shoal_job_t job;
     shoal_err_t rc = store_get_job (self, id, &job);
@@ -422,6 +424,9 @@ s_requeue (self_t *self, const shoal_id_t *id, bool crashed)
         job.running = false;
         if ((rc = store_del_expiry (self, &job))) {
             return rc;
+        }
+        if (lost && job.attempt > 0) {
+            job.attempt--;
         }
         store_move_state (self, &job, SHOAL_JOB_ENQUEUED);
         job.updated_us = shoal_clock_now_us (shoal_port_clock (self->port));
@@ -477,7 +482,7 @@ store_requeue_leases (self_t *self, const char *node, uint64_t *count)
     for (shoal_id_t *id = zlistx_first (ids); id && rc == SHOAL_OK;
          id = zlistx_next (ids)) {
         /* A lost host is no fault of the job: no attempt is charged. */
-        rc = s_requeue (self, id, node != NULL && !host);
+        rc = s_requeue (self, id, node != NULL && !host, host);
     }
     *count = zlistx_size (ids);
     zlistx_destroy (&ids);
@@ -940,6 +945,16 @@ store_cancel_job (self_t *self, shoal_job_t *job, uint64_t now)
            result that comes later is stale and ignored. */
         char run_port[SHOAL_NAME_MAX + 1] = "x.";
         shoal_id_format (&job->id, run_port + 2);
+        /* An executor of another host ("node.0@beta") has the run's
+           port on that host's bus: "x.<id>@beta". */
+        const char *at = strrchr (job->executor, '@');
+        if (at && strlen (run_port) + strlen (at) <= SHOAL_NAME_MAX) {
+            strcat (run_port, at);
+        } else if (at) {
+            shoal_warn ("store: cannot stop the run of job %s on %s: the "
+                        "host name is too long for its port",
+                        run_port + 2, job->executor);
+        }
         if ((rc = store_del_expiry (self, job)) == SHOAL_OK &&
             (rc = store_del_lease (self, &job->id)) == SHOAL_OK &&
             (rc = s_send_cancel (self, job->executor, &job->id)) == SHOAL_OK) {

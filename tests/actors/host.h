@@ -134,9 +134,11 @@ host_start_again (host_t *h, int nodes)
     return host_start (h, nodes);
 }
 
-/*  kv: NULL-terminated list of "key=value" overrides. */
+/*  kv: NULL-terminated list of "key=value" overrides. remote: the bus's
+    actor for "name@host" frames (a cluster owner's "registry"; see
+    cluster_host.h), NULL for a host alone. */
 static inline host_t *
-host_new (int nodes, const char *const *kv)
+host_new_remote (int nodes, const char *const *kv, const char *remote)
 {
     host_t *h = calloc (1, sizeof *h);
     if (!h) {
@@ -165,10 +167,17 @@ host_new (int nodes, const char *const *kv)
         snprintf (key, sizeof key, "%.*s", (int) (eq - *kv), *kv);
         shoal_config_set (h->cfg, key, eq + 1);
     }
-    shoal_bus_args_t bargs = {.inproc = h->bus, .ipc = NULL};
+    shoal_bus_args_t bargs = {.inproc = h->bus, .ipc = NULL, .remote = remote};
     h->busa = shoal_actor_start (shoal_bus_actor, &bargs, NULL);
     host_start (h, nodes);
     return h;
+}
+
+/*  kv: NULL-terminated list of "key=value" overrides. */
+static inline host_t *
+host_new (int nodes, const char *const *kv)
+{
+    return host_new_remote (nodes, kv, NULL);
 }
 
 static inline void
