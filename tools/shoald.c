@@ -153,10 +153,13 @@ s_check_binds (const shoal_config_t *cfg)
     const char *cert = shoal_config_get (cfg, "shoald/curve_cert");
     const char *allow = shoal_config_get (cfg, "shoald/curve_allow");
     bool curve = cert && cert[0];
+    const char *join = shoal_config_get (cfg, "cluster/join");
     if (curve) {
+        /* A member binds nothing: it lets no one in, so it has no
+           allowlist (it proves its key to the owner, server_key below). */
         struct stat st;
-        if (!allow || !allow[0] || stat (allow, &st) != 0 ||
-            !S_ISDIR (st.st_mode)) {
+        if (!join[0] && (!allow || !allow[0] || stat (allow, &st) != 0 ||
+                         !S_ISDIR (st.st_mode))) {
             fprintf (stderr,
                      "shoald: shoald/curve_cert needs shoald/curve_allow, a "
                      "folder of the public certificates let in (got '%s')\n",
@@ -175,7 +178,6 @@ s_check_binds (const shoal_config_t *cfg)
             return EXIT_USAGE;
         }
     }
-    const char *join = shoal_config_get (cfg, "cluster/join");
     if (curve && join[0] && !shoal_config_get (cfg, "cluster/server_key")[0]) {
         fprintf (stderr,
                  "shoald: joining %s over CURVE needs "
