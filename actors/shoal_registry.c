@@ -86,9 +86,9 @@ shoal_registry_host_name (const char *configured, char *out)
     }
     size_t len = strlen (h);
     if (len == 0 || len > SHOAL_PEER_NAME_MAX || !shoal_name_valid (h, len)) {
-        snprintf (h, sizeof h, "host");
+        len = (size_t) snprintf (h, sizeof h, "host");
     }
-    snprintf (out, SHOAL_PEER_NAME_MAX + 1, "%s", h);
+    memcpy (out, h, len + 1); /* it fits: checked above */
 }
 
 static uint64_t
