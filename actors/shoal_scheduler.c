@@ -621,7 +621,7 @@ s_handle_credit (self_t *self, shoal_in_t *in)
     shoal_map_uint (in->body, in->body_len, "busy", &busy);
     shoal_map_bool (in->body, in->body_len, "boot", &boot);
     s_node_t *nd = s_node (self, in->hdr.from, false);
-    bool known = nd && !nd->lost;
+    bool known = nd && !nd->lost, back = nd && nd->lost;
     nd = nd ? nd : s_node (self, in->hdr.from, true);
     if (!nd) {
         shoal_warn ("scheduler: too many executors; ignoring %s", in->hdr.from);
@@ -629,7 +629,15 @@ s_handle_credit (self_t *self, shoal_in_t *in)
     }
     nd->capacity = (uint32_t) capacity;
     nd->lost = false;
-    if (!known || boot) {
+    if (back) {
+        /* Back from NODE_LOST: every lease it held was taken away then
+           (requeued, new epoch), so whatever it still runs is stale and
+           no LEASE_DONE will ever free a slot for it. Its busy count is
+           no use: a CREDIT sent while it was cut off (busy, capacity 0)
+           may be the first to arrive, and counting it would keep those
+           slots taken for good. */
+        nd->inflight = 0;
+    } else if (!known || boot) {
         nd->inflight = (uint32_t) busy;
         shoal_debug (self->verbose, "scheduler: executor %s capacity %u",
                      nd->name, nd->capacity);
