@@ -637,10 +637,11 @@ s_query (self_t *self, shoal_in_t *in)
     shoal_wr_kv_bool (w, "upstream_alive", self->up_alive);
     shoal_wr_kv_uint (w, "heartbeat_ms", self->hb_us / 1000);
     shoal_wr_str (w, "counters");
-    shoal_wr_map (w, 4);
+    shoal_wr_map (w, 5);
     shoal_wr_kv_uint (w, "lost", self->lost);
     shoal_wr_kv_uint (w, "rejoined", self->rejoined);
     shoal_wr_kv_uint (w, "refused", self->refused);
+    shoal_wr_kv_uint (w, "malformed", self->malformed);
     shoal_wr_kv_uint (w, "released", self->released);
     shoal_wr_str (w, "peers");
     shoal_wr_array (w, (uint32_t) self->npeers);
