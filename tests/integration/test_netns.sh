@@ -276,8 +276,10 @@ for i in $(seq 1 200); do
     sleep 0.05
 done
 check "beta runs 2 jobs" test "$(started_on beta "$TMP/ids2")" -ge 2
+exec 4>&2 2>/dev/null # no "Killed" job notice from the shell
 ip netns pids "$NSB" | xargs -r kill -9
-{ wait "$BETA_PID"; } 2>/dev/null
+wait "$BETA_PID"
+exec 2>&4 4>&-
 leased_on beta >"$TMP/leased2" # what alpha will requeue
 # what beta was running: started there, never ended (killed with it)
 grep -F -f "$TMP/ids2" "$RUNLOG" >"$TMP/log2"
