@@ -18,6 +18,7 @@
 #include "shoal_version.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ typedef struct {
     shoal_port_t *port;
     void *bus;     /* the port's socket, for frames relayed as they are */
     zsock_t *link; /* ROUTER (owner) or DEALER (member), or NULL */
+    zsock_t *mon;  /* member: the link's handshake events, or NULL */
     bool owner;
     bool verbose;
     bool terminated;
@@ -61,6 +63,11 @@ typedef struct {
     uint64_t next_beat_us;
     uint64_t up_beat_us; /* last answer from the owner */
     bool up_alive;
+    char cert[PATH_MAX];       /* shoald/curve_cert, "" without CURVE */
+    char server_key[PATH_MAX]; /* cluster/server_key */
+    unsigned link_gen;         /* link sockets made, for the monitor's name */
+    uint64_t relink_us;        /* when to make the link again (0: no need) */
+    bool refused_said;         /* the owner's refusal was logged */
     uint64_t capacity, executors;
     char labels[512];
     /* owner side: the scheduler's executor table, refreshed each beat */
@@ -86,11 +93,9 @@ shoal_registry_host_name (const char *configured, char *out)
     }
     size_t len = strlen (h);
     if (len == 0 || len > SHOAL_PEER_NAME_MAX || !shoal_name_valid (h, len)) {
-        snprintf (h, sizeof h, "host");
+        len = (size_t) snprintf (h, sizeof h, "host");
     }
-    /* len <= SHOAL_PEER_NAME_MAX here; the precision says so to the
-       compiler too (-Wformat-truncation in a Debug build). */
-    snprintf (out, SHOAL_PEER_NAME_MAX + 1, "%.*s", SHOAL_PEER_NAME_MAX, h);
+    memcpy (out, h, len + 1); /* it fits: checked above */
 }
 
 static uint64_t
@@ -646,10 +651,11 @@ s_query (self_t *self, shoal_in_t *in)
     shoal_wr_kv_bool (w, "upstream_alive", self->up_alive);
     shoal_wr_kv_uint (w, "heartbeat_ms", self->hb_us / 1000);
     shoal_wr_str (w, "counters");
-    shoal_wr_map (w, 4);
+    shoal_wr_map (w, 5);
     shoal_wr_kv_uint (w, "lost", self->lost);
     shoal_wr_kv_uint (w, "rejoined", self->rejoined);
     shoal_wr_kv_uint (w, "refused", self->refused);
+    shoal_wr_kv_uint (w, "malformed", self->malformed);
     shoal_wr_kv_uint (w, "released", self->released);
     shoal_wr_str (w, "peers");
     shoal_wr_array (w, (uint32_t) self->npeers);
@@ -710,6 +716,156 @@ s_handle_port (self_t *self)
 }
 
 /*  ---------------------------------------------------------------------
+    The link */
+
+/*  Member: watches the link's CURVE handshakes. An owner that refuses
+    our key (ZAP) makes libzmq give the connection up for good, silently:
+    that is said, and the link is made again later (s_tick), so a key
+    allowed again gets in without a restart. */
+static void
+s_monitor_link (self_t *self)
+{
+    char ep[96];
+    snprintf (ep, sizeof ep, "inproc://shoal-registry-link-%p-%u",
+              (void *) self, self->link_gen);
+    if (zmq_socket_monitor (zsock_resolve (self->link), ep,
+                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) == 0 &&
+        (self->mon = zsock_new (ZMQ_PAIR)) != NULL) {
+        zsock_set_linger (self->mon, 0);
+        if (zsock_connect (self->mon, "%s", ep) == 0) {
+            return;
+        }
+        zsock_destroy (&self->mon);
+    }
+    shoal_warn ("registry: cannot watch the link's handshakes: a refusal "
+                "by %s will not be reported",
+                self->join);
+}
+
+/*  Makes the link socket from the settings in self: binds (owner) or
+    connects (member). */
+static shoal_err_t
+s_link_open (self_t *self)
+{
+    bool curve = self->cert[0] != '\0';
+    self->link = zsock_new (self->owner ? ZMQ_ROUTER : ZMQ_DEALER);
+    if (!self->link) {
+        return SHOAL_ERR_NOMEM;
+    }
+    self->link_gen++;
+    zsock_t *s = self->link;
+    int ivl = (int) (self->hb_us / 1000);
+    int dead = ivl * (int) self->liveness;
+    zsock_set_heartbeat_ivl (s, ivl);
+    zsock_set_heartbeat_ttl (s, dead);
+    zsock_set_heartbeat_timeout (s, dead);
+    zsock_set_maxmsgsize (s, (int64_t) self->lim.frame_max * 2);
+    zsock_set_sndhwm (s, 100000);
+    zsock_set_rcvhwm (s, 100000);
+    zsock_set_linger (s, self->owner ? 0 : 2000);
+    zsock_set_reconnect_ivl (s, 100);
+    zsock_set_reconnect_ivl_max (s, 1000);
+    if (self->owner) {
+        zsock_set_router_mandatory (s, 1);
+        zsock_set_router_handover (s, 1); /* a reconnection keeps its name */
+        if (curve && shoal_curve_server (s, self->cert, "registry")) {
+            return SHOAL_ERR_CONFIG;
+        }
+        if (zsock_bind (s, "%s", self->bind) < 0) {
+            shoal_error ("registry: cannot bind %s: %s", self->bind,
+                         zmq_strerror (zmq_errno ()));
+            return SHOAL_ERR_CONFIG;
+        }
+        shoal_info ("registry: host %s accepts links on %s%s", self->name,
+                    self->bind, curve ? " (CURVE)" : "");
+        return SHOAL_OK;
+    }
+    zsock_set_identity (s, self->name);
+    if (curve) {
+        if (shoal_curve_client (s, self->cert, self->server_key, "registry")) {
+            return SHOAL_ERR_CONFIG;
+        }
+        s_monitor_link (self);
+    }
+    if (zsock_connect (s, "%s", self->join) < 0) {
+        shoal_error ("registry: cannot connect to %s: %s", self->join,
+                     zmq_strerror (zmq_errno ()));
+        return SHOAL_ERR_CONFIG;
+    }
+    return SHOAL_OK;
+}
+
+static shoal_err_t
+s_link_new (self_t *self, const shoal_config_t *cfg)
+{
+    const char *cert = shoal_config_get (cfg, "shoald/curve_cert");
+    const char *key = shoal_config_get (cfg, "cluster/server_key");
+    if (snprintf (self->cert, sizeof self->cert, "%s", cert ? cert : "") >=
+            (int) sizeof self->cert ||
+        snprintf (self->server_key, sizeof self->server_key, "%s",
+                  key ? key : "") >= (int) sizeof self->server_key) {
+        shoal_error ("registry: shoald/curve_cert or cluster/server_key is "
+                     "too long");
+        return SHOAL_ERR_CONFIG;
+    }
+    shoal_err_t rc = s_link_open (self);
+    if (rc == SHOAL_OK && !self->owner) {
+        shoal_info ("registry: %s %s joins %s%s", self->kind, self->name,
+                    self->join, self->cert[0] ? " (CURVE)" : "");
+    }
+    return rc;
+}
+
+static void
+s_link_close (self_t *self)
+{
+    zsock_destroy (&self->link); /* stops its monitor */
+    zsock_destroy (&self->mon);
+}
+
+/*  Member: a handshake event of the link (see s_monitor_link). */
+static void
+s_handle_monitor (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->mon);
+    zframe_t *f = msg ? zmsg_first (msg) : NULL;
+    if (!f || zframe_size (f) != 6) {
+        zmsg_destroy (&msg);
+        return;
+    }
+    uint16_t event;
+    uint32_t value;
+    memcpy (&event, zframe_data (f), 2);
+    memcpy (&value, zframe_data (f) + 2, 4);
+    zmsg_destroy (&msg);
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        self->refused_said = false;
+        return;
+    }
+    uint64_t again = self->hb_us * self->liveness;
+    if (!self->refused_said) {
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            shoal_error ("registry: %s refused this host's key (CURVE, ZAP "
+                         "status %u): is its public certificate in the "
+                         "owner's shoald/curve_allow folder? Trying again "
+                         "every %llu ms",
+                         self->join, (unsigned) value,
+                         (unsigned long long) again / 1000);
+        } else {
+            shoal_error ("registry: the handshake with %s failed (CURVE; "
+                         "cluster/server_key is the owner's key?); trying "
+                         "again every %llu ms",
+                         self->join, (unsigned long long) again / 1000);
+        }
+        self->refused_said = true;
+    }
+    /* libzmq gave this connection up: make the link again later. */
+    self->relink_us = s_now (self) + again;
+}
+
+/*  ---------------------------------------------------------------------
     Time: beats, liveness */
 
 static void
@@ -759,7 +915,18 @@ s_tick (self_t *self)
 {
     uint64_t now = s_now (self);
     uint64_t dead_after = self->hb_us * self->liveness;
-    if (self->link && !self->owner) {
+    if (!self->owner && self->join[0]) {
+        if (self->relink_us && now >= self->relink_us) {
+            self->relink_us = 0;
+            s_link_close (self); /* what it queued goes too: never sent */
+            if (s_link_open (self) != SHOAL_OK) {
+                s_link_close (self);
+                self->relink_us = now + dead_after; /* and again */
+            }
+        }
+        if (!self->link) {
+            return;
+        }
         if (now >= self->next_beat_us) {
             s_send_beat (self, false);
             self->next_beat_us = now + self->hb_us;
@@ -795,59 +962,6 @@ s_tick (self_t *self)
 /*  ---------------------------------------------------------------------
     Setup */
 
-static shoal_err_t
-s_link_new (self_t *self, const shoal_config_t *cfg)
-{
-    const char *cert = shoal_config_get (cfg, "shoald/curve_cert");
-    bool curve = cert && cert[0];
-    self->link = zsock_new (self->owner ? ZMQ_ROUTER : ZMQ_DEALER);
-    if (!self->link) {
-        return SHOAL_ERR_NOMEM;
-    }
-    zsock_t *s = self->link;
-    int ivl = (int) (self->hb_us / 1000);
-    int dead = ivl * (int) self->liveness;
-    zsock_set_heartbeat_ivl (s, ivl);
-    zsock_set_heartbeat_ttl (s, dead);
-    zsock_set_heartbeat_timeout (s, dead);
-    zsock_set_maxmsgsize (s, (int64_t) self->lim.frame_max * 2);
-    zsock_set_sndhwm (s, 100000);
-    zsock_set_rcvhwm (s, 100000);
-    zsock_set_linger (s, self->owner ? 0 : 2000);
-    zsock_set_reconnect_ivl (s, 100);
-    zsock_set_reconnect_ivl_max (s, 1000);
-    if (self->owner) {
-        zsock_set_router_mandatory (s, 1);
-        zsock_set_router_handover (s, 1); /* a reconnection keeps its name */
-        if (curve && shoal_curve_server (s, cert, "registry")) {
-            return SHOAL_ERR_CONFIG;
-        }
-        if (zsock_bind (s, "%s", self->bind) < 0) {
-            shoal_error ("registry: cannot bind %s: %s", self->bind,
-                         zmq_strerror (zmq_errno ()));
-            return SHOAL_ERR_CONFIG;
-        }
-        shoal_info ("registry: host %s accepts links on %s%s", self->name,
-                    self->bind, curve ? " (CURVE)" : "");
-        return SHOAL_OK;
-    }
-    zsock_set_identity (s, self->name);
-    if (curve) {
-        const char *key = shoal_config_get (cfg, "cluster/server_key");
-        if (shoal_curve_client (s, cert, key, "registry")) {
-            return SHOAL_ERR_CONFIG;
-        }
-    }
-    if (zsock_connect (s, "%s", self->join) < 0) {
-        shoal_error ("registry: cannot connect to %s: %s", self->join,
-                     zmq_strerror (zmq_errno ()));
-        return SHOAL_ERR_CONFIG;
-    }
-    shoal_info ("registry: %s %s joins %s%s", self->kind, self->name,
-                self->join, curve ? " (CURVE)" : "");
-    return SHOAL_OK;
-}
-
 static void
 s_self_destroy (self_t **self_p)
 {
@@ -857,7 +971,7 @@ s_self_destroy (self_t **self_p)
             free (self->peers[i]);
         }
         free (self->execs);
-        zsock_destroy (&self->link);
+        s_link_close (self);
         shoal_wr_destroy (&self->wr);
         shoal_port_destroy (&self->port);
         free (self);
@@ -951,17 +1065,19 @@ shoal_registry_actor (zsock_t *pipe, void *args_)
         s_self_destroy (&self);
         return;
     }
-    zmq_pollitem_t items[3] = {
-        {zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-        {self->bus, 0, ZMQ_POLLIN, 0},
-        {self->link ? zsock_resolve (self->link) : NULL, 0, ZMQ_POLLIN, 0},
-    };
-    int nitems = self->link ? 3 : 2;
     if (self->link && !self->owner) {
         s_send_beat (self, false);
         self->next_beat_us = s_now (self) + self->hb_us;
     }
     while (!self->terminated) {
+        /* A member may make its link again (s_tick): taken afresh. */
+        zmq_pollitem_t items[4] = {
+            {zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+            {self->bus, 0, ZMQ_POLLIN, 0},
+            {self->link ? zsock_resolve (self->link) : NULL, 0, ZMQ_POLLIN, 0},
+            {self->mon ? zsock_resolve (self->mon) : NULL, 0, ZMQ_POLLIN, 0},
+        };
+        int nitems = self->link ? (self->mon ? 4 : 3) : 2;
         long wait = (long) (self->hb_us / 1000);
         if (wait > S_TICK_MS) {
             wait = S_TICK_MS;
@@ -982,8 +1098,11 @@ shoal_registry_actor (zsock_t *pipe, void *args_)
         if (items[1].revents & ZMQ_POLLIN) {
             s_handle_port (self);
         }
-        if (nitems == 3 && (items[2].revents & ZMQ_POLLIN)) {
+        if (nitems >= 3 && (items[2].revents & ZMQ_POLLIN)) {
             s_handle_link (self);
+        }
+        if (nitems == 4 && (items[3].revents & ZMQ_POLLIN)) {
+            s_handle_monitor (self);
         }
         s_tick (self);
     }

@@ -26,7 +26,10 @@
     Both links run ZMTP heartbeats (ZMQ_HEARTBEAT_IVL/TTL/TIMEOUT from the
     same settings) and CURVE when shoald/curve_cert is set: the owner
     accepts only keys in shoald/curve_allow (zauth, ZAP enforced); a
-    member needs cluster/server_key, the owner's public key.
+    member needs cluster/server_key, the owner's public key. A member
+    whose key the owner refuses says so (once) and makes its link again
+    every liveness period (libzmq gives a refused connection up for
+    good), so a key allowed later gets in without a restart.
 
     Clock: liveness and beats read the actor's clock (injectable), so a
     test can declare a peer dead by moving a fake clock.

@@ -65,6 +65,12 @@ s_self_entry (const json_t *all)
     }
     json_object_set_new (e, "version", json_string (s_str (local, "version")));
     json_object_set_new (e, "bind", json_string (s_str (all, "bind")));
+    /* The registry's counters: peers lost and back, frames refused or
+       malformed, RUNs handed back (JSON only). */
+    json_t *counters = json_object_get (all, "counters");
+    if (json_is_object (counters)) {
+        json_object_set (e, "counters", counters);
+    }
     return e;
 }
 

@@ -187,7 +187,67 @@ SHOAL_TEST (running_job_heartbeats_then_expires_when_its_node_stops)
     host_destroy (&h);
 }
 
+/*  CREDIT {capacity, busy} as an executor sends it (not at boot). */
+static bool
+s_credit (shoal_port_t *node, uint64_t capacity, uint64_t busy)
+{
+    shoal_wr_t *w = shoal_port_begin (node, SHOAL_M_CREDIT, "scheduler", NULL);
+    shoal_wr_map (w, 3);
+    shoal_wr_kv_uint (w, "capacity", capacity);
+    shoal_wr_kv_uint (w, "busy", busy);
+    shoal_wr_kv_bool (w, "boot", false);
+    return shoal_port_send (node) == SHOAL_OK;
+}
+
+/*  An executor declared lost (NODE_LOST, as the registry sends it for a
+    host that stopped beating) loses its lease: the job is requeued with a
+    new epoch. When the link heals, what the executor sent while cut off
+    arrives first, in order: a CREDIT from while it ran the job (busy 1,
+    capacity 0), the job's result (stale: refused and counted), then a
+    CREDIT with its slot free. Its slot must be free again: the job runs
+    there as its next lease. */
+SHOAL_TEST (a_lost_executor_that_comes_back_gets_work_again)
+{
+    host_t *h = host_new (0, NULL);
+    CHECK (h);
+    char jid[SHOAL_ID_TEXT];
+    CHECK (s_submit (h, "x", NULL, 0, 0, jid));
+    shoal_port_t *node = host_node_join (h, "node.far", 1);
+    CHECK (node);
+    shoal_id_t job;
+    uint64_t e = host_node_run (node, &job);
+    CHECK (e == 1);
+    shoal_port_t *reg = shoal_port_new (h->bus, "registry", &h->clock);
+    CHECK (reg);
+    const char *to[] = {"store", "scheduler"};
+    for (int i = 0; i < 2; i++) {
+        shoal_wr_t *w = shoal_port_begin (reg, SHOAL_M_NODE_LOST, to[i], NULL);
+        shoal_wr_map (w, 1);
+        shoal_wr_str (w, "executors");
+        shoal_wr_array (w, 1);
+        shoal_wr_str (w, "node.far");
+        CHECK (shoal_port_send (reg) == SHOAL_OK);
+    }
+    CHECK (host_await_state (h, jid, "enqueued"));
+    CHECK_EQ (host_job_num (h, jid, "attempt"), 1);
+    CHECK (s_credit (node, 0, 1));
+    CHECK (host_node_result (node, &job, e, true));
+    CHECK (s_credit (node, 1, 0));
+    shoal_id_t again;
+    uint64_t e2 = host_node_run (node, &again);
+    CHECK (e2 == 2 && memcmp (&again, &job, 16) == 0);
+    CHECK (host_node_result (node, &again, e2, true));
+    CHECK (host_await_state (h, jid, "succeeded"));
+    CHECK_EQ (host_stat (h, NULL, "stale_results"), 1);
+    /* no failed attempt: attempt counts the leases that may have run it */
+    CHECK_EQ (host_job_num (h, jid, "attempt"), 2);
+    shoal_port_destroy (&reg);
+    shoal_port_destroy (&node);
+    host_destroy (&h);
+}
+
 SHOAL_TEST_MAIN (heartbeat_keeps_the_lease_past_its_first_expiry,
                  stale_heartbeat_is_refused_and_counted,
                  heartbeat_never_extends_past_the_jobs_timeout,
-                 running_job_heartbeats_then_expires_when_its_node_stops)
+                 running_job_heartbeats_then_expires_when_its_node_stops,
+                 a_lost_executor_that_comes_back_gets_work_again)
