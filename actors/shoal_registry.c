@@ -362,16 +362,17 @@ s_link_recv (self_t *self, zmq_msg_t *frame, char *rid, size_t rid_cap)
         return false;
     }
     zmq_msg_close (&env);
-    /* A Shoal message is one frame: drop anything after it. */
-    while (zmq_msg_more (frame)) {
-        zmq_msg_t extra;
-        zmq_msg_init (&extra);
-        int rc = zmq_msg_recv (&extra, h, 0);
-        zmq_msg_close (&extra);
-        if (rc < 0) {
-            break;
+    /* A Shoal message is one frame: one of more is dropped whole (the
+       caller counts the empty frame left), every part read so that the
+       next message starts where it should (and speaks for its sender). */
+    if (zmq_msg_more (frame)) {
+        while (zmq_msg_more (frame)) {
+            zmq_msg_close (frame);
+            zmq_msg_init (frame);
+            if (zmq_msg_recv (frame, h, 0) < 0) {
+                break;
+            }
         }
-        self->malformed++;
         zmq_msg_close (frame);
         zmq_msg_init (frame);
     }
@@ -778,6 +779,13 @@ s_link_open (self_t *self)
                          zmq_strerror (zmq_errno ()));
             return SHOAL_ERR_CONFIG;
         }
+        /* A port given as '*' was chosen by the system: keep the real
+           one, for the log and the cluster table (shoal hosts). */
+        char *ep = zsock_last_endpoint (s);
+        if (ep && ep[0]) {
+            snprintf (self->bind, sizeof self->bind, "%s", ep);
+        }
+        zstr_free (&ep);
         shoal_info ("registry: host %s accepts links on %s%s", self->name,
                     self->bind, curve ? " (CURVE)" : "");
         return SHOAL_OK;

@@ -283,7 +283,7 @@ s_apply_lease (self_t *self, shoal_in_t *in)
         }
         shoal_wr_t *w =
             shoal_port_begin (self->port, SHOAL_M_RUN, nodename, NULL);
-        shoal_wr_map (w, 6 + (job.payload != NULL) + (job.timeout_ms != 0));
+        shoal_wr_map (w, 7 + (job.payload != NULL) + (job.timeout_ms != 0));
         if (job.timeout_ms) {
             shoal_wr_kv_uint (w, "to", job.timeout_ms);
         }
@@ -293,6 +293,9 @@ s_apply_lease (self_t *self, shoal_in_t *in)
         shoal_wr_kv_uint (w, "a", job.attempt);
         shoal_wr_kv_uint (w, "e", job.epoch);
         shoal_wr_kv_uint (w, "p", job.priority);
+        /* The lease an EXTEND renews (store/lease): an executor outside
+           this host paces its heartbeats from it (lm / 3). */
+        shoal_wr_kv_uint (w, "lm", self->lease_us / 1000);
         if (job.payload) {
             shoal_wr_kv_raw (w, "pl", job.payload, job.payload_len);
         }

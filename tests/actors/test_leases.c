@@ -246,7 +246,38 @@ SHOAL_TEST (a_lost_executor_that_comes_back_gets_work_again)
     host_destroy (&h);
 }
 
-SHOAL_TEST_MAIN (heartbeat_keeps_the_lease_past_its_first_expiry,
+/*  A RUN tells its executor the lease an EXTEND renews (store/lease, in
+    "lm"), so an executor outside this host can pace its heartbeats. */
+SHOAL_TEST (run_carries_the_lease_length)
+{
+    const char *kv[] = {"store/lease=4500", NULL};
+    host_t *h = host_new (0, kv);
+    CHECK (h);
+    shoal_port_t *node = host_node_join (h, "node.fake", 1);
+    CHECK (node);
+    char jid[SHOAL_ID_TEXT];
+    CHECK (s_submit (h, "anything", NULL, 0, 0, jid));
+    shoal_in_t in;
+    bool run = false;
+    while (!run && host_recv (node, NULL, &in)) {
+        run = in.hdr.type == SHOAL_M_RUN;
+        if (run) {
+            uint64_t lm = 0, e = 0;
+            CHECK_EQ (shoal_map_uint (in.body, in.body_len, "lm", &lm),
+                      SHOAL_OK);
+            CHECK_EQ (lm, 4500);
+            CHECK_EQ (shoal_map_uint (in.body, in.body_len, "e", &e), SHOAL_OK);
+            CHECK_EQ (e, 1);
+        }
+        shoal_in_close (&in);
+    }
+    CHECK (run);
+    shoal_port_destroy (&node);
+    host_destroy (&h);
+}
+
+SHOAL_TEST_MAIN (run_carries_the_lease_length,
+                 heartbeat_keeps_the_lease_past_its_first_expiry,
                  stale_heartbeat_is_refused_and_counted,
                  heartbeat_never_extends_past_the_jobs_timeout,
                  running_job_heartbeats_then_expires_when_its_node_stops,
