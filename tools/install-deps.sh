@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libzmq3-dev libczmq-dev
       libmsgpack-dev liblmdb-dev lmdb-utils libjansson-dev clang
       libclang-rt-dev clang-format valgrind procps jq
-      iproute2 nftables) # the last two: the network namespace test
+      iproute2 nftables   # the network namespace test
+      python3-zmq python3-msgpack)  # the Python worker example and its test
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
