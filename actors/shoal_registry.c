@@ -37,6 +37,7 @@ typedef struct {
     bool dead;
     uint64_t lost;    /* times declared dead */
     uint64_t in, out; /* frames carried */
+    bool warned;      /* logged a refused frame of it */
 } s_peer_t;
 
 typedef struct {
@@ -297,6 +298,32 @@ s_peer_beat (self_t *self, const char *rid, const char *key,
     shoal_wr_destroy (&w);
 }
 
+/*  What a link may carry to the owner: the executor side of the job
+    protocol and events, nothing else (no SUBMIT, QUERY, SHUTDOWN, LEASE,
+    NODE_LOST...). A member or worker is trusted to run jobs, not to
+    drive the owner. */
+static bool
+s_peer_may (uint32_t type, const char *to)
+{
+    if (streq (to, SHOAL_STORE_NAME)) {
+        return type == SHOAL_M_NODE_BOOT || type == SHOAL_M_RESULT ||
+               type == SHOAL_M_RELEASE || type == SHOAL_M_STARTED ||
+               type == SHOAL_M_EXTEND || type == SHOAL_M_PING ||
+               type == SHOAL_M_OK || type == SHOAL_M_ERROR;
+    }
+    if (streq (to, SHOAL_SCHEDULER_NAME)) {
+        return type == SHOAL_M_CREDIT || type == SHOAL_M_PING ||
+               type == SHOAL_M_OK || type == SHOAL_M_ERROR;
+    }
+    if (streq (to, "monitor")) {
+        return type == SHOAL_M_EVENT;
+    }
+    if (streq (to, SHOAL_REGISTRY_NAME)) {
+        return type == SHOAL_M_PING;
+    }
+    return false;
+}
+
 /*  A frame from a peer that is not a beat: into the local bus, with
     "from" qualified by the peer's name. */
 static void
@@ -319,6 +346,23 @@ s_from_peer (self_t *self, s_peer_t *p, shoal_hdr_t *hdr, const uint8_t *body,
     }
     if (!from[0] || !s_qualify (hdr->from, from, p->name)) {
         self->refused++;
+        return;
+    }
+    if (!s_peer_may (hdr->type, to)) {
+        self->refused++;
+        if (!p->warned) {
+            shoal_warn ("registry: refused %s to '%s' from %s: a link "
+                        "carries only the executor side of the job "
+                        "protocol (counted in refused)",
+                        shoal_mtype_name (hdr->type), to, p->name);
+            p->warned = true;
+        }
+        return;
+    }
+    if (p->dead && hdr->type == SHOAL_M_CREDIT) {
+        /* A lost peer's slots come back when it beats again (rejoin),
+           not with credits it queued while cut off: those would make
+           the scheduler lease to it only to have the RUN handed back. */
         return;
     }
     snprintf (hdr->to, sizeof hdr->to, "%s", to);

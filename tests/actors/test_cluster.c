@@ -295,9 +295,10 @@ SHOAL_TEST (partition_requeues_then_heal_refuses_late_results)
     CHECK_EQ (host_stat (h, "jobs", "dead"), 0);
     CHECK_EQ (host_stat (h, NULL, "lost_requeued"), 2);
 
-    /* Beta has not beaten since: still lost, while its executors speak
-       again (CREDIT). A RUN for them is handed straight back, the job
-       goes elsewhere and the attempt it never ran does not count. */
+    /* Beta has not beaten since: still lost. The credits its executors
+       send do not bring it back (only a beat does), so a job submitted
+       now waits for a gamma slot instead of being leased to beta and
+       handed back. */
     CHECK (ch_peer_is (c, "beta", "lost"));
     for (int k = 4; k < 6; k++) { /* gamma is full again */
         CHECK (ch_gate_submit (c, k, ids[k]));
@@ -309,10 +310,10 @@ SHOAL_TEST (partition_requeues_then_heal_refuses_late_results)
     uint64_t released = ch_counter (c, "released");
     char jid[SHOAL_ID_TEXT];
     CHECK (ch_submit (c, "echo", "{\"late\": true}", jid));
-    CHECK (s_await_counter_above (c, "released", released));
-    CHECK (!host_state_is (h, jid, "succeeded"));
+    CHECK (host_state_is (h, jid, "enqueued"));
     CHECK (ch_gate_open (c, 4, 0)); /* a gamma slot frees */
     CHECK (host_await_state (h, jid, "succeeded"));
+    CHECK_EQ (ch_counter (c, "released"), released);
     char x[SHOAL_NAME_MAX + 1];
     ch_executor (c, jid, x, sizeof x);
     CHECK (ch_on (x, "gamma"));
@@ -340,6 +341,71 @@ SHOAL_TEST (partition_requeues_then_heal_refuses_late_results)
     CHECK_EQ (host_stat (h, "jobs", "succeeded"), 4 + 2 + 1 + 4);
     CHECK_EQ (host_stat (h, NULL, "stale_results"), 2);
     CHECK_EQ (host_stat (h, NULL, "lost_requeued"), 2);
+    ch_destroy (&c);
+}
+
+SHOAL_TEST (run_that_cannot_reach_its_peer_is_handed_back)
+{
+    cluster_t *c = ch_new (s_members, 2);
+    CHECK (c);
+    host_t *h = c->h;
+    /* The owner's own link drops everything: a RUN for any member is
+       handed straight back (RELEASE in the executor's name) and that
+       executor leaves the scheduler until it speaks again. */
+    uint64_t released = ch_counter (c, "released");
+    CHECK_EQ (zstr_sendx (c->registry, "FAULT", "drop", NULL), 0);
+    char jid[SHOAL_ID_TEXT];
+    CHECK (ch_submit (c, "echo", "{\"n\": 1}", jid));
+    CHECK (s_await_counter_above (c, "released", released));
+    /* (it may be on its way to another member's executor: each is
+       handed back in turn until none is left in the scheduler) */
+    CHECK (!host_state_is (h, jid, "succeeded"));
+    /* The link carries again: the executors' next credits bring them
+       back and the job runs, its handed-back lease not counted as a
+       failure. */
+    CHECK_EQ (zstr_sendx (c->registry, "FAULT", "pass", NULL), 0);
+    CHECK (host_await_state (h, jid, "succeeded"));
+    char x[SHOAL_NAME_MAX + 1];
+    ch_executor (c, jid, x, sizeof x);
+    CHECK (ch_on (x, "beta") || ch_on (x, "gamma"));
+    CHECK_EQ (host_job_num (h, jid, "attempt"), 1);
+    CHECK_EQ (host_stat (h, "jobs", "failed"), 0);
+    ch_destroy (&c);
+}
+
+SHOAL_TEST (link_carries_only_the_executor_protocol)
+{
+    cluster_t *c = ch_new (s_members, 1);
+    CHECK (c);
+    /* Something on beta's bus sends what no executor may: a SHUTDOWN to
+       the owner's control and supervisor, a SUBMIT, a NODE_LOST and a
+       QUERY to its store. Names beta does not have go up the link; the
+       owner refuses each and counts it. */
+    ch_member_t *m = ch_member (c, "beta");
+    shoal_port_t *p = shoal_port_new (m->bus, "intruder", &c->h->clock);
+    CHECK (p);
+    uint64_t refused = ch_counter (c, "refused");
+    const struct {
+        uint32_t type;
+        const char *to;
+    } bad[] = {{SHOAL_M_SHUTDOWN, "control"},
+               {SHOAL_M_SHUTDOWN, "supervisor"},
+               {SHOAL_M_SUBMIT, "control"},
+               {SHOAL_M_NODE_LOST, "store"},
+               {SHOAL_M_QUERY, "store"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        shoal_wr_t *w = shoal_port_begin (p, bad[i].type, bad[i].to, NULL);
+        shoal_wr_map (w, 1);
+        shoal_wr_kv_str (w, "host", "gamma");
+        CHECK_EQ (shoal_port_send (p), SHOAL_OK);
+    }
+    CHECK (s_await_counter_above (c, "refused", refused + 4));
+    /* The owner serves as before, and beta still runs its jobs. */
+    char jid[SHOAL_ID_TEXT];
+    CHECK (ch_submit (c, "echo", "{\"still\": true}", jid));
+    CHECK (host_await_state (c->h, jid, "succeeded"));
+    CHECK (ch_peer_is (c, "beta", "alive"));
+    shoal_port_destroy (&p);
     ch_destroy (&c);
 }
 
@@ -389,4 +455,6 @@ SHOAL_TEST (member_that_stops_is_lost_at_once)
 
 SHOAL_TEST_MAIN (members_run_jobs_and_workflow_nodes,
                  partition_requeues_then_heal_refuses_late_results,
+                 run_that_cannot_reach_its_peer_is_handed_back,
+                 link_carries_only_the_executor_protocol,
                  member_that_stops_is_lost_at_once)
