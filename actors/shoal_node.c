@@ -58,10 +58,13 @@ typedef struct {
     uint64_t running_epoch;
     uint32_t running_attempt;
     char running_queue[SHOAL_NAME_MAX + 1];
-    shoal_port_t *cancel;  /* "x.<job id>": CANCEL of the running job */
-    uint64_t beat_us;      /* heartbeat period (port clock) */
-    uint64_t next_beat_us; /* next EXTEND of the running job */
-    int progress;          /* last progress published, -1 = none */
+    shoal_port_t *cancel;       /* "x.<job id>": CANCEL of the running job */
+    uint64_t beat_us;           /* heartbeat period (port clock) */
+    bool beat_set;              /* executors/heartbeat given: keep it */
+    uint64_t run_beat_us;       /* the running job's: from the owner's lease */
+    shoal_exec_opts_t run_opts; /* exec limits for the running job */
+    uint64_t next_beat_us;      /* next EXTEND of the running job */
+    int progress;               /* last progress published, -1 = none */
     shoal_plugins_t *plugins;
     shoal_id_t started_id; /* the last STARTED sent (the store answers OK) */
 } self_t;
@@ -160,7 +163,7 @@ s_heartbeat (self_t *self, int percent)
     if (now < self->next_beat_us) {
         return;
     }
-    self->next_beat_us = now + self->beat_us;
+    self->next_beat_us = now + self->run_beat_us;
     shoal_wr_t *w =
         shoal_port_begin (self->port, SHOAL_M_EXTEND, SHOAL_STORE_NAME, NULL);
     shoal_wr_map (w, 1);
@@ -190,7 +193,8 @@ s_blocking (self_t *self, bool on)
            (a test moves its clock once the store shows it running). */
         self->progress = -1;
         self->next_beat_us =
-            shoal_clock_now_us (shoal_port_clock (self->port)) + self->beat_us;
+            shoal_clock_now_us (shoal_port_clock (self->port)) +
+            self->run_beat_us;
         /* The store notes the run as started: if this executor dies now,
            the run is what killed it (a failed attempt, not a requeue). */
         shoal_hdr_t hdr;
@@ -390,7 +394,7 @@ s_run (self_t *self, const char *type, const uint8_t *pl, size_t pl_len,
     }
     if (streq (type, "exec")) {
         s_blocking (self, true);
-        shoal_exec_opts_t opts = self->exec_opts;
+        shoal_exec_opts_t opts = self->run_opts;
         opts.beat = s_exec_beat;
         opts.beat_arg = self;
         /* The job's context. Its id is the same for every attempt and
@@ -460,6 +464,19 @@ s_execute (self_t *self, shoal_in_t *in, shoal_wr_t *r)
     }
     uint64_t timeout_ms = 0;
     shoal_map_uint (in->body, in->body_len, "to", &timeout_ms);
+    /* The lease is the owner's (RUN's lm): on another host this
+       executor's own store/lease says nothing about it. */
+    uint64_t lm = 0;
+    self->run_beat_us = self->beat_us;
+    self->run_opts = self->exec_opts;
+    if (shoal_map_uint (in->body, in->body_len, "lm", &lm) == SHOAL_OK &&
+        lm > 0 && lm <= 86400000) {
+        if (!self->beat_set) {
+            self->run_beat_us = lm / 3 > 0 ? lm / 3 * 1000 : 1000;
+        }
+        self->run_opts.default_timeout_ms = (uint32_t) lm;
+        self->run_opts.max_timeout_ms = (uint32_t) lm;
+    }
     char er[SHOAL_ERRTEXT_MAX] = "";
     char ec[SHOAL_CLASS_MAX + 1] = "error";
     memcpy (self->running.b, idp, 16);
@@ -738,10 +755,12 @@ s_self_new (zsock_t *pipe, const shoal_actor_args_t *args, self_t **out)
                           &beat_ms)) {
         return SHOAL_ERR_CONFIG;
     }
+    self->beat_set = beat_ms != 0;
     if (beat_ms == 0) {
         beat_ms = lease_ms / 3 > 0 ? lease_ms / 3 : 1;
     }
     self->beat_us = (uint64_t) beat_ms * 1000;
+    self->run_beat_us = self->beat_us;
     shoal_err_t rc;
     self->plugins = shoal_plugins_load (
         shoal_config_get (args->config, "executors/plugins"), s_builtins, why,

@@ -814,7 +814,12 @@ s_link_open (self_t *self)
     zsock_set_reconnect_ivl_max (s, 1000);
     if (self->owner) {
         zsock_set_router_mandatory (s, 1);
-        zsock_set_router_handover (s, 1); /* a reconnection keeps its name */
+        /* No ROUTER_HANDOVER: with heartbeats on, libzmq 4.3.4 aborts
+           (stream_engine_base.cpp:331) when a second connection takes
+           a name over. Without it a second peer of that name is turned
+           away, and a reconnecting peer gets in once its old connection
+           is closed (at once on a reset, after the ZMTP timeout on a
+           partition). */
         if (curve && shoal_curve_server (s, self->cert, "registry")) {
             return SHOAL_ERR_CONFIG;
         }

@@ -204,6 +204,12 @@ main (int argc, char **argv)
     if (code == 0 && !shoal_config_get (cfg, "cluster/join")[0]) {
         code = s_fail ("%s", "--join tcp://HOST:PORT is required");
     }
+    if (code == 0 &&
+        !streq (shoal_config_get (cfg, "executors/mode"), "thread")) {
+        code = s_fail ("%s", "shoal-worker runs its executors as threads; for "
+                             "a process per executor use shoald --join ... "
+                             "--mode process");
+    }
     if (code == 0 && (cert && cert[0]) != (server_key && server_key[0])) {
         code = s_fail ("%s", "CURVE needs both --cert and --server-key");
     }
