@@ -186,6 +186,26 @@ s_check_binds (const shoal_config_t *cfg)
                  join);
         return EXIT_USAGE;
     }
+    const char *key = shoal_config_get (cfg, "cluster/server_key");
+    if (!curve && member && key[0]) {
+        fprintf (stderr,
+                 "shoald: cluster/server_key is set but shoald/curve_cert is "
+                 "not: a member speaks CURVE with its own secret certificate "
+                 "(shoal keygen) and the owner's public key\n");
+        return EXIT_USAGE;
+    }
+    const char *links[] = {"cluster/bind", "cluster/join"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *ep = shoal_config_get (cfg, links[i]);
+        if (ep[0] && strncmp (ep, "tcp://", 6) != 0 &&
+            strncmp (ep, "ipc://", 6) != 0) {
+            fprintf (stderr,
+                     "shoald: %s '%s': want tcp://ADDR:PORT (or "
+                     "ipc://PATH on one machine)\n",
+                     links[i], ep);
+            return EXIT_USAGE;
+        }
+    }
     const char *keys[] = {"shoald/control", "shoald/monitor", "cluster/bind"};
     const char *what[] = {"control", "monitor", "link"};
     for (size_t i = member ? 2 : 0; i < 3; i++) {

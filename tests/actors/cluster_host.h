@@ -144,9 +144,11 @@ ch_destroy (cluster_t **cp)
 }
 
 /*  The owner and members named in names (NULL-terminated), each with
-    nodes executors. NULL when anything did not start. */
+    nodes executors; the owner also gets the settings in owner_kv
+    ("key=value", NULL-terminated; may be NULL). NULL when anything did
+    not start. */
 static inline cluster_t *
-ch_new (const char *const *names, int nodes)
+ch_new_with (const char *const *names, int nodes, const char *const *owner_kv)
 {
     cluster_t *c = calloc (1, sizeof *c);
     if (!c) {
@@ -155,7 +157,11 @@ ch_new (const char *const *names, int nodes)
     char hb[32], live[32];
     snprintf (hb, sizeof hb, "cluster/heartbeat=%d", CH_HB_MS);
     snprintf (live, sizeof live, "cluster/liveness=%d", CH_LIVENESS);
-    const char *kv[] = {"cluster/name=alpha", hb, live, NULL};
+    const char *kv[16] = {"cluster/name=alpha", hb, live, NULL};
+    for (int i = 3; owner_kv && *owner_kv && i < 15; i++) {
+        kv[i] = *owner_kv++;
+        kv[i + 1] = NULL;
+    }
     c->h = host_new_remote (0, kv, SHOAL_REGISTRY_NAME);
     if (!c->h || !c->h->busa || !c->h->client) {
         ch_destroy (&c);
@@ -174,6 +180,12 @@ ch_new (const char *const *names, int nodes)
         ch_destroy (&c);
     }
     return c;
+}
+
+static inline cluster_t *
+ch_new (const char *const *names, int nodes)
+{
+    return ch_new_with (names, nodes, NULL);
 }
 
 static inline ch_member_t *

@@ -373,6 +373,31 @@ SHOAL_TEST (run_that_cannot_reach_its_peer_is_handed_back)
     ch_destroy (&c);
 }
 
+SHOAL_TEST (member_heartbeats_follow_the_owners_lease)
+{
+    /* The owner's lease is 3 s; the members' own store/lease is the
+       default 300 s. A member's executor must renew a long run by the
+       owner's lease (RUN carries lm), or the owner takes the job back. */
+    const char *kv[] = {"store/lease=3000", "store/lease_grace=0", NULL};
+    cluster_t *c = ch_new_with (s_members, 1, kv);
+    CHECK (c);
+    host_t *h = c->h;
+    char id[SHOAL_ID_TEXT], exec[SHOAL_NAME_MAX + 1];
+    CHECK (ch_gate_submit (c, 0, id));
+    CHECK (s_await_running_on (c, id, NULL, exec, sizeof exec));
+    uint64_t extends = host_stat (h, NULL, "lease_extends");
+    for (int i = 0; i < 16; i++) { /* 8 s of the owner's clock */
+        CHECK (ch_step (c));
+        CHECK (host_state_is (h, id, "leased"));
+    }
+    CHECK (host_stat (h, NULL, "lease_extends") > extends);
+    CHECK_EQ (host_stat (h, NULL, "expired_leases"), 0);
+    CHECK (ch_gate_open (c, 0, 0));
+    CHECK (host_await_state (h, id, "succeeded"));
+    CHECK_EQ (host_job_num (h, id, "attempt"), 1);
+    ch_destroy (&c);
+}
+
 SHOAL_TEST (link_carries_only_the_executor_protocol)
 {
     cluster_t *c = ch_new (s_members, 1);
@@ -457,4 +482,5 @@ SHOAL_TEST_MAIN (members_run_jobs_and_workflow_nodes,
                  partition_requeues_then_heal_refuses_late_results,
                  run_that_cannot_reach_its_peer_is_handed_back,
                  link_carries_only_the_executor_protocol,
+                 member_heartbeats_follow_the_owners_lease,
                  member_that_stops_is_lost_at_once)

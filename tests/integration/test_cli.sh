@@ -36,6 +36,22 @@ expect_rc "forced: past the check, to the bind" 3 "$SHOALD" --data "$TMP/nobind"
     --control tcp://192.0.2.1:5999 --monitor "ipc://$TMP/nobind-m.sock" \
     --set shoald/insecure_bind=1
 check "warned, then could not bind" sh -c "grep -q 'reachable from other hosts without security' '$TMP/err' && grep -q 'cannot bind tcp://192.0.2.1:5999' '$TMP/err'"
+# cluster links: the same rule for the link endpoint, and clear errors
+expect_rc "link on 0.0.0.0 without CURVE: refused" 2 "$SHOALD" --data "$TMP/nobind" \
+    --control "ipc://$TMP/nobind-c.sock" --monitor "ipc://$TMP/nobind-m.sock" \
+    --bind tcp://0.0.0.0:5997
+check "says so for the link" grep -q "refusing to bind link tcp://0.0.0.0:5997" "$TMP/err"
+expect_rc "a link endpoint that is no endpoint: 2" 2 "$SHOALD" --bind foo
+check "says what it wants" grep -q "cluster/bind 'foo': want tcp://ADDR:PORT" "$TMP/err"
+expect_rc "bind and join at once: 2" 2 "$SHOALD" --bind tcp://127.0.0.1:5996 \
+    --join tcp://127.0.0.1:5995
+expect_rc "server_key without a certificate: 2" 2 "$SHOALD" \
+    --join tcp://127.0.0.1:5995 --set cluster/server_key=x
+expect_rc "shoal-worker without --join: 2" 2 "$(dirname "$SHOALD")/shoal-worker"
+expect_rc "shoal-worker --capacity 0: 2" 2 "$(dirname "$SHOALD")/shoal-worker" \
+    --join tcp://127.0.0.1:5995 --capacity 0
+expect_rc "shoal-worker bad label: 2" 2 "$(dirname "$SHOALD")/shoal-worker" \
+    --join tcp://127.0.0.1:5995 --label 'no good'
 expect_rc "shoald bad option: 2" 2 "$SHOALD" --bogus
 expect_rc "shoald bad sync: 2" 2 "$SHOALD" --data "$DATA" --sync sometimes
 
