@@ -53,6 +53,7 @@ typedef struct {
     shoal_port_t *port;
     shoal_clock_t clock;
     int timeout_ms;
+    bool curve; /* a refused key looks like silence: say so */
 } s_cli_t;
 
 static void
@@ -230,8 +231,11 @@ s_call (s_cli_t *cli, const shoal_id_t *id, int timeout_ms, shoal_in_t *in)
             } else {
                 fprintf (stderr,
                          "shoal: no answer from shoald at %s within %d ms "
-                         "(is it running?)\n",
-                         cli->endpoint, timeout_ms);
+                         "(is it running?%s)\n",
+                         cli->endpoint, timeout_ms,
+                         cli->curve ? " is this client's key in its "
+                                      "allowlist, and --server-key its key?"
+                                    : "");
             }
             break;
         }
@@ -2842,6 +2846,7 @@ main (int argc, char **argv)
                                   "character Z85 key nor a certificate file",
                                   server_key);
         }
+        cli.curve = true;
         cli.port = shoal_port_new_client_curve (cli.endpoint, "shoal-cli",
                                                 &cli.clock, cert, key);
         zcert_destroy (&cert);

@@ -224,6 +224,9 @@ shoal_host_run (shoal_config_t *cfg, int sigfd, bool verbose, const char *kind)
 done:
     shoal_supervisor_destroy (&sup);
     zactor_destroy (&bus);
+    if (member && process) {
+        unlink (ipc + strlen ("ipc://")); /* in /tmp: nobody else cleans it */
+    }
     zactor_destroy (&auth);
     close (lock);
     if (code == SHOAL_HOST_EXIT_STARTUP) {

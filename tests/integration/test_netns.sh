@@ -355,6 +355,10 @@ beat=$(sed -n 's/.*worker gamma is lost (no heartbeat for \([0-9]*\) ms).*/\1/p'
     "$TMP/shoald.log" | tail -n 1)
 echo "    (measured: declared lost ${beat:-?} ms after gamma's last heartbeat;" \
     "seen lost by the CLI $(((t1 - t0) / 1000000)) ms after the partition began)"
+# The target: leases requeued within 3 s of the last heartbeat, on the
+# owner's clock (the requeue is in the same pass that declares it lost).
+check "failover within the 3 s target (${beat:-?} ms after the last heartbeat)" \
+    test "${beat:-99999}" -lt 3000
 lost1=$(stat_of lost_requeued)
 check "gamma's leases are requeued (lost_requeued $lost0 -> $lost1)" \
     test "$lost1" -ge $((lost0 + n3))
