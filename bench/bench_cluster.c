@@ -564,7 +564,6 @@ s_failover (const bench_opts_t *opts, uint32_t trials, bench_pct_t *pct)
 int
 bench_cluster_run (const bench_opts_t *opts, bench_results_t *res)
 {
-    (void) res;
     bench_section ("Cluster: executors on other hosts, failover, CURVE");
     s_certs_t certs;
     if (s_certs_make (&certs)) {
@@ -609,6 +608,15 @@ bench_cluster_run (const bench_opts_t *opts, bench_results_t *res)
                 S_RAW_SIZE, bench_fmt_count (raw, r1, sizeof r1),
                 bench_fmt_count (raw_curve, r2, sizeof r2), raw_curve / raw,
                 med[S_REMOTE] / raw);
+        res->cluster.done = true;
+        res->cluster.local = med[S_LOCAL];
+        res->cluster.remote = med[S_REMOTE];
+        res->cluster.curve = med[S_CURVE];
+        res->cluster.raw = raw;
+        res->cluster.raw_curve = raw_curve;
+        res->cluster.trials = trials;
+        res->cluster.fo_trials = fo_trials;
+        res->cluster.fo = fo;
         printf ("  failover (last heartbeat -> lease requeued), %u trials, "
                 "heartbeat 500 ms x 4: p50 %.0f ms, p99 %.0f ms, max %.0f "
                 "ms\n",

@@ -483,6 +483,30 @@ bench_print_summary (const bench_opts_t *opts, const bench_results_t *res)
                 bench_fmt_count (w->steps_cond.min, b, sizeof b),
                 bench_fmt_count (w->steps_cond.max, c, sizeof c), w->edge_us);
     }
+    if (res->cluster.done) {
+        char c[32], d[32], r[32], q[32];
+        printf ("| Jobs/s, 2 executors on 2 member hosts over tcp vs both in "
+                "one shoald (sync=full, noop; median of %u) | %s vs %s "
+                "jobs/s | - | %.2fx local | - | - |\n",
+                res->cluster.trials,
+                bench_fmt_count (res->cluster.remote, a, sizeof a),
+                bench_fmt_count (res->cluster.local, b, sizeof b),
+                res->cluster.remote / res->cluster.local);
+        printf ("| Same over CURVE | %s jobs/s | raw libzmq tcp 64 B: %s "
+                "plain, %s CURVE msgs/s | %.2fx plain tcp (raw: %.2fx) | - | "
+                "- |\n",
+                bench_fmt_count (res->cluster.curve, c, sizeof c),
+                bench_fmt_count (res->cluster.raw, d, sizeof d),
+                bench_fmt_count (res->cluster.raw_curve, r, sizeof r),
+                res->cluster.curve / res->cluster.remote,
+                res->cluster.raw_curve / res->cluster.raw);
+        snprintf (q, sizeof q, "%.0f ms", res->cluster.fo.p99 / 1000);
+        printf ("| Failover: last heartbeat -> lease requeued, kill -9 of a "
+                "worker, defaults (%u trials) | p50 %.0f ms, p99 %s | - | - | "
+                "< 3000 ms | %s |\n",
+                res->cluster.fo_trials, res->cluster.fo.p50 / 1000, q,
+                s_met (res->cluster.fo.p99 < 3000000));
+    }
     if (w->rec_done) {
         printf ("| Workflow recovery after kill -9 with %u runs in flight "
                 "(%llu entry nodes leased): exec -> first STATS / every run "

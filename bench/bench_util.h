@@ -194,6 +194,13 @@ typedef struct {
     bench_scale_t scale;
     bench_expr_t expr;
     bench_wf_t wf;
+    struct {
+        bool done;
+        double local, remote, curve; /* jobs/s medians */
+        double raw, raw_curve;       /* raw libzmq tcp msgs/s */
+        uint32_t trials, fo_trials;
+        bench_pct_t fo; /* failover, us */
+    } cluster;
     uint32_t window, credit_every;
     char load_start[64], load_end[64]; /* /proc/loadavg */
 } bench_results_t;
