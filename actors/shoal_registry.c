@@ -77,6 +77,7 @@ typedef struct {
     uint64_t next_exec_us;
     /* counters */
     uint64_t refused;   /* frames from unknown peers or bad names */
+    bool warned_self;   /* logged a peer that took this host's name */
     uint64_t malformed; /* undecodable frames from a link */
     uint64_t lost;      /* peers declared dead */
     uint64_t rejoined;
@@ -196,6 +197,17 @@ static void
 s_peer_beat (self_t *self, const char *rid, const char *key,
              const shoal_hdr_t *hdr, const uint8_t *body, size_t len)
 {
+    if (streq (rid, self->name)) {
+        /* "node.0@alpha" would be ours: such a peer could never work. */
+        self->refused++;
+        if (!self->warned_self) {
+            self->warned_self = true;
+            shoal_warn ("registry: refused a peer named '%s', this host's "
+                        "own name: give it another (--name / --host-name)",
+                        rid);
+        }
+        return;
+    }
     s_peer_t *p = s_peer (self, rid);
     if (p && p->key[0] && !streq (p->key, key)) {
         self->refused++;

@@ -197,8 +197,16 @@ s_check_binds (const shoal_config_t *cfg)
     const char *links[] = {"cluster/bind", "cluster/join"};
     for (size_t i = 0; i < 2; i++) {
         const char *ep = shoal_config_get (cfg, links[i]);
-        if (ep[0] && strncmp (ep, "tcp://", 6) != 0 &&
-            strncmp (ep, "ipc://", 6) != 0) {
+        const char *colon = strrchr (ep, ':');
+        long port =
+            colon && strncmp (ep, "tcp://", 6) == 0 &&
+                    strspn (colon + 1, "0123456789") == strlen (colon + 1) &&
+                    colon[1]
+                ? strtol (colon + 1, NULL, 10)
+                : 0;
+        if (ep[0] && ((strncmp (ep, "tcp://", 6) != 0 &&
+                       strncmp (ep, "ipc://", 6) != 0) ||
+                      port > 65535)) {
             fprintf (stderr,
                      "shoald: %s '%s': want tcp://ADDR:PORT (or "
                      "ipc://PATH on one machine)\n",

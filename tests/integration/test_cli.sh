@@ -43,6 +43,7 @@ expect_rc "link on 0.0.0.0 without CURVE: refused" 2 "$SHOALD" --data "$TMP/nobi
 check "says so for the link" grep -q "refusing to bind link tcp://0.0.0.0:5997" "$TMP/err"
 expect_rc "a link endpoint that is no endpoint: 2" 2 "$SHOALD" --bind foo
 check "says what it wants" grep -q "cluster/bind 'foo': want tcp://ADDR:PORT" "$TMP/err"
+expect_rc "a link port over 65535: 2" 2 "$SHOALD" --bind tcp://127.0.0.1:99999
 expect_rc "bind and join at once: 2" 2 "$SHOALD" --bind tcp://127.0.0.1:5996 \
     --join tcp://127.0.0.1:5995
 expect_rc "server_key without a certificate: 2" 2 "$SHOALD" \
