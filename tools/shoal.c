@@ -2854,6 +2854,12 @@ main (int argc, char **argv)
         cli.port =
             shoal_port_new_client (cli.endpoint, "shoal-cli", &cli.clock);
     }
+    if (cli.port) {
+        /* Nothing to flush at exit: a request without an answer has an
+           unknown outcome whether or not it left, and waiting for a
+           peer that never completes a handshake could hold the exit. */
+        zsock_set_linger (shoal_port_sock (cli.port), 0);
+    }
     if (!cli.port) {
         fprintf (stderr, "shoal: bad endpoint '%s'\n", cli.endpoint);
         return EXIT_USAGE;

@@ -33,7 +33,8 @@ check () {
 # expect_rc NAME WANT CMD...: passes if the command exits with WANT
 expect_rc () {
     local name=$1 want=$2; shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err"
+    # bounded: a command that hangs fails here instead of stalling the run
+    timeout -k 5 120 "$@" >"$TMP/out" 2>"$TMP/err"
     local rc=$?
     if [ "$rc" -eq "$want" ]; then
         ok "$name"
@@ -69,7 +70,17 @@ kill9_shoald () {
 }
 
 stop_shoald () {
-    "$SHOAL" shutdown >/dev/null 2>&1
+    timeout -k 5 60 "$SHOAL" shutdown >/dev/null 2>&1
+    # bounded: a shoald that does not stop is killed and reported
+    local i
+    for i in $(seq 1 600); do
+        kill -0 "$SHOALD_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$SHOALD_PID" 2>/dev/null; then
+        echo "    shoald did not stop within 60 s; killed" >&2
+        kill -9 "$SHOALD_PID" 2>/dev/null
+    fi
     wait "$SHOALD_PID" 2>/dev/null
     local rc=$?
     SHOALD_PID=""
