@@ -351,7 +351,22 @@ SHOAL_TEST (run_that_cannot_reach_its_peer_is_handed_back)
     host_t *h = c->h;
     /* The owner's own link drops everything: a RUN for any member is
        handed straight back (RELEASE in the executor's name) and that
-       executor leaves the scheduler until it speaks again. */
+       executor leaves the scheduler until it speaks again. First the
+       scheduler must know the members' executors (their credits would
+       not pass the fault). */
+    const char *names[] = {"node.0@beta", "node.1@beta", "node.0@gamma",
+                           "node.1@gamma"};
+    for (size_t i = 0; i < 4; i++) {
+        uint64_t cap = 0;
+        bool lost = true;
+        int64_t until = zclock_mono () + 10000;
+        while (
+            (!ch_sched_node (c, names[i], &cap, &lost) || cap == 0 || lost) &&
+            zclock_mono () < until) {
+            zclock_sleep (5);
+        }
+        CHECK (cap > 0 && !lost);
+    }
     uint64_t released = ch_counter (c, "released");
     CHECK_EQ (zstr_sendx (c->registry, "FAULT", "drop", NULL), 0);
     char jid[SHOAL_ID_TEXT];
