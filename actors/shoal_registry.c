@@ -638,12 +638,12 @@ s_write_machine (shoal_wr_t *w)
 }
 
 /*  Executors of peer p (this host's own when p is NULL) in the
-    scheduler's last table: how many, their slots, leases in flight. */
+    scheduler's last table: how many, and their leases in flight. */
 static void
-s_peer_load (self_t *self, const s_peer_t *p, uint64_t *slots,
-             uint64_t *inflight, uint64_t *count)
+s_peer_load (self_t *self, const s_peer_t *p, uint64_t *inflight,
+             uint64_t *count)
 {
-    *slots = *inflight = *count = 0;
+    *inflight = *count = 0;
     shoal_rd_t rd;
     uint32_t n;
     if (!self->execs ||
@@ -659,7 +659,7 @@ s_peer_load (self_t *self, const s_peer_t *p, uint64_t *slots,
         size_t ilen = (size_t) (rd.p - item);
         const char *name;
         uint32_t nl;
-        uint64_t cap = 0, inf = 0;
+        uint64_t inf = 0;
         bool lost = false;
         if (shoal_map_str (item, ilen, "name", &name, &nl)) {
             continue;
@@ -670,11 +670,9 @@ s_peer_load (self_t *self, const s_peer_t *p, uint64_t *slots,
         if (!ours) {
             continue;
         }
-        shoal_map_uint (item, ilen, "capacity", &cap);
         shoal_map_uint (item, ilen, "inflight", &inf);
         shoal_map_bool (item, ilen, "lost", &lost);
         if (!lost) {
-            *slots += cap;
             *inflight += inf;
             (*count)++;
         }
@@ -690,8 +688,8 @@ s_query (self_t *self, shoal_in_t *in)
     shoal_wr_map (w, 11);
     shoal_wr_kv_uint (w, "code", SHOAL_OK);
     shoal_wr_kv_str (w, "name", self->name);
-    uint64_t slots, inflight, count;
-    s_peer_load (self, NULL, &slots, &inflight, &count);
+    uint64_t inflight, count;
+    s_peer_load (self, NULL, &inflight, &count);
     shoal_wr_str (w, "local");
     shoal_wr_map (w, 6);
     shoal_wr_kv_uint (w, "executors", count);
@@ -718,7 +716,7 @@ s_query (self_t *self, shoal_in_t *in)
     shoal_wr_array (w, (uint32_t) self->npeers);
     for (size_t i = 0; i < self->npeers; i++) {
         const s_peer_t *p = self->peers[i];
-        s_peer_load (self, p, &slots, &inflight, &count);
+        s_peer_load (self, p, &inflight, &count);
         shoal_wr_map (w, 14);
         shoal_wr_kv_str (w, "name", p->name);
         shoal_wr_kv_str (w, "kind", p->kind);
